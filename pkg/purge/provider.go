@@ -1,0 +1,130 @@
+// Package purge removes cached objects through a CDN's API or from cache
+// nodes directly: batching, throttling, retries, a journal and verification
+// around providers that each speak one API.
+package purge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/cachectl/cachectl/pkg/secret"
+)
+
+// Kind is what a purge target names.
+type Kind string
+
+// Target kinds.
+const (
+	KindURL        Kind = "url"
+	KindTag        Kind = "tag"
+	KindPrefix     Kind = "prefix"
+	KindHost       Kind = "host"
+	KindEverything Kind = "everything"
+)
+
+// Capability is something a provider can purge.
+type Capability string
+
+// Capabilities a provider may declare.
+const (
+	CapURL        Capability = "url"         // purge by URL
+	CapURLHeaders Capability = "url-headers" // purge by URL with cache-key headers (Cloudflare)
+	CapTag        Capability = "tag"         // purge by tag / surrogate key
+	CapPrefix     Capability = "prefix"      // purge by URL prefix
+	CapHost       Capability = "host"        // purge by host name
+	CapEverything Capability = "everything"  // purge the whole zone/service
+	CapSoft       Capability = "soft"        // mark stale instead of evicting
+)
+
+// Target is one thing to purge.
+type Target struct {
+	Kind Kind `json:"kind"`
+	// Value is the normalized URL, tag, prefix or host; empty for KindEverything.
+	Value string `json:"value"`
+	// Headers are cache-key headers that select one variant of a URL (Cloudflare only).
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Batch is one unit of work sent to a provider: targets of a single kind,
+// never more than the provider's BatchLimit for that kind.
+type Batch struct {
+	// Seq numbers the batch within a run, from 1.
+	Seq     int
+	Kind    Kind
+	Targets []Target
+	// Soft asks for a soft purge (mark stale) where supported.
+	Soft bool
+}
+
+// TargetResult is a provider's verdict for one target of a batch.
+type TargetResult struct {
+	Target Target
+	// PurgeID is the provider's id for the purge request, when it returns one.
+	PurgeID string
+	// Err is nil when the provider confirmed the purge.
+	Err error
+}
+
+// BatchResult is the outcome of sending one batch.
+type BatchResult struct {
+	// Results has one entry per target of the batch, in batch order.
+	Results []TargetResult
+	// Calls is the number of API requests made (including retries and splits).
+	Calls int
+	// Attempts is the number of attempts of the last request (1 when no retry was needed).
+	Attempts int
+}
+
+// Provider speaks one purge API. Implementations are safe for concurrent use.
+//
+// Purge sends one batch. It returns an error only for a failure of the whole
+// batch (network failure after retries, authentication, a refused request);
+// per-target failures go in BatchResult.Results. Errors wrap *APIError where
+// the API answered. Purge must return promptly when ctx is cancelled.
+type Provider interface {
+	// Name is the provider's registry name ("cloudflare", "fastly", "http-purge").
+	Name() string
+	// Capabilities lists what the provider can purge.
+	Capabilities() []Capability
+	// BatchLimit is the largest number of targets of kind k one batch may hold.
+	BatchLimit(k Kind) int
+	// Purge sends one batch.
+	Purge(ctx context.Context, b Batch) (BatchResult, error)
+}
+
+// Config is the plain configuration a provider is built from.
+type Config struct {
+	Provider string
+	// Environment is the environment name, for messages.
+	Environment string
+	// ZoneID (Cloudflare) or ServiceID (Fastly).
+	ZoneID    string
+	ServiceID string
+	// APIURL overrides the API base URL.
+	APIURL string
+	// Token is the API token; TokenEnv names where it came from, for messages.
+	Token    secret.Value
+	TokenEnv string
+	// BatchSize caps URLs per request (Cloudflare files); 0 means the provider default.
+	BatchSize int
+	// Plan is the Cloudflare plan (free, pro, business, enterprise), for rate defaults.
+	Plan string
+	// Rate is requests per second and Burst the bucket size; 0 means the plan default.
+	Rate  float64
+	Burst int
+	// Endpoints are cache nodes (http-purge), e.g. http://127.0.0.1:6081.
+	Endpoints []string
+	// Method is the purge method for http-purge (default PURGE).
+	Method string
+}
+
+// Deps are what a provider is given besides its config.
+type Deps struct {
+	// HTTP is the client every request goes through; it already retries (package retry).
+	HTTP   *http.Client
+	Logger *slog.Logger
+}
+
+// Factory builds a provider.
+type Factory func(cfg Config, deps Deps) (Provider, error)
