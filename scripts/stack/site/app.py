@@ -1,0 +1,405 @@
+"""Devnotes: a small programming-articles website used as the origin of the local stack.
+
+It behaves like the content sites cachectl is made for: public pages with
+Cache-Control, validators and 304s; a login that sets a session cookie;
+private account pages; and one route, /dashboard, whose cache headers are
+wrong on purpose (public, with Set-Cookie, personalized body), so the tool
+has a real mistake to find.
+
+Run: /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port 18080
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime, timezone
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+SESSION_COOKIE = "sessionid"
+SITE_NAME = "Devnotes"
+
+app = FastAPI(title=SITE_NAME, docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@dataclass(frozen=True)
+class Article:
+    slug: str
+    title: str
+    author: str
+    updated: datetime
+    tags: tuple[str, ...]
+    summary: str
+    paragraphs: tuple[str, ...] = field(default=())
+    code: str = ""
+
+
+def _dt(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+
+
+ARTICLES: dict[str, Article] = {
+    a.slug: a
+    for a in [
+        Article(
+            "go-context-cancellation",
+            "Cancelling work with context.Context in Go",
+            "Rob Fisher",
+            _dt("2025-09-14T08:30:00"),
+            ("go", "concurrency"),
+            "Pass a context as the first argument and every blocking call can stop when the caller gives up.",
+            (
+                "A request handler that starts three database queries and an HTTP call should stop all four "
+                "when the client disconnects. context.Context carries that signal down the call tree.",
+                "Derive a child with context.WithTimeout, always defer the cancel function, and check ctx.Err() "
+                "in long loops. Never store a context in a struct: pass it along.",
+            ),
+            "ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)\ndefer cancel()\nrows, err := db.QueryContext(ctx, q)",
+        ),
+        Article(
+            "python-asyncio-basics",
+            "asyncio basics: tasks, gather and timeouts",
+            "Maya Lindqvist",
+            _dt("2025-08-02T10:00:00"),
+            ("python", "async"),
+            "Coroutines do nothing until awaited or wrapped in a task; here is how to run many at once.",
+            (
+                "asyncio.gather runs awaitables concurrently and collects their results in order. "
+                "asyncio.timeout (3.11+) bounds a block of awaits without threading a deadline through every call.",
+                "Blocking calls such as time.sleep or requests.get freeze the event loop; move them to "
+                "asyncio.to_thread.",
+            ),
+            "async with asyncio.timeout(2):\n    pages = await asyncio.gather(*(fetch(u) for u in urls))",
+        ),
+        Article(
+            "rust-ownership-explained",
+            "Ownership and borrowing in Rust, explained with a cache",
+            "Ade Okafor",
+            _dt("2025-07-21T12:15:00"),
+            ("rust",),
+            "Who frees the memory? In Rust the answer is in the type: one owner, many readers or one writer.",
+            (
+                "A HashMap<String, Page> owns its pages. get returns a shared reference; get_mut an exclusive one. "
+                "The borrow checker refuses code that would hold both.",
+            ),
+            "let page = cache.entry(url).or_insert_with(|| fetch(&url));",
+        ),
+        Article(
+            "http-caching-headers",
+            "Cache-Control, ETag and Vary: what each one does",
+            "Rob Fisher",
+            _dt("2025-10-01T07:45:00"),
+            ("http", "caching"),
+            "public, private, no-cache, no-store and s-maxage mean different things to browsers and CDNs.",
+            (
+                "no-cache does not mean do not cache: it means revalidate before reuse. no-store is the one that "
+                "keeps a response out of every cache.",
+                "A shared cache may store a response that sets a cookie unless the origin says private. "
+                "Personalized pages must say so.",
+            ),
+            "Cache-Control: public, max-age=600\nETag: \"5d8c72a5edda8d6a\"",
+        ),
+        Article(
+            "postgres-index-tuning",
+            "Finding the missing index in PostgreSQL",
+            "Maya Lindqvist",
+            _dt("2025-06-11T09:00:00"),
+            ("postgres", "performance"),
+            "EXPLAIN (ANALYZE, BUFFERS) shows where the time goes; pg_stat_statements shows which query to look at.",
+            (
+                "Start from pg_stat_statements ordered by total_exec_time, not from the slowest single run.",
+            ),
+            "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM articles WHERE slug = $1;",
+        ),
+        Article(
+            "typescript-generics-guide",
+            "TypeScript generics without the headache",
+            "Lena Marsh",
+            _dt("2025-05-30T16:20:00"),
+            ("typescript",),
+            "Constrain type parameters with extends, infer them from arguments, and stop writing any.",
+            ("A generic function keeps the link between its input and output types.",),
+            "function first<T>(items: T[]): T | undefined { return items[0]; }",
+        ),
+        Article(
+            "kubernetes-readiness-probes",
+            "Readiness versus liveness probes in Kubernetes",
+            "Ade Okafor",
+            _dt("2025-04-18T11:10:00"),
+            ("kubernetes", "ops"),
+            "A failing liveness probe restarts the pod; a failing readiness probe only takes it out of the Service.",
+            ("Point readiness at a cheap endpoint that checks dependencies; keep liveness dumb.",),
+            "readinessProbe:\n  httpGet: { path: /health, port: 8080 }\n  periodSeconds: 5",
+        ),
+        Article(
+            "git-rebase-interactive",
+            "Cleaning up a branch with git rebase -i",
+            "Lena Marsh",
+            _dt("2025-03-09T14:00:00"),
+            ("git",),
+            "Squash fixups, reword messages and reorder commits before review.",
+            ("git commit --fixup=<sha> followed by git rebase -i --autosquash does most of the work.",),
+            "git rebase -i --autosquash origin/main",
+        ),
+        Article(
+            "sql-window-functions",
+            "SQL window functions by example",
+            "Maya Lindqvist",
+            _dt("2025-02-25T09:40:00"),
+            ("sql",),
+            "Running totals, rankings and moving averages without self-joins.",
+            ("OVER (PARTITION BY ... ORDER BY ...) defines the window; ROWS BETWEEN narrows it.",),
+            "SELECT slug, views, rank() OVER (ORDER BY views DESC) FROM article_stats;",
+        ),
+        Article(
+            "linux-systemd-timers",
+            "Replacing cron with systemd timers",
+            "Rob Fisher",
+            _dt("2025-01-12T06:00:00"),
+            ("linux", "ops"),
+            "Timers log to the journal, survive missed runs with Persistent=true and can be listed in one command.",
+            ("systemctl list-timers shows the next and last run of every timer.",),
+            "[Timer]\nOnCalendar=daily\nPersistent=true",
+        ),
+    ]
+}
+
+# Synthetic articles (for benchmarks and purge tests) are generated from their
+# slug; slugs with this prefix do not exist.
+MISSING_PREFIX = "missing-"
+
+_WORDS = (
+    "cache latency request handler origin edge purge header cookie session deploy rollout "
+    "goroutine coroutine buffer index query shard replica queue worker timeout retry backoff "
+    "compiler module package interface closure iterator stream socket kernel container"
+).split()
+
+# Users known to the login form; the name shows up on personalized pages.
+USERS = ("ada", "grace", "linus", "barbara", "ken")
+
+# session id -> user name. In memory: the stack is a test fixture.
+SESSIONS: dict[str, str] = {}
+
+STARTED = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def synthetic_article(slug: str) -> Article:
+    seed = int.from_bytes(hashlib.sha256(slug.encode()).digest()[:8], "big")
+    rng = random.Random(seed)
+    title = slug.replace("-", " ").strip().capitalize() or "Untitled"
+    paragraphs = tuple(
+        " ".join(rng.choice(_WORDS) for _ in range(rng.randint(40, 90))).capitalize() + "."
+        for _ in range(rng.randint(3, 6))
+    )
+    day = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp() + rng.randint(0, 600) * 86400
+    return Article(
+        slug=slug,
+        title=title,
+        author=rng.choice(("Rob Fisher", "Maya Lindqvist", "Ade Okafor", "Lena Marsh")),
+        updated=datetime.fromtimestamp(day, timezone.utc),
+        tags=(rng.choice(("go", "python", "rust", "ops", "sql")),),
+        summary=paragraphs[0][:140],
+        paragraphs=paragraphs,
+    )
+
+
+def current_user(request: Request) -> str | None:
+    sid = request.cookies.get(SESSION_COOKIE)
+    return SESSIONS.get(sid) if sid else None
+
+
+def page(title: str, body: str, user: str | None = None) -> str:
+    who = (
+        f'<a href="/account">{html.escape(user)}</a>'
+        if user
+        else '<a href="/login">Sign in</a>'
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)} · {SITE_NAME}</title>
+<style>
+body{{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:0 1rem;color:#1d2330}}
+header{{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #dde}}
+pre{{background:#f4f5f9;padding:.8rem;overflow:auto}} .tag{{color:#5a6;margin-right:.4rem}}
+</style>
+</head>
+<body>
+<header><a href="/"><strong>{SITE_NAME}</strong></a><nav>{who}</nav></header>
+<main>
+{body}
+</main>
+<footer><p>&copy; 2025 {SITE_NAME} · notes on building software</p></footer>
+</body>
+</html>
+"""
+
+
+def etag_for(content: str) -> str:
+    return '"' + hashlib.sha256(content.encode()).hexdigest()[:20] + '"'
+
+
+def http_date(dt: datetime) -> str:
+    return format_datetime(dt.astimezone(timezone.utc), usegmt=True)
+
+
+def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or etag in tags
+    ims = request.headers.get("if-modified-since")
+    if ims and last_modified is not None:
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def cacheable(
+    request: Request,
+    content: str,
+    cache_control: str,
+    last_modified: datetime | None = None,
+    status_code: int = 200,
+) -> Response:
+    """An HTML response with validators that answers conditional requests with 304."""
+    etag = etag_for(content)
+    headers = {"Cache-Control": cache_control, "ETag": etag}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    if status_code == 200 and not_modified(request, etag, last_modified):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(content, status_code=status_code, headers=headers)
+
+
+def article_list(articles: list[Article]) -> str:
+    items = "\n".join(
+        f'<li><a href="/articles/{a.slug}">{html.escape(a.title)}</a> '
+        f"<small>by {html.escape(a.author)}, {a.updated:%d %b %Y}</small><br>{html.escape(a.summary)}</li>"
+        for a in articles
+    )
+    return f"<ul>\n{items}\n</ul>"
+
+
+@app.api_route("/", methods=["GET", "HEAD"])
+async def home(request: Request) -> Response:
+    user = current_user(request)
+    latest = sorted(ARTICLES.values(), key=lambda a: a.updated, reverse=True)
+    greeting = f"<p>Welcome back, {html.escape(user)}. 2 drafts waiting.</p>" if user else ""
+    body = f"<h1>Latest articles</h1>\n{greeting}\n{article_list(latest)}"
+    content = page("Latest articles", body, user)
+    if user:
+        # The signed-in home page greets the reader by name: only their browser may keep it.
+        return HTMLResponse(content, headers={"Cache-Control": "private, no-cache"})
+    return cacheable(request, content, "public, max-age=300", latest[0].updated)
+
+
+@app.api_route("/articles/{slug}", methods=["GET", "HEAD"])
+async def article(request: Request, slug: str) -> Response:
+    if slug.startswith(MISSING_PREFIX):
+        content = page("Not found", "<h1>Article not found</h1><p>It may have been unpublished.</p>")
+        return HTMLResponse(content, status_code=404, headers={"Cache-Control": "public, max-age=60"})
+    a = ARTICLES.get(slug) or synthetic_article(slug)
+    tags = "".join(f'<span class="tag">#{t}</span>' for t in a.tags)
+    paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in a.paragraphs)
+    code = f"<pre><code>{html.escape(a.code)}</code></pre>" if a.code else ""
+    body = f"""<article>
+<h1>{html.escape(a.title)}</h1>
+<p><small>by {html.escape(a.author)} · updated {a.updated:%d %B %Y}</small> {tags}</p>
+<p><em>{html.escape(a.summary)}</em></p>
+{paragraphs}
+{code}
+</article>"""
+    # Article pages are the same for everyone; the header shows the sign-in
+    # link only, so the page stays shareable in caches.
+    return cacheable(request, page(a.title, body), "public, max-age=600", a.updated)
+
+
+@app.api_route("/health", methods=["GET", "HEAD"])
+async def health() -> Response:
+    return JSONResponse(
+        {"status": "ok", "articles": len(ARTICLES), "sessions": len(SESSIONS)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@app.api_route("/login", methods=["GET", "POST"])
+async def login(request: Request) -> Response:
+    user = request.query_params.get("user", "")
+    if request.method == "POST":
+        form = await request.body()
+        for pair in form.decode(errors="replace").split("&"):
+            k, _, v = pair.partition("=")
+            if k == "user":
+                user = v
+    if user not in USERS:
+        user = USERS[len(SESSIONS) % len(USERS)]
+    sid = secrets.token_urlsafe(24)
+    SESSIONS[sid] = user
+    content = page("Signed in", f"<h1>Signed in as {html.escape(user)}</h1><p><a href=\"/account\">Your account</a></p>", user)
+    resp = HTMLResponse(content, headers={"Cache-Control": "no-store"})
+    resp.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="lax", path="/")
+    return resp
+
+
+@app.api_route("/account", methods=["GET", "HEAD"])
+async def account(request: Request) -> Response:
+    user = current_user(request)
+    if user:
+        body = (
+            f"<h1>Account: {html.escape(user)}</h1>"
+            f"<p>Email: {html.escape(user)}@devnotes.example</p><p>Plan: Supporter</p>"
+        )
+    else:
+        body = '<h1>Account</h1><p><a href="/login">Sign in</a> to see your account.</p>'
+    return HTMLResponse(
+        page("Account", body, user),
+        headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+    )
+
+
+@app.api_route("/dashboard", methods=["GET", "HEAD"])
+async def dashboard(request: Request) -> Response:
+    # The mistake this route keeps on purpose: a personalized page declared
+    # public, refreshing a cookie on every response. A shared cache that
+    # ignores Set-Cookie will store it.
+    user = current_user(request)
+    if user:
+        body = (
+            f"<h1>Dashboard for {html.escape(user)}</h1>"
+            "<p>Your drafts: 2 · Comments awaiting reply: 5</p>"
+        )
+    else:
+        body = "<h1>Dashboard</h1><p>Sign in to see your drafts.</p>" + article_list(
+            list(ARTICLES.values())[:3]
+        )
+    resp = HTMLResponse(
+        page("Dashboard", body, user),
+        headers={"Cache-Control": "public, max-age=120"},
+    )
+    resp.set_cookie("last_seen", str(int(time.time())), path="/", samesite="lax")
+    return resp
+
+
+@app.api_route("/redirect-me", methods=["GET", "HEAD"])
+async def redirect_me() -> Response:
+    return RedirectResponse("/", status_code=301, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@app.api_route("/slow", methods=["GET", "HEAD"])
+async def slow(request: Request) -> Response:
+    # Stands in for an expensive page (search, a report) so cache hits show up in timings.
+    await asyncio.sleep(0.2)
+    return cacheable(request, page("Slow page", "<h1>Built the slow way</h1>"), "public, max-age=60", STARTED)
