@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/inspect"
+	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/report"
+)
+
+// InspectOptions are the parsed flags of `cachectl inspect`.
+type InspectOptions struct {
+	Targets      []string
+	FromFile     string
+	As           string
+	Headers      []string
+	UserAgent    string
+	CacheHeaders []string
+	Repeat       int
+	Until        string
+	Wait         time.Duration
+	Concurrency  int
+	FailOn       string
+	CookieEnv    string
+	Follow       bool
+	DebugHeaders bool
+	KeepAlive    bool
+	Method       string
+}
+
+func newCmdInspect(f *Factory, runF func(context.Context, *InspectOptions) error) *cobra.Command {
+	opts := &InspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect URL|PATH...",
+		Short: "Show how routes are cached for an anonymous and a logged-in visitor",
+		Long: `Fetch each route as an anonymous visitor and, when the environment has a
+session, as a logged-in one; show the status code, the normalized cache status
+(HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED, BYPASS, DYNAMIC, UNKNOWN) with
+the header it came from and every cache layer, Cache-Control, Vary, whether a
+cookie was set, timings (dns, connect, tls, ttfb, total) and findings such as a
+logged-in page served from a shared cache.
+
+Paths are resolved against the --env environment's base_url; full URLs work
+without a config file. Requests are GETs with browser-like Accept and
+Accept-Encoding headers, over a fresh connection each, and redirects are
+reported rather than followed.
+
+Exit status: 0 when every probe completed (and, with --fail-on, no finding at or
+above that severity; with --until, the status was reached), 1 when a finding or
+--until check failed, 2 for bad input (nothing sent), 3 when a probe failed
+(DNS, connection, TLS, timeout); the other probes are still reported.`,
+		Example: `  cachectl inspect https://www.example.com/
+  cachectl inspect --env production --as both /account /articles/x
+  cachectl inspect --env production --repeat 3 /articles/x
+  cachectl inspect --env production --until HIT --wait 30s /articles/x
+  cachectl inspect --env production --from-file urls.txt -o jsonl --fail-on error`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Targets = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return inspectRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.FromFile, "from-file", "", "read URLs or paths from FILE, one per line (- for stdin; # comments)")
+	fl.StringVar(&opts.As, "as", "", "visitor variant: anonymous, logged-in or both (default: both when the environment has a session)")
+	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable; no credentials)`)
+	fl.StringVar(&opts.UserAgent, "user-agent", "", "User-Agent to send (default: cachectl's own)")
+	fl.StringArrayVar(&opts.CacheHeaders, "cache-header", nil, "response header holding the site's own cache status, checked first (repeatable)")
+	fl.IntVar(&opts.Repeat, "repeat", 1, "probe each route N times in a row to see the sequence (MISS → HIT)")
+	fl.StringVar(&opts.Until, "until", "", "poll each route until its cache status is STATUS (e.g. HIT); exit 1 if it never is")
+	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "how long --until keeps polling")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "routes probed at once")
+	fl.StringVar(&opts.FailOn, "fail-on", "", "exit 1 when a finding at or above this severity is present: warn or error")
+	fl.StringVar(&opts.CookieEnv, "cookie-env", "", "read the session cookie value from this environment variable (never from a flag)")
+	fl.BoolVar(&opts.Follow, "follow", false, "follow redirects (the session cookie is never sent to another host)")
+	fl.BoolVar(&opts.DebugHeaders, "debug-headers", false, "send vendor debug request headers (Akamai Pragma, Fastly-Debug, X-Debug); CDNs then report more")
+	fl.BoolVar(&opts.KeepAlive, "keep-alive", false, "reuse connections between probes (timings then omit dns/connect/tls)")
+	fl.StringVar(&opts.Method, "method", "GET", "request method: GET or HEAD (CDNs often treat HEAD differently)")
+	return cmd
+}
+
+// inspectPlan is everything inspect needs, validated before any request.
+type inspectPlan struct {
+	urls     []string
+	variants []probe.Variant
+	session  *probe.Session
+	prober   *probe.Prober
+	until    cachestatus.Status
+	failOn   probe.Severity
+	format   report.Format
+}
+
+func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
+	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	env, err := f.Environment()
+	if err != nil {
+		return nil, err
+	}
+	p := &inspectPlan{format: format}
+	targets := opts.Targets
+	if opts.FromFile != "" {
+		lines, err := readTargetLines(f, opts.FromFile)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, lines...)
+	}
+	if len(targets) == 0 {
+		return nil, usageErrorf("inspect: no URL or path given (expected URL|PATH arguments or --from-file FILE)")
+	}
+	if p.urls, err = resolveTargets(env, targets); err != nil {
+		return nil, err
+	}
+	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
+		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
+	}
+	if opts.Repeat < 1 || opts.Repeat > 1000 {
+		return nil, usageErrorf("--repeat %d: expected 1 to 1000", opts.Repeat)
+	}
+	if opts.Until != "" {
+		st, ok := cachestatus.ParseStatus(opts.Until)
+		if !ok {
+			return nil, usageErrorf("--until %q: expected one of %s", opts.Until, strings.Join(config.Statuses, ", "))
+		}
+		if opts.Repeat > 1 {
+			return nil, usageErrorf("--until and --repeat do not go together (--until repeats until the status is seen)")
+		}
+		if opts.Wait <= 0 {
+			return nil, usageErrorf("--wait %s: expected a positive duration such as 30s", opts.Wait)
+		}
+		p.until = st
+	}
+	switch opts.FailOn {
+	case "":
+	case "warn", "error", "info":
+		p.failOn = probe.Severity(opts.FailOn)
+	default:
+		return nil, usageErrorf("--fail-on %q: expected warn or error", opts.FailOn)
+	}
+	method := strings.ToUpper(opts.Method)
+	if method != "GET" && method != "HEAD" {
+		return nil, usageErrorf("--method %q: expected GET or HEAD", opts.Method)
+	}
+
+	hasSession := env != nil && env.Session != nil
+	switch strings.ReplaceAll(opts.As, "_", "-") {
+	case "":
+		p.variants = []probe.Variant{probe.Anonymous}
+		if hasSession {
+			p.variants = append(p.variants, probe.LoggedIn)
+		}
+	case "anonymous":
+		p.variants = []probe.Variant{probe.Anonymous}
+	case "logged-in":
+		p.variants = []probe.Variant{probe.LoggedIn}
+	case "both":
+		p.variants = []probe.Variant{probe.Anonymous, probe.LoggedIn}
+	default:
+		return nil, usageErrorf("--as %q: expected anonymous, logged-in or both", opts.As)
+	}
+	if opts.CookieEnv != "" && !hasSession {
+		return nil, usageErrorf("--cookie-env needs an environment with a session (session.cookie in the config) and --env NAME")
+	}
+	if len(p.variants) > 1 || p.variants[0] == probe.LoggedIn {
+		if !hasSession {
+			if env == nil {
+				return nil, usageErrorf("--as %s needs --env NAME for an environment with a session configured", opts.As)
+			}
+			return nil, usageErrorf("--as %s: environment %q has no session (expected session.cookie and session.value_env in %s)", opts.As, env.Name, cfg.File)
+		}
+		val, err := env.SessionValue(f.Lookup, opts.CookieEnv)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		for _, u := range p.urls {
+			if !hostAllowed(env, u) {
+				return nil, usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(env.AllowedHosts(), ", "))
+			}
+		}
+		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
+	}
+
+	headers, err := parseHeaders(opts.Headers, env)
+	if err != nil {
+		return nil, err
+	}
+	cacheHeaders := append([]string{}, opts.CacheHeaders...)
+	if env != nil {
+		cacheHeaders = append(cacheHeaders, env.CacheHeaders...)
+	}
+	cacheHeaders = append(cacheHeaders, cfg.CacheHeaders...)
+	p.prober = probe.New(probe.Options{
+		Method:       method,
+		Header:       headers,
+		UserAgent:    opts.UserAgent,
+		DebugHeaders: opts.DebugHeaders,
+		Follow:       opts.Follow,
+		Timeout:      f.Globals.Timeout,
+		KeepAlive:    opts.KeepAlive,
+		CacheHeaders: cacheHeaders,
+		Insecure:     f.Globals.Insecure,
+	})
+	return p, nil
+}
+
+func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
+	p, err := planInspect(f, opts)
+	if err != nil {
+		return err
+	}
+	width := 0
+	for _, u := range p.urls {
+		width = max(width, utf8.RuneCountInString(u))
+	}
+	w, err := report.NewInspectWriter(p.format, f.IO.Out, report.InspectOptions{
+		Style:          f.Style(),
+		RequestHeaders: p.prober.RequestHeaders(),
+		URLWidth:       width,
+		Fresh:          !opts.KeepAlive,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	jobs := func(yield func(inspect.Job) bool) {
+		for _, u := range p.urls {
+			if !yield(inspect.Job{URL: u, Variants: p.variants}) {
+				return
+			}
+		}
+	}
+	start := time.Now()
+	var sum report.InspectSummary
+	worst := probe.Severity("")
+	runErr := inspect.Run(ctx, p.prober, iter.Seq[inspect.Job](jobs), inspect.Options{
+		Concurrency: opts.Concurrency,
+		Repeat:      opts.Repeat,
+		Until:       p.until,
+		Wait:        opts.Wait,
+		Session:     p.session,
+	}, func(g inspect.Group) error {
+		sum.Add(g)
+		for _, pr := range g.Probes {
+			for _, fd := range pr.Findings {
+				if fd.Severity.Rank() > worst.Rank() {
+					worst = fd.Severity
+				}
+			}
+			f.Logger.Debug("probe", "url", pr.URL, "variant", pr.Variant, "status", pr.StatusCode, "cache", pr.Cache.Status, "source", pr.Cache.Source, "error", pr.Error)
+		}
+		return w.Group(g)
+	})
+	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
+	if err := w.Close(sum); err != nil {
+		return operationalError(fmt.Errorf("inspect: writing output: %w", err))
+	}
+	if runErr != nil {
+		return operationalError(fmt.Errorf("inspect: %w", runErr))
+	}
+	switch {
+	case sum.Errors > 0:
+		return operationalError(fmt.Errorf("inspect: %s of %d failed (network, TLS or timeout; see each probe's error)", plural(sum.Errors, "probe", "probes"), sum.Probes))
+	case sum.Unreached > 0:
+		return checkFailed("inspect: %d route/variant pair(s) never reached cache status %s within %s", sum.Unreached, p.until, opts.Wait)
+	case p.failOn != "" && worst.Rank() >= p.failOn.Rank():
+		return checkFailed("inspect: findings at or above %q (--fail-on %s)", p.failOn, p.failOn)
+	}
+	return nil
+}

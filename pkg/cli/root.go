@@ -1,0 +1,229 @@
+// Package cli holds cachectl's commands: flags, argument checks and wiring.
+// It is the only place that prints the final error and picks the exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/iostreams"
+	"github.com/cachectl/cachectl/pkg/report"
+)
+
+// Build information, set with -ldflags "-X github.com/cachectl/cachectl/pkg/cli.version=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = ""
+)
+
+// Globals are the flags every command shares.
+type Globals struct {
+	ConfigFile string
+	Env        string
+	Output     string
+	Timeout    time.Duration
+	LogLevel   string
+	NoColor    bool
+	Insecure   bool
+}
+
+// Factory holds what commands need: streams, global flags, the lazily loaded
+// configuration, a logger and the environment.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Globals *Globals
+	// Lookup reads environment variables (secrets among them).
+	Lookup config.Lookup
+	// Logger writes to stderr at the --log-level.
+	Logger *slog.Logger
+
+	cfg    *config.Config
+	cfgErr error
+	loaded bool
+}
+
+// Config loads the configuration once.
+func (f *Factory) Config() (*config.Config, error) {
+	if !f.loaded {
+		f.loaded = true
+		opts := config.LoadOptions{File: f.Globals.ConfigFile}
+		if opts.File == "" {
+			opts.SearchPaths = config.DefaultSearchPaths()
+		}
+		f.cfg, f.cfgErr = config.Load(opts)
+		if f.cfgErr == nil && f.cfg.File != "" {
+			f.Logger.Debug("config loaded", "file", f.cfg.File, "environments", len(f.cfg.Environments), "routes", len(f.cfg.Routes))
+			warnReadableSecrets(f.Logger, f.cfg)
+		}
+	}
+	return f.cfg, f.cfgErr
+}
+
+// Environment returns the --env environment, or nil when none was named.
+func (f *Factory) Environment() (*config.Environment, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if f.Globals.Env == "" {
+		return nil, nil
+	}
+	env, err := cfg.Env(f.Globals.Env)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return env, nil
+}
+
+// OutputFormat validates -o against the formats a command supports; the default is table.
+func (f *Factory) OutputFormat(supported ...report.Format) (report.Format, error) {
+	name := f.Globals.Output
+	if name == "" {
+		name = string(report.Table)
+	}
+	format, err := report.ParseFormat(name, supported...)
+	return format, usageError(err)
+}
+
+// Style is the colour style for stdout.
+func (f *Factory) Style() report.Style {
+	return report.Style{Color: f.IO.ColorEnabled() && !f.Globals.NoColor}
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	g := f.Globals
+	root := &cobra.Command{
+		Use:   "cachectl",
+		Short: "Inspect, purge and verify what your CDN or caching proxy does with your pages",
+		Long: `cachectl shows how each route of a website is cached for an anonymous visitor
+and for a logged-in one, purges exactly the pages that changed through the CDN's
+API (batched, throttled, retried, journaled and verified), and checks after every
+deploy that caching behaves as each route's owner intended.
+
+Exit codes: 0 success, 1 a check failed, 2 usage or configuration error (nothing
+was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			level, err := parseLevel(g.LogLevel)
+			if err != nil {
+				return usageError(err)
+			}
+			f.Logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+			if g.NoColor {
+				f.IO.DisableColor()
+			}
+			if g.Timeout <= 0 {
+				return usageErrorf("--timeout %s: expected a positive duration such as 10s", g.Timeout)
+			}
+			if g.Insecure {
+				fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.ConfigFile, "config", "", "config file (default ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml)")
+	pf.StringVarP(&g.Env, "env", "e", os.Getenv("CACHECTL_ENV"), "environment from the config (paths resolve against its base_url) [$CACHECTL_ENV]")
+	pf.StringVarP(&g.Output, "output", "o", os.Getenv("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown) [$CACHECTL_OUTPUT]")
+	pf.DurationVar(&g.Timeout, "timeout", config.DefaultTimeout, "timeout for each request")
+	pf.StringVar(&g.LogLevel, "log-level", envOr("CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
+	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR)")
+	pf.BoolVar(&g.Insecure, "insecure", false, "DANGEROUS: do not verify TLS certificates")
+
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+
+	root.AddCommand(
+		newCmdInspect(f, nil),
+		newCmdConfig(f),
+		newCmdVersion(f),
+	)
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(f))
+	}
+	return root
+}
+
+// extraCommands are added by other files of this package (purge, verify, diff, report).
+var extraCommands []func(*Factory) *cobra.Command
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: expected debug, info, warn or error", s)
+}
+
+// Main runs cachectl with the process's arguments and streams and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Execute(ctx, os.Args[1:], iostreams.System(), os.LookupEnv)
+}
+
+// Execute runs one command line. It is the one place that prints the final
+// error (to stderr) and turns it into an exit code.
+func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, lookup config.Lookup) int {
+	f := &Factory{
+		IO:      ios,
+		Globals: &Globals{},
+		Lookup:  lookup,
+		Logger:  slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(ctx, err)
+	if err != nil {
+		printError(ios.ErrOut, code, err)
+	}
+	return code
+}
+
+func printError(w io.Writer, code int, err error) {
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Err == nil {
+		return
+	}
+	msg := err.Error()
+	if code == ExitInterrupted {
+		msg = "interrupted"
+		if errors.As(err, &ee) && ee.Err != nil && !errors.Is(ee.Err, context.Canceled) {
+			msg = ee.Err.Error()
+		}
+	}
+	if !strings.HasPrefix(msg, "cachectl") {
+		msg = "cachectl: " + msg
+	}
+	fmt.Fprintln(w, msg)
+}

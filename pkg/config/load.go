@@ -1,0 +1,266 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix is the prefix of environment variables that override config keys:
+// CACHECTL_ENVIRONMENTS_PRODUCTION_BASE_URL overrides environments.production.base_url.
+const EnvPrefix = "CACHECTL"
+
+// LoadOptions says where to find the configuration.
+type LoadOptions struct {
+	// File is an explicit path (--config); when set, it must exist.
+	File string
+	// SearchPaths are tried in order when File is empty; a missing file there is fine.
+	SearchPaths []string
+}
+
+// DefaultSearchPaths returns ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml
+// (~/.config when XDG_CONFIG_HOME is unset).
+func DefaultSearchPaths() []string {
+	paths := []string{"cachectl.yaml"}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, ".config")
+		}
+	}
+	if dir != "" {
+		paths = append(paths, filepath.Join(dir, "cachectl", "config.yaml"))
+	}
+	return paths
+}
+
+// Load reads, decodes and validates the configuration. With no file found on
+// the search path it returns an empty configuration, so full URLs work without
+// one. Every problem found is reported at once in a *ValidationError.
+func Load(opts LoadOptions) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+
+	file := opts.File
+	if file == "" {
+		for _, p := range opts.SearchPaths {
+			if _, err := os.Stat(p); err == nil {
+				file = p
+				break
+			}
+		}
+	}
+	cfg := &Config{Environments: map[string]*Environment{}}
+	if file == "" {
+		return cfg, nil
+	}
+	v.SetConfigFile(file)
+	if err := v.ReadInConfig(); err != nil {
+		var pathErr *os.PathError
+		if errors.As(err, &pathErr) {
+			return nil, &FileError{File: file, Err: pathErr.Err}
+		}
+		return nil, &FileError{File: file, Err: err}
+	}
+	settings := v.AllSettings()
+	problems := unknownKeys(settings, reflect.TypeOf(Config{}), "")
+	if err := v.Unmarshal(cfg); err != nil {
+		problems = append(problems, decodeProblems(err, settings)...)
+	}
+	cfg.File = file
+	if cfg.Environments == nil {
+		cfg.Environments = map[string]*Environment{}
+	}
+	for name, env := range cfg.Environments {
+		if env == nil {
+			env = &Environment{}
+			cfg.Environments[name] = env
+		}
+		env.Name = name
+	}
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return cfg, &ValidationError{File: file, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// FileError is a configuration file that could not be read or parsed.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("config: cannot read %s: %v (expected a readable YAML file)", e.File, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Problem is one thing wrong with the configuration.
+type Problem struct {
+	// Key is the dotted key path, e.g. environments.production.cdn.batch_size.
+	Key string `json:"key"`
+	// Value is the value found, as written.
+	Value string `json:"value"`
+	// Expected describes what would be valid.
+	Expected string `json:"expected"`
+}
+
+func (p Problem) String() string {
+	if p.Value == "" {
+		return fmt.Sprintf("%s: %s", p.Key, p.Expected)
+	}
+	return fmt.Sprintf("%s: found %s, expected %s", p.Key, p.Value, p.Expected)
+}
+
+// ValidationError lists every problem found in a configuration.
+type ValidationError struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %s has %d problem(s):", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Key < ps[j].Key })
+}
+
+// unknownKeys walks the raw settings against the struct's mapstructure tags and
+// reports keys the configuration does not know, with the keys it does.
+func unknownKeys(raw any, t reflect.Type, path string) []Problem {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var problems []Problem
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			fields[tag] = t.Field(i).Type
+			names = append(names, tag)
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				problems = append(problems, Problem{Key: join(path, k), Value: "unknown key", Expected: "one of " + strings.Join(names, ", ")})
+				continue
+			}
+			problems = append(problems, unknownKeys(m[k], ft, join(path, k))...)
+		}
+	case reflect.Map:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil
+		}
+		for k, v := range m {
+			problems = append(problems, unknownKeys(v, t.Elem(), join(path, k))...)
+		}
+	case reflect.Slice:
+		items, ok := raw.([]any)
+		if !ok {
+			return nil
+		}
+		for i, v := range items {
+			problems = append(problems, unknownKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return problems
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// decodeProblems turns the decoder's joined type errors into problems that
+// name the key, the value found and the type expected.
+func decodeProblems(err error, raw map[string]any) []Problem {
+	var problems []Problem
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
+			continue
+		}
+		p := Problem{Key: "config", Expected: "a value of the right type (" + line + ")"}
+		if m := decodeErrRE.FindStringSubmatch(line); m != nil {
+			p.Key = bracketRE.ReplaceAllString(m[1], ".$1")
+			p.Value = fmt.Sprintf("%q", fmt.Sprint(lookupRaw(raw, p.Key)))
+			p.Expected = typeNames[strings.TrimSpace(m[2])]
+			if p.Expected == "" {
+				p.Expected = "a value of type " + m[2]
+			}
+		}
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+var (
+	decodeErrRE = regexp.MustCompile(`'([^']+)'.*?(?:as|type) '?([a-z0-9.\[\]*]+)'?`)
+	bracketRE   = regexp.MustCompile(`\[([^\]0-9][^\]]*)\]`)
+	typeNames   = map[string]string{
+		"int": "a whole number", "int64": "a whole number", "float64": "a number", "bool": "true or false",
+		"string": "a string", "[]string": "a list of strings", "slice": "a list", "map": "a mapping of keys to values", "struct": "a mapping of keys to values",
+	}
+)
+
+func lookupRaw(raw map[string]any, key string) any {
+	var cur any = raw
+	for _, part := range strings.Split(key, ".") {
+		name, idx := part, -1
+		if i := strings.Index(part, "["); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[name]
+		if idx >= 0 {
+			items, ok := cur.([]any)
+			if !ok || idx >= len(items) {
+				return nil
+			}
+			cur = items[idx]
+		}
+	}
+	return cur
+}

@@ -1,0 +1,284 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Providers are the purge providers a configuration may name.
+var Providers = []string{"cloudflare", "fastly", "http-purge"}
+
+// Plans are the Cloudflare plans that set rate-limit defaults.
+var Plans = []string{"free", "pro", "business", "enterprise"}
+
+// Statuses are the normalized cache statuses an expectation may allow.
+var Statuses = []string{"HIT", "MISS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED", "BYPASS", "DYNAMIC", "UNKNOWN"}
+
+// Severities a fail_on_findings expectation may name.
+var Severities = []string{"info", "warn", "error"}
+
+var (
+	cookieNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	envVarRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	zoneIDRE     = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	envNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	methodRE     = regexp.MustCompile(`^[A-Z]+$`)
+)
+
+func (c *Config) validate() []Problem {
+	var ps []Problem
+	add := func(key, value, expected string) {
+		ps = append(ps, Problem{Key: key, Value: value, Expected: expected})
+	}
+	for _, name := range c.EnvNames() {
+		env := c.Environments[name]
+		k := "environments." + name
+		if !envNameRE.MatchString(name) {
+			add(k, strconv.Quote(name), "an environment name of lower-case letters, digits, '-', '_' or '.'")
+		}
+		if env.BaseURL == "" {
+			add(k+".base_url", "", "an absolute http(s) URL such as https://www.example.com (missing)")
+		} else if err := checkBaseURL(env.BaseURL); err != nil {
+			add(k+".base_url", strconv.Quote(env.BaseURL), err.Error())
+		}
+		for i, h := range env.Hosts {
+			if !validHost(h) {
+				add(fmt.Sprintf("%s.hosts[%d]", k, i), strconv.Quote(h), "a host name such as www.example.com, optionally with :port, without scheme or path")
+			}
+		}
+		if s := env.Session; s != nil {
+			if !cookieNameRE.MatchString(s.Cookie) {
+				add(k+".session.cookie", strconv.Quote(s.Cookie), "a cookie name (RFC 6265 token), e.g. sessionid")
+			}
+			switch {
+			case s.ValueEnv == "" && s.ValueFile == "":
+				add(k+".session", "", "value_env (an environment variable name) or value_file (a file path) for the session value; the value itself never goes in the config")
+			case s.ValueEnv != "" && s.ValueFile != "":
+				add(k+".session", "value_env and value_file", "only one of value_env or value_file")
+			case s.ValueEnv != "" && !envVarRE.MatchString(s.ValueEnv):
+				add(k+".session.value_env", strconv.Quote(s.ValueEnv), "an environment variable name such as CACHECTL_PRODUCTION_SESSION")
+			}
+		}
+		for h := range env.Headers {
+			if strings.EqualFold(h, "cookie") || strings.EqualFold(h, "authorization") {
+				add(k+".headers."+h, "a credential header", "no Cookie or Authorization header in config; use session.value_env or value_file")
+			}
+		}
+		ps = append(ps, c.validateCDN(k+".cdn", &env.CDN)...)
+	}
+	seen := map[string]int{}
+	for i, r := range c.Routes {
+		k := fmt.Sprintf("routes[%d]", i)
+		switch {
+		case r.Path == "":
+			add(k+".path", "", "a path starting with / (or a full URL) (missing)")
+		case strings.HasPrefix(r.Path, "/"):
+		default:
+			if u, err := url.Parse(r.Path); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add(k+".path", strconv.Quote(r.Path), "a path starting with / or a full http(s) URL")
+			}
+		}
+		if j, dup := seen[r.Path]; dup && r.Path != "" {
+			add(k+".path", strconv.Quote(r.Path), fmt.Sprintf("a path not already listed (same as routes[%d])", j))
+		}
+		seen[r.Path] = i
+		ps = append(ps, validateExpectation(k+".expect.anonymous", r.Expect.Anonymous)...)
+		ps = append(ps, validateExpectation(k+".expect.logged_in", r.Expect.LoggedIn)...)
+		if r.Expect.LoggedIn != nil && !c.anySession() && len(c.Environments) > 0 {
+			add(k+".expect.logged_in", "an expectation", "a session configured in at least one environment, so the logged-in variant can be probed")
+		}
+	}
+	ps = append(ps, validateExpectation("defaults.expect.anonymous", c.Defaults.Expect.Anonymous)...)
+	ps = append(ps, validateExpectation("defaults.expect.logged_in", c.Defaults.Expect.LoggedIn)...)
+	for i, h := range c.CacheHeaders {
+		if !cookieNameRE.MatchString(h) {
+			add(fmt.Sprintf("cache_headers[%d]", i), strconv.Quote(h), "a header name such as X-Cache-Status")
+		}
+	}
+	return ps
+}
+
+func (c *Config) anySession() bool {
+	for _, e := range c.Environments {
+		if e.Session != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) validateCDN(k string, cdn *CDN) []Problem {
+	var ps []Problem
+	add := func(key, value, expected string) {
+		ps = append(ps, Problem{Key: key, Value: value, Expected: expected})
+	}
+	if cdn.APITokenEnv != "" && !envVarRE.MatchString(cdn.APITokenEnv) {
+		add(k+".api_token_env", strconv.Quote(cdn.APITokenEnv), "an environment variable name such as CLOUDFLARE_API_TOKEN")
+	}
+	if cdn.APIURL != "" {
+		if err := checkBaseURL(cdn.APIURL); err != nil {
+			add(k+".api_url", strconv.Quote(cdn.APIURL), err.Error())
+		}
+	}
+	if cdn.Rate < 0 {
+		add(k+".rate", fmt.Sprint(cdn.Rate), "requests per second ≥ 0 (0 = the plan's default)")
+	}
+	if cdn.Burst < 0 {
+		add(k+".burst", fmt.Sprint(cdn.Burst), "a bucket size ≥ 0 (0 = the plan's default)")
+	}
+	if cdn.Plan != "" && !contains(Plans, cdn.Plan) {
+		add(k+".plan", strconv.Quote(cdn.Plan), "one of "+strings.Join(Plans, ", "))
+	}
+	needToken := func() {
+		if cdn.APITokenEnv == "" && cdn.APITokenFile == "" {
+			add(k+".api_token_env", "", "the name of the environment variable holding the API token (or api_token_file)")
+		}
+	}
+	switch cdn.Provider {
+	case "":
+		if cdn.ZoneID != "" || cdn.ServiceID != "" || len(cdn.Endpoints) > 0 {
+			add(k+".provider", "", "one of "+strings.Join(Providers, ", ")+" when other cdn keys are set")
+		}
+	case "cloudflare":
+		if !zoneIDRE.MatchString(cdn.ZoneID) {
+			add(k+".zone_id", strconv.Quote(cdn.ZoneID), "a Cloudflare zone id: 32 lower-case hex characters")
+		}
+		needToken()
+		if cdn.BatchSize < 0 || cdn.BatchSize > 500 {
+			add(k+".batch_size", strconv.Itoa(cdn.BatchSize), "URLs per request between 1 and 500 (default 30; more than 100 needs Enterprise)")
+		}
+	case "fastly":
+		if cdn.ServiceID == "" {
+			add(k+".service_id", "", "the Fastly service id (missing)")
+		}
+		needToken()
+	case "http-purge":
+		if len(cdn.Endpoints) == 0 {
+			add(k+".endpoints", "", "at least one cache node URL such as http://127.0.0.1:6081 (missing)")
+		}
+		for i, e := range cdn.Endpoints {
+			if err := checkBaseURL(e); err != nil {
+				add(fmt.Sprintf("%s.endpoints[%d]", k, i), strconv.Quote(e), err.Error())
+			}
+		}
+		if cdn.Method != "" && !methodRE.MatchString(cdn.Method) {
+			add(k+".method", strconv.Quote(cdn.Method), "an upper-case HTTP method such as PURGE or BAN")
+		}
+	default:
+		add(k+".provider", strconv.Quote(cdn.Provider), "one of "+strings.Join(Providers, ", "))
+	}
+	return ps
+}
+
+func validateExpectation(k string, e *Expectation) []Problem {
+	if e == nil {
+		return nil
+	}
+	var ps []Problem
+	add := func(key, value, expected string) {
+		ps = append(ps, Problem{Key: key, Value: value, Expected: expected})
+	}
+	onlyShared := true
+	for i, s := range e.Cache {
+		up := strings.ToUpper(strings.TrimSpace(s))
+		if !contains(Statuses, up) {
+			add(fmt.Sprintf("%s.cache[%d]", k, i), strconv.Quote(s), "one of "+strings.Join(Statuses, ", "))
+		}
+		if up != "HIT" && up != "STALE" && up != "UPDATING" && up != "REVALIDATED" {
+			onlyShared = false
+		}
+	}
+	if e.MinMaxAge != nil && *e.MinMaxAge < 0 {
+		add(k+".min_max_age", fmt.Sprint(*e.MinMaxAge), "seconds ≥ 0")
+	}
+	if e.MaxMaxAge != nil && *e.MaxMaxAge < 0 {
+		add(k+".max_max_age", fmt.Sprint(*e.MaxMaxAge), "seconds ≥ 0")
+	}
+	if e.MinMaxAge != nil && e.MaxMaxAge != nil && *e.MinMaxAge > *e.MaxMaxAge {
+		add(k+".min_max_age", fmt.Sprint(*e.MinMaxAge), fmt.Sprintf("at most max_max_age (%d)", *e.MaxMaxAge))
+	}
+	if e.Status != nil && (*e.Status < 100 || *e.Status > 599) {
+		add(k+".status", strconv.Itoa(*e.Status), "an HTTP status code between 100 and 599")
+	}
+	if e.MaxTTFBMs != nil && *e.MaxTTFBMs <= 0 {
+		add(k+".max_ttfb_ms", fmt.Sprint(*e.MaxTTFBMs), "milliseconds > 0")
+	}
+	if e.FailOnFindings != "" && !contains(Severities, e.FailOnFindings) {
+		add(k+".fail_on_findings", strconv.Quote(e.FailOnFindings), "one of "+strings.Join(Severities, ", "))
+	}
+	// Combinations no response can satisfy.
+	private := e.Private != nil && *e.Private
+	noStore := e.NoStore != nil && *e.NoStore
+	if (private || noStore) && e.MinMaxAge != nil && *e.MinMaxAge > 0 {
+		add(k+".min_max_age", fmt.Sprint(*e.MinMaxAge), "no min_max_age when private or no_store is required (a shared cache may not keep such a response)")
+	}
+	if (private || noStore) && len(e.Cache) > 0 && onlyShared {
+		add(k+".cache", strings.Join(e.Cache, ","), "a status that is not served from a shared cache (MISS, BYPASS, DYNAMIC, ...) when private or no_store is required")
+	}
+	if h := e.Headers; h != nil {
+		absent := map[string]bool{}
+		for _, n := range h.Absent {
+			absent[strings.ToLower(n)] = true
+		}
+		for _, n := range h.Present {
+			if absent[strings.ToLower(n)] {
+				add(k+".headers.present", strconv.Quote(n), "a header not also listed under headers.absent")
+			}
+		}
+		for n := range h.Equal {
+			if absent[strings.ToLower(n)] {
+				add(k+".headers.equal."+n, strconv.Quote(n), "a header not also listed under headers.absent")
+			}
+		}
+		for n, re := range h.Match {
+			if _, err := regexp.Compile(re); err != nil {
+				add(k+".headers.match."+n, strconv.Quote(re), "a valid regular expression (RE2 syntax): "+err.Error())
+			}
+		}
+	}
+	return ps
+}
+
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("an absolute http(s) URL (%v)", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("an absolute URL with scheme http or https")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("an absolute URL with a host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("a URL without query, fragment or user info")
+	}
+	return nil
+}
+
+func validHost(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@ ") || strings.Contains(h, "://") {
+		return false
+	}
+	host := h
+	if hh, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		host = hh
+	}
+	return host != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+// Package iostreams holds the standard streams and what is known about them:
+// whether they are terminals and whether colour may be used.
+package iostreams
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are the process's input and output streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	inTTY, outTTY, errTTY bool
+	noColor               bool
+}
+
+// System returns the process's streams. Colour is off when NO_COLOR is set
+// (to any value) or TERM is "dumb".
+func System() *IOStreams {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		inTTY:   term.IsTerminal(int(os.Stdin.Fd())),
+		outTTY:  term.IsTerminal(int(os.Stdout.Fd())),
+		errTTY:  term.IsTerminal(int(os.Stderr.Fd())),
+		noColor: noColor || os.Getenv("TERM") == "dumb",
+	}
+}
+
+// Test returns streams backed by buffers, none of them a terminal.
+func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// SetTTY marks the streams as terminals or not (tests).
+func (s *IOStreams) SetTTY(in, out, errOut bool) { s.inTTY, s.outTTY, s.errTTY = in, out, errOut }
+
+// DisableColor turns colour off (--no-color).
+func (s *IOStreams) DisableColor() { s.noColor = true }
+
+// IsStdinTTY reports whether input is a terminal (prompts are possible).
+func (s *IOStreams) IsStdinTTY() bool { return s.inTTY }
+
+// IsStdoutTTY reports whether output is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
+
+// IsStderrTTY reports whether the error stream is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
+
+// ColorEnabled reports whether stdout may be coloured.
+func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.noColor }
+
+// ProgressEnabled reports whether progress bars may be drawn on stderr: only
+// when both stdout and stderr are terminals.
+func (s *IOStreams) ProgressEnabled() bool { return s.outTTY && s.errTTY }
+
+// CanPrompt reports whether the user can be asked a question.
+func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY }

@@ -1,0 +1,358 @@
+// Package probe sends one request for one URL as one kind of visitor and
+// records what a cache made of it: status, cache headers, timings and a hash
+// of the body. It never follows a redirect unless asked, and never sends the
+// session cookie to a host other than the one it was meant for.
+package probe
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/secret"
+)
+
+// Browser-like defaults. They are set explicitly because the cache variant a
+// CDN serves depends on them, and Go's transport would otherwise add its own
+// Accept-Encoding.
+const (
+	DefaultAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	DefaultAcceptEncoding = "gzip, deflate, br, zstd"
+	DefaultUserAgent      = "cachectl (+https://github.com/cachectl/cachectl)"
+	// DefaultBodyLimit caps how much of a body is read and hashed.
+	DefaultBodyLimit = 8 << 20
+	// DefaultMaxRedirects bounds --follow.
+	DefaultMaxRedirects = 10
+	// MaxHeaderBytes caps the response header size accepted.
+	MaxHeaderBytes = 1 << 20
+)
+
+// DebugHeaders are vendor request headers that make CDNs report more about
+// caching. They change what the CDN reports, so they are opt-in.
+var DebugHeaders = map[string]string{
+	"Pragma":       "akamai-x-cache-on, akamai-x-cache-remote-on, akamai-x-check-cacheable, akamai-x-get-cache-key, akamai-x-get-true-cache-key",
+	"Fastly-Debug": "1",
+	"X-Debug":      "X-Cache",
+}
+
+// Session is the cookie a logged-in visitor sends.
+type Session struct {
+	// Cookie is the cookie name.
+	Cookie string
+	// Value is the cookie value.
+	Value secret.Value
+}
+
+// Options configure a Prober.
+type Options struct {
+	// Method is the request method; GET by default (CDNs treat HEAD differently).
+	Method string
+	// Header holds extra request headers (--header, environment headers).
+	Header http.Header
+	// UserAgent, Accept and AcceptEncoding override the browser-like defaults.
+	UserAgent, Accept, AcceptEncoding string
+	// DebugHeaders adds the vendor debug request headers.
+	DebugHeaders bool
+	// Follow follows redirects up to MaxRedirects.
+	Follow       bool
+	MaxRedirects int
+	// Timeout bounds one probe, redirects included.
+	Timeout time.Duration
+	// KeepAlive reuses connections between probes; by default every probe opens
+	// a fresh connection so its timings include DNS, connect and TLS.
+	KeepAlive bool
+	// BodyLimit caps the bytes read from a body.
+	BodyLimit int64
+	// CacheHeaders are extra cache-status header names.
+	CacheHeaders []string
+	// Insecure skips TLS verification.
+	Insecure bool
+	// Transport replaces the default transport (tests).
+	Transport http.RoundTripper
+}
+
+// Prober sends probes. It is safe for concurrent use.
+type Prober struct {
+	opts      Options
+	transport http.RoundTripper
+}
+
+// New returns a Prober.
+func New(opts Options) *Prober {
+	if opts.Method == "" {
+		opts.Method = http.MethodGet
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent
+	}
+	if opts.Accept == "" {
+		opts.Accept = DefaultAccept
+	}
+	if opts.AcceptEncoding == "" {
+		opts.AcceptEncoding = DefaultAcceptEncoding
+	}
+	if opts.BodyLimit <= 0 {
+		opts.BodyLimit = DefaultBodyLimit
+	}
+	if opts.MaxRedirects <= 0 {
+		opts.MaxRedirects = DefaultMaxRedirects
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	t := opts.Transport
+	if t == nil {
+		t = &http.Transport{
+			Proxy:                  http.ProxyFromEnvironment,
+			DialContext:            (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:        &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // only with the loudly-warned --insecure flag
+			TLSHandshakeTimeout:    opts.Timeout,
+			DisableKeepAlives:      !opts.KeepAlive,
+			DisableCompression:     true,
+			MaxIdleConnsPerHost:    64,
+			IdleConnTimeout:        30 * time.Second,
+			MaxResponseHeaderBytes: MaxHeaderBytes,
+			ForceAttemptHTTP2:      true,
+		}
+	}
+	return &Prober{opts: opts, transport: t}
+}
+
+// RequestHeaders returns the request headers every probe sends that shape the
+// cache variant, for display.
+func (p *Prober) RequestHeaders() map[string]string {
+	h := map[string]string{
+		"Accept":          p.opts.Accept,
+		"Accept-Encoding": p.opts.AcceptEncoding,
+		"User-Agent":      p.opts.UserAgent,
+	}
+	if p.opts.DebugHeaders {
+		for k, v := range DebugHeaders {
+			h[k] = v
+		}
+	}
+	for k, vs := range p.opts.Header {
+		h[k] = strings.Join(vs, ", ")
+	}
+	return h
+}
+
+// Probe requests rawURL once as the given variant. Failures are reported in
+// Result.Error, never returned: a probe always yields a result.
+func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess *Session) Result {
+	r := Result{URL: rawURL, Variant: variant, Method: p.opts.Method, Findings: []Finding{}}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+
+	origin, err := url.Parse(rawURL)
+	if err != nil {
+		r.Error = fmt.Sprintf("invalid URL: %v", err)
+		return r
+	}
+	reqHeaders := p.RequestHeaders()
+	if variant == LoggedIn && sess != nil {
+		reqHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
+	}
+	r.RequestHeaders = reqHeaders
+
+	start := time.Now()
+	current := origin
+	for hop := 0; ; hop++ {
+		resp, timing, err := p.do(ctx, current, sameHost(origin, current) && variant == LoggedIn, sess)
+		if err != nil {
+			r.Timing.Total = ms(time.Since(start))
+			r.Error = describeError(ctx, err, p.opts.Timeout)
+			return r
+		}
+		if hop == 0 {
+			r.Timing = timing
+		}
+		loc := resp.Header.Get("Location")
+		if p.opts.Follow && isRedirect(resp.StatusCode) && loc != "" {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, p.opts.BodyLimit))
+			_ = resp.Body.Close()
+			next, perr := current.Parse(loc)
+			r.Redirects = append(r.Redirects, Hop{URL: current.String(), StatusCode: resp.StatusCode, Location: loc})
+			if perr != nil {
+				r.Error = fmt.Sprintf("redirect to invalid Location %q: %v", loc, perr)
+				return r
+			}
+			if hop+1 >= p.opts.MaxRedirects {
+				r.StatusCode = resp.StatusCode
+				r.Location = loc
+				r.Error = fmt.Sprintf("stopped after %d redirects (redirect loop?); last Location %s", hop+1, loc)
+				r.Timing.Total = ms(time.Since(start))
+				return r
+			}
+			current = next
+			continue
+		}
+		if len(r.Redirects) > 0 {
+			r.FinalURL = current.String()
+		}
+		p.fill(&r, resp)
+		if isRedirect(resp.StatusCode) {
+			r.Location = loc
+		}
+		n, sum, berr := readBody(resp.Body, p.opts.BodyLimit)
+		_ = resp.Body.Close()
+		r.BodyBytes = n
+		r.BodySHA256 = sum
+		r.Timing.Total = ms(time.Since(start))
+		if berr != nil {
+			r.Error = "reading body: " + describeError(ctx, berr, p.opts.Timeout)
+		}
+		return r
+	}
+}
+
+func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Session) (*http.Response, Timing, error) {
+	var (
+		t                                        Timing
+		start                                    = time.Now()
+		dnsStart, connStart, tlsStart            time.Time
+		dnsDone, connDone, tlsDone, gotFirstByte time.Duration
+	)
+	trace := &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { dnsStart = time.Now() },
+		DNSDone:              func(httptrace.DNSDoneInfo) { dnsDone = time.Since(dnsStart) },
+		ConnectStart:         func(string, string) { connStart = time.Now() },
+		ConnectDone:          func(string, string, error) { connDone = time.Since(connStart) },
+		TLSHandshakeStart:    func() { tlsStart = time.Now() },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { tlsDone = time.Since(tlsStart) },
+		GotFirstResponseByte: func() { gotFirstByte = time.Since(start) },
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.opts.Method, u.String(), nil)
+	if err != nil {
+		return nil, t, err
+	}
+	for k, vs := range p.opts.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if host := p.opts.Header.Get("Host"); host != "" {
+		req.Host = host
+	}
+	req.Header.Set("Accept", p.opts.Accept)
+	req.Header.Set("Accept-Encoding", p.opts.AcceptEncoding)
+	req.Header.Set("User-Agent", p.opts.UserAgent)
+	if p.opts.DebugHeaders {
+		for k, v := range DebugHeaders {
+			req.Header.Set(k, v)
+		}
+	}
+	if withCookie && sess != nil {
+		req.AddCookie(&http.Cookie{Name: sess.Cookie, Value: sess.Value.Reveal()})
+	}
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		return nil, t, err
+	}
+	t.DNS, t.Connect, t.TLS, t.TTFB = ms(dnsDone), ms(connDone), ms(tlsDone), ms(gotFirstByte)
+	return resp, t, nil
+}
+
+// cdnControlHeaders are CDN-only cache directives, shown because they override Cache-Control at the CDN.
+var cdnControlHeaders = []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Netlify-CDN-Cache-Control", "Surrogate-Control", "Vercel-CDN-Cache-Control"}
+
+func (p *Prober) fill(r *Result, resp *http.Response) {
+	h := resp.Header.Clone()
+	r.StatusCode = resp.StatusCode
+	r.CacheControl = strings.Join(h.Values("Cache-Control"), ", ")
+	r.Vary = strings.Join(h.Values("Vary"), ", ")
+	r.SetCookie = len(h.Values("Set-Cookie")) > 0
+	if r.SetCookie {
+		// Keep the count and cookie names' presence, never the values.
+		vals := h.Values("Set-Cookie")
+		for i := range vals {
+			vals[i] = secret.Redacted
+		}
+	}
+	r.ETag = h.Get("ETag")
+	r.LastModified = h.Get("Last-Modified")
+	r.Expires = h.Get("Expires")
+	for _, name := range cdnControlHeaders {
+		if v := h.Get(name); v != "" {
+			if r.CDNCacheControl == nil {
+				r.CDNCacheControl = map[string]string{}
+			}
+			r.CDNCacheControl[name] = v
+		}
+	}
+	r.Cache = cachestatus.Detect(h, cachestatus.Options{ExtraHeaders: p.opts.CacheHeaders})
+	r.Header = h
+}
+
+func readBody(body io.Reader, limit int64) (int64, string, error) {
+	hash := sha256.New()
+	n, err := io.Copy(hash, io.LimitReader(body, limit))
+	return n, hex.EncodeToString(hash.Sum(nil)), err
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// sameHost reports whether the cookie meant for origin may go to u: same host
+// and port, compared case-insensitively.
+func sameHost(origin, u *url.URL) bool {
+	return strings.EqualFold(origin.Host, u.Host)
+}
+
+func ms(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+// describeError turns a transport error into a clear reason.
+func describeError(ctx context.Context, err error, timeout time.Duration) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timeout after %s (no complete response; --timeout raises the limit)", timeout)
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &certErr):
+		return fmt.Sprintf("TLS certificate not trusted: %v", certErr.Err)
+	case errors.As(err, &recErr):
+		return "TLS handshake failed: the server did not answer with TLS (http:// on a TLS port or the reverse?)"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return fmt.Sprintf("connection to %s failed: %v", opErr.Addr, opErr.Err)
+	case strings.Contains(err.Error(), "tls:"):
+		return "TLS handshake failed: " + err.Error()
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "connection closed before the response was complete"
+	}
+	return err.Error()
+}
+
+// SortedHeaderNames returns the names of h, sorted (for stable output).
+func SortedHeaderNames(h map[string]string) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
