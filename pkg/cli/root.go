@@ -154,14 +154,8 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdConfig(f),
 		newCmdVersion(f),
 	)
-	for _, extra := range extraCommands {
-		root.AddCommand(extra(f))
-	}
 	return root
 }
-
-// extraCommands are added by other files of this package (purge, verify, diff, report).
-var extraCommands []func(*Factory) *cobra.Command
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
