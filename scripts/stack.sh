@@ -12,6 +12,7 @@
 #   STACK_TIMEOUT [30]         seconds to wait for each component to answer
 #   STACK_INSTALL [auto]       auto: install missing Debian packages when root; never: only report them
 #   STACK_ACCESS_LOG [1]       0 turns off the origin's access log (benchmarks)
+#   STACK_PYTHON [/usr/bin/python3]  interpreter with fastapi and uvicorn
 #
 # Exit status: 0 ok; 1 a component failed to start or stop; 2 usage;
 # 3 required packages are missing (the install command is printed).
@@ -25,7 +26,9 @@ STATE_DIR=${STACK_DIR:-${XDG_RUNTIME_DIR:-/tmp}/cachectl-stack}
 TIMEOUT=${STACK_TIMEOUT:-30}
 INSTALL=${STACK_INSTALL:-auto}
 ACCESS_LOG=${STACK_ACCESS_LOG:-1}
-readonly PYTHON=/usr/bin/python3
+# Debian's interpreter, which has the python3-fastapi and python3-uvicorn packages.
+PYTHON=${STACK_PYTHON:-/usr/bin/python3}
+VARNISHD=$(command -v varnishd || echo /usr/sbin/varnishd)
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SITE_DIR=$SCRIPT_DIR/stack/site
@@ -61,7 +64,7 @@ check_port() {
 
 # missing_packages prints the Debian packages whose programs are not installed.
 missing_packages() {
-	command -v varnishd >/dev/null 2>&1 || [[ -x /usr/sbin/varnishd ]] || echo varnish
+	[[ -x $VARNISHD ]] || echo varnish
 	if ! [[ -x $PYTHON ]]; then
 		echo python3 python3-fastapi python3-uvicorn
 	else
@@ -96,6 +99,16 @@ require_packages() {
 pidfile() { echo "$STATE_DIR/$1.pid"; }
 logfile() { echo "$STATE_DIR/$1.log"; }
 
+# alive succeeds while the process exists and has not exited; a zombie
+# (exited, not yet reaped by its new parent) counts as gone.
+alive() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 1
+	stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
 # pid_of prints the pid of a running component this stack started; it fails
 # when the pid file is missing, stale, or names an unrelated process (pid reuse).
 pid_of() {
@@ -104,7 +117,7 @@ pid_of() {
 	[[ -s $f ]] || return 1
 	pid=$(<"$f")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	alive "$pid" || return 1
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
 	case $1 in
 	origin) want=uvicorn ;;
@@ -135,7 +148,7 @@ wait_ready() {
 	url="$(url_of "$name")/health"
 	deadline=$((SECONDS + TIMEOUT))
 	while ((SECONDS < deadline)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
+		if ! alive "$pid"; then
 			tail_log "$name"
 			die 1 "$name exited during startup (see $(logfile "$name"))"
 		fi
@@ -194,7 +207,7 @@ start_varnish() {
 	# -F keeps the manager in the foreground so its pid is ours to stop; the
 	# admin port is picked by the kernel (varnishadm -n finds it). Small
 	# thread pools and log space let several stacks run side by side.
-	varnishd -F -n "$workdir" -i "$name" \
+	"$VARNISHD" -F -n "$workdir" -i "$name" \
 		-a "$HOST:$port" -T "$HOST:0" \
 		-f "$vcl" -s malloc,64m \
 		-p thread_pools=1 -p thread_pool_min=10 -p thread_pool_max=1000 \
@@ -215,15 +228,15 @@ stop() {
 	fi
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
+		alive "$pid" || break
 		sleep 0.1
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if alive "$pid"; then
 		log "$name (pid $pid) ignored SIGTERM for 10s; sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 		sleep 0.2
 	fi
-	kill -0 "$pid" 2>/dev/null && die 1 "$name (pid $pid) is still running"
+	alive "$pid" && die 1 "$name (pid $pid) is still running"
 	rm -f "$(pidfile "$name")" "$STATE_DIR/$name.port"
 	log "$name stopped (pid $pid)"
 }
