@@ -44,6 +44,9 @@ type Target struct {
 	Value string `json:"value"`
 	// Headers are cache-key headers that select one variant of a URL (Cloudflare only).
 	Headers map[string]string `json:"headers,omitempty"`
+	// VariantOf is the URL this target was derived from (--variants: the
+	// trailing-slash twin or the other scheme); empty for targets given.
+	VariantOf string `json:"variant_of,omitempty"`
 }
 
 // Batch is one unit of work sent to a provider: targets of a single kind,
@@ -128,3 +131,22 @@ type Deps struct {
 
 // Factory builds a provider.
 type Factory func(cfg Config, deps Deps) (Provider, error)
+
+// RequestDescription is one HTTP request a provider would send, as the
+// dry run prints it. Secrets in headers are shown as REDACTED.
+type RequestDescription struct {
+	Method string
+	URL    string
+	// Header holds the request headers that matter to the purge (Host,
+	// Authorization as REDACTED, Surrogate-Key, Fastly-Soft-Purge, ...).
+	Header map[string]string
+	// Body is the request body; empty when there is none.
+	Body string
+}
+
+// Describer is implemented by providers that can say exactly which requests
+// a batch would send, so a dry run shows real endpoints and bodies.
+// Describe must not send anything.
+type Describer interface {
+	Describe(b Batch) []RequestDescription
+}

@@ -1,0 +1,67 @@
+package purge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// DryRun wraps p so that Purge prints the requests each batch would send
+// to w and sends nothing. Providers that implement Describer show their
+// real endpoints, headers and bodies; others show the batch's targets. A
+// Runner given a DryRun provider reports every target as planned.
+func DryRun(p Provider, w io.Writer) Provider {
+	return &dryRunProvider{p: p, w: w}
+}
+
+type dryRunProvider struct {
+	p  Provider
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (d *dryRunProvider) Name() string               { return d.p.Name() }
+func (d *dryRunProvider) Capabilities() []Capability { return d.p.Capabilities() }
+func (d *dryRunProvider) BatchLimit(k Kind) int      { return d.p.BatchLimit(k) }
+
+// Purge prints the batch and reports nothing sent: no calls, no results.
+func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) {
+	var sb strings.Builder
+	soft := ""
+	if b.Soft {
+		soft = ", soft"
+	}
+	fmt.Fprintf(&sb, "batch %d: %s, %d target%s%s (%s)\n", b.Seq, b.Kind, len(b.Targets), plural(len(b.Targets)), soft, d.p.Name())
+	if desc, ok := d.p.(Describer); ok {
+		for _, r := range desc.Describe(b) {
+			fmt.Fprintf(&sb, "  %s %s\n", r.Method, r.URL)
+			for _, name := range slices.Sorted(maps.Keys(r.Header)) {
+				fmt.Fprintf(&sb, "    %s: %s\n", name, r.Header[name])
+			}
+			if r.Body != "" {
+				fmt.Fprintf(&sb, "    %s\n", r.Body)
+			}
+		}
+	} else {
+		for _, t := range b.Targets {
+			fmt.Fprintf(&sb, "  %s\n", displayTarget(t))
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := io.WriteString(d.w, sb.String()); err != nil {
+		return BatchResult{}, fmt.Errorf("purge: dry run: write batch %d: %w", b.Seq, err)
+	}
+	return BatchResult{}, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,242 @@
+// Package httppurge purges URLs from caching proxies that accept a purge
+// request sent to the URL itself — Varnish (return (purge)), nginx's
+// cache-purge module, Squid, Apache Traffic Server — on every configured
+// cache node.
+package httppurge
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/retry"
+)
+
+// Name is the provider's registry name.
+const Name = "http-purge"
+
+// DefaultMethod is the request method a purge is sent with.
+const DefaultMethod = "PURGE"
+
+// DefaultBatchLimit is how many URLs one batch holds. The nodes take one
+// request per URL, so the limit only sets how much is journaled at once.
+const DefaultBatchLimit = 50
+
+// concurrency bounds the requests of one batch in flight across all nodes;
+// cache nodes are often small machines that also serve traffic.
+const concurrency = 8
+
+// Provider sends a purge request for every URL to every cache node.
+type Provider struct {
+	nodes  []*url.URL
+	method string
+	limit  int
+	client *http.Client
+	log    *slog.Logger
+}
+
+// New builds the provider from cfg.Endpoints (the cache nodes, e.g.
+// http://10.0.0.5:6081) and cfg.Method (default PURGE). cfg.BatchSize, when
+// set, replaces DefaultBatchLimit.
+func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, fmt.Errorf("http-purge: environment %q has no cdn.endpoints; list the cache nodes to purge, e.g. http://127.0.0.1:6081", cfg.Environment)
+	}
+	p := &Provider{method: DefaultMethod, limit: DefaultBatchLimit, client: deps.HTTP, log: deps.Logger}
+	for _, e := range cfg.Endpoints {
+		u, err := url.Parse(strings.TrimSpace(e))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+			return nil, fmt.Errorf("http-purge: endpoint %q must be an http or https URL of a cache node without query or credentials, e.g. http://10.0.0.5:6081", e)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		u.RawPath = ""
+		p.nodes = append(p.nodes, u)
+	}
+	if m := strings.TrimSpace(cfg.Method); m != "" {
+		if strings.ContainsAny(m, " \t\r\n()<>@,;:\\\"/[]?={}") {
+			return nil, fmt.Errorf("http-purge: method %q is not an HTTP method name", m)
+		}
+		p.method = strings.ToUpper(m)
+	}
+	if cfg.BatchSize < 0 {
+		return nil, fmt.Errorf("http-purge: batch_size %d must not be negative", cfg.BatchSize)
+	}
+	if cfg.BatchSize > 0 {
+		p.limit = cfg.BatchSize
+	}
+	if p.client == nil {
+		p.client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Name is "http-purge".
+func (p *Provider) Name() string { return Name }
+
+// Capabilities: URLs only; a purge request names exactly one cache entry.
+func (p *Provider) Capabilities() []purge.Capability { return []purge.Capability{purge.CapURL} }
+
+// BatchLimit is the configured batch size for URLs and 0 for other kinds.
+func (p *Provider) BatchLimit(k purge.Kind) int {
+	if k == purge.KindURL {
+		return p.limit
+	}
+	return 0
+}
+
+// request is where a purge of target goes on one node: the node's address,
+// the URL's path and query, and the URL's own Host so the node finds the
+// entry the public URL is cached under.
+func (p *Provider) request(node *url.URL, target string) (reqURL, host string, err error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("http-purge: %q is not an absolute URL: %w", target, purge.ErrInvalidTarget)
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	reqURL = node.Scheme + "://" + node.Host + node.EscapedPath() + path
+	if u.RawQuery != "" || u.ForceQuery {
+		reqURL += "?" + u.RawQuery
+	}
+	return reqURL, u.Host, nil
+}
+
+// Describe lists the requests a batch sends, for a dry run.
+func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
+	var out []purge.RequestDescription
+	for _, t := range b.Targets {
+		for _, n := range p.nodes {
+			reqURL, host, err := p.request(n, t.Value)
+			if err != nil {
+				continue
+			}
+			out = append(out, purge.RequestDescription{Method: p.method, URL: reqURL, Header: map[string]string{"Host": host}})
+		}
+	}
+	return out
+}
+
+// Purge sends every URL of the batch to every node, a few at a time. A URL
+// is purged when every node accepted it: a 2xx, or a 404 (not in that
+// node's cache, which nginx, Squid and Traffic Server answer). A node that
+// refuses or cannot be reached fails that URL, and the error names the node.
+func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
+	if b.Kind != purge.KindURL {
+		return purge.BatchResult{}, fmt.Errorf("http-purge: purge by %s: %w", b.Kind, purge.ErrUnsupported)
+	}
+	if b.Soft {
+		return purge.BatchResult{}, fmt.Errorf("http-purge: soft purge: %w", purge.ErrUnsupported)
+	}
+	res := purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
+	nodeErrs := make([][]error, len(b.Targets))
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, concurrency)
+	)
+	for i, t := range b.Targets {
+		res.Results[i].Target = t
+		for _, n := range p.nodes {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				mu.Lock()
+				nodeErrs[i] = append(nodeErrs[i], fmt.Errorf("http-purge: node %s: not sent: %w", n.Host, ctx.Err()))
+				mu.Unlock()
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				attempts, err := p.purgeOne(ctx, n, t.Value)
+				mu.Lock()
+				defer mu.Unlock()
+				res.Calls += attempts
+				res.Attempts = max(res.Attempts, attempts)
+				if err != nil {
+					nodeErrs[i] = append(nodeErrs[i], err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i := range res.Results {
+		res.Results[i].Err = errors.Join(nodeErrs[i]...)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("http-purge: batch %d: %w", b.Seq, err)
+	}
+	return res, nil
+}
+
+// purgeOne sends one purge request and returns how many attempts it took.
+func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (int, error) {
+	reqURL, host, err := p.request(node, target)
+	if err != nil {
+		return 0, err
+	}
+	actx, attempts := retry.WithAttempts(ctx)
+	req, err := http.NewRequestWithContext(actx, p.method, reqURL, nil)
+	if err != nil {
+		return 0, fmt.Errorf("http-purge: node %s: build request for %s: %w", node.Host, target, err)
+	}
+	req.Host = host
+	resp, err := p.client.Do(req)
+	n := max(attempts.Count(), 1)
+	if err != nil {
+		return n, fmt.Errorf("http-purge: node %s: %s %s: %w", node.Host, p.method, target, err)
+	}
+	defer resp.Body.Close()
+	msg := firstLine(resp.Body)
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound {
+		p.log.Debug("purged", "node", node.Host, "url", target, "status", resp.StatusCode)
+		return n, nil
+	}
+	if msg == "" {
+		// Varnish puts the reason of a synthetic refusal in the status line.
+		msg = strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
+	}
+	apiErr := &purge.APIError{
+		Provider:  Name,
+		Status:    resp.StatusCode,
+		Message:   msg,
+		Retryable: retry.RetryableStatus(resp.StatusCode),
+	}
+	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusForbidden {
+		apiErr.Hint = "the node does not accept " + p.method + " from this machine; allow it in the cache's configuration (Varnish: an ACL in vcl_recv)"
+	}
+	return n, fmt.Errorf("http-purge: node %s refused %s %s: %w", node.Host, p.method, target, apiErr)
+}
+
+// firstLine reads the start of a node's answer for the error message and
+// drains the rest so the connection can be reused.
+func firstLine(r io.Reader) string {
+	br := bufio.NewReader(io.LimitReader(r, 64<<10))
+	line, _ := br.ReadString('\n')
+	_, _ = io.Copy(io.Discard, br)
+	line = strings.TrimSpace(line)
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	if strings.HasPrefix(line, "<") {
+		// An HTML error page says nothing a status line does not.
+		return ""
+	}
+	return line
+}

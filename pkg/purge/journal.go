@@ -1,0 +1,411 @@
+package purge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Journal is the append-only record of purge runs, one JSON object per
+// line. Every entry is synced to disk before the run reports what it
+// records, so an interrupted or crashed run can be resumed exactly. API
+// tokens are never written: entries hold targets, states and messages only.
+type Journal struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+}
+
+// EntryType says what a journal line records.
+type EntryType string
+
+// Journal entry types.
+const (
+	EntryStart EntryType = "start"
+	EntryBatch EntryType = "batch"
+	EntryEnd   EntryType = "end"
+)
+
+// journalVersion is written on every line so the format can change later.
+const journalVersion = 1
+
+// Entry is one journal line. Exactly one of Start, Batch and End is set,
+// matching Type.
+type Entry struct {
+	V     int         `json:"v"`
+	Type  EntryType   `json:"type"`
+	RunID string      `json:"run_id"`
+	Time  time.Time   `json:"time"`
+	Start *StartEntry `json:"start,omitempty"`
+	Batch *BatchEntry `json:"batch,omitempty"`
+	End   *EndEntry   `json:"end,omitempty"`
+}
+
+// StartEntry opens a run, or a resume of one, with every target it will send.
+type StartEntry struct {
+	RunInfo
+	TargetCount int             `json:"target_count"`
+	Targets     []JournalTarget `json:"targets"`
+}
+
+// BatchEntry is the outcome of one batch.
+type BatchEntry struct {
+	Seq  int  `json:"seq"`
+	Kind Kind `json:"kind"`
+	// Sent is false for a batch that was never sent (interrupted, or
+	// stopped after an authentication failure).
+	Sent     bool `json:"sent"`
+	Attempts int  `json:"attempts"`
+	Calls    int  `json:"calls"`
+	// ErrorCode and Error describe a failure of the whole batch.
+	ErrorCode string          `json:"error_code,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Targets   []JournalTarget `json:"targets"`
+}
+
+// EndEntry closes a run.
+type EndEntry struct {
+	Summary     Summary `json:"summary"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+	// Error is why the run stopped early (authentication, journal, interrupt).
+	Error string `json:"error,omitempty"`
+}
+
+// JournalTarget is a target with, in batch entries, its outcome.
+type JournalTarget struct {
+	Target
+	Owner     string `json:"owner,omitempty"`
+	State     State  `json:"state,omitempty"`
+	PurgeID   string `json:"purge_id,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// DefaultJournalPath is $XDG_STATE_HOME/cachectl/journal.jsonl, or
+// ~/.local/state/cachectl/journal.jsonl when XDG_STATE_HOME is unset.
+func DefaultJournalPath() (string, error) {
+	if dir := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "cachectl", "journal.jsonl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("purge: locate journal: %w; set XDG_STATE_HOME or --journal", err)
+	}
+	return filepath.Join(home, ".local", "state", "cachectl", "journal.jsonl"), nil
+}
+
+// OpenJournal opens the journal at path for appending, creating it (mode
+// 0600) and its directory (mode 0700) when missing.
+func OpenJournal(path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("purge: create journal directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("purge: open journal: %w", err)
+	}
+	// A crash in the middle of a write leaves a line without its newline;
+	// end it so the next entry starts on a line of its own.
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			if _, err := f.Write([]byte{'\n'}); err != nil {
+				_ = f.Close()
+				return nil, fmt.Errorf("purge: repair journal: %w", err)
+			}
+		}
+	}
+	return &Journal{f: f, path: path}, nil
+}
+
+// Path is the journal's file name.
+func (j *Journal) Path() string { return j.path }
+
+// Close closes the journal file.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("purge: close journal: %w", err)
+	}
+	return nil
+}
+
+// Append writes one entry as a single line and syncs it to disk.
+func (j *Journal) Append(e Entry) error {
+	e.V = journalVersion
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("purge: encode journal entry: %w", err)
+	}
+	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.Write(line); err != nil {
+		return fmt.Errorf("purge: write journal %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("purge: sync journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// NewRunID returns a run id that sorts by time and is unique enough for
+// one user's journal: "20261126T161200Z-ab12cd".
+func NewRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// ParseEntry decodes and checks one journal line.
+func ParseEntry(line []byte) (Entry, error) {
+	var e Entry
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&e); err != nil {
+		return Entry{}, fmt.Errorf("not a journal entry: %w", err)
+	}
+	if dec.More() {
+		return Entry{}, errors.New("not a journal entry: extra data after the object")
+	}
+	if e.RunID == "" {
+		return Entry{}, errors.New("journal entry has no run_id")
+	}
+	if e.V > journalVersion {
+		return Entry{}, fmt.Errorf("journal entry version %d is newer than this cachectl understands (%d)", e.V, journalVersion)
+	}
+	var ok bool
+	switch e.Type {
+	case EntryStart:
+		ok = e.Start != nil
+	case EntryBatch:
+		ok = e.Batch != nil
+	case EntryEnd:
+		ok = e.End != nil
+	default:
+		return Entry{}, fmt.Errorf("unknown journal entry type %q", e.Type)
+	}
+	if !ok {
+		return Entry{}, fmt.Errorf("journal %s entry has no %s object", e.Type, e.Type)
+	}
+	return e, nil
+}
+
+// LineError is a journal line that could not be read. Readers skip it and
+// report it as a warning; the rest of the journal stays usable.
+type LineError struct {
+	Path string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("journal %s line %d skipped: %v", e.Path, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Log is a journal read back in full.
+type Log struct {
+	Path    string
+	Entries []Entry
+	// Warnings lists lines that were skipped.
+	Warnings []*LineError
+}
+
+// ReadJournal reads every entry of the journal at path. A missing file is
+// an empty journal. Corrupt lines become warnings, not errors.
+func ReadJournal(path string) (*Log, error) {
+	l := &Log{Path: path}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("purge: open journal: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			e, perr := ParseEntry(line)
+			if perr != nil {
+				l.Warnings = append(l.Warnings, &LineError{Path: path, Line: n, Err: perr})
+			} else {
+				l.Entries = append(l.Entries, e)
+			}
+		}
+		if err == io.EOF {
+			return l, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("purge: read journal %s line %d: %w", path, n, err)
+		}
+	}
+}
+
+// RunSummary is one run as `purge log` lists it, resumes folded in.
+type RunSummary struct {
+	RunID       string    `json:"run_id"`
+	Time        time.Time `json:"time"`
+	Environment string    `json:"environment"`
+	Provider    string    `json:"provider"`
+	Reason      string    `json:"reason,omitempty"`
+	User        string    `json:"user,omitempty"`
+	DryRun      bool      `json:"dry_run,omitempty"`
+	Targets     int       `json:"targets"`
+	Purged      int       `json:"purged"`
+	Failed      int       `json:"failed"`
+	// Pending counts targets --resume would send.
+	Pending int `json:"pending"`
+	Resumes int `json:"resumes"`
+	// Status is complete, incomplete (some not purged), interrupted,
+	// unfinished (no end entry: the process died) or dry-run.
+	Status string `json:"status"`
+}
+
+// runState folds the entries of one run id.
+type runState struct {
+	info    RunInfo
+	order   []string // target keys in first-seen order
+	targets map[string]Target
+	last    map[string]State
+	done    map[string]bool
+	resumes int
+	ended   bool
+	interr  bool
+}
+
+func (l *Log) fold() (map[string]*runState, []string) {
+	runs := map[string]*runState{}
+	var ids []string
+	for _, e := range l.Entries {
+		rs := runs[e.RunID]
+		if rs == nil {
+			if e.Type != EntryStart {
+				continue // a run whose start line was lost cannot be listed
+			}
+			rs = &runState{targets: map[string]Target{}, last: map[string]State{}, done: map[string]bool{}}
+			runs[e.RunID] = rs
+			ids = append(ids, e.RunID)
+		}
+		switch e.Type {
+		case EntryStart:
+			if e.Start.Resume && rs.info.ID != "" {
+				rs.resumes++
+			} else {
+				rs.info = e.Start.RunInfo
+				rs.info.ID = e.RunID
+			}
+			rs.ended, rs.interr = false, false
+			for _, t := range e.Start.Targets {
+				k := targetKey(t.Target)
+				if _, ok := rs.targets[k]; !ok {
+					rs.targets[k] = t.Target
+					rs.order = append(rs.order, k)
+				}
+			}
+		case EntryBatch:
+			for _, t := range e.Batch.Targets {
+				k := targetKey(t.Target)
+				rs.last[k] = t.State
+				if t.State == Purged {
+					rs.done[k] = true
+				}
+			}
+		case EntryEnd:
+			rs.ended, rs.interr = true, e.End.Interrupted
+		}
+	}
+	return runs, ids
+}
+
+// Runs lists the most recent runs first, at most limit (all when limit <= 0).
+func (l *Log) Runs(limit int) []RunSummary {
+	runs, ids := l.fold()
+	out := make([]RunSummary, 0, len(ids))
+	for _, id := range ids {
+		rs := runs[id]
+		s := RunSummary{
+			RunID: id, Time: rs.info.Time, Environment: rs.info.Environment, Provider: rs.info.Provider,
+			Reason: rs.info.Reason, User: rs.info.User, DryRun: rs.info.DryRun,
+			Targets: len(rs.order), Resumes: rs.resumes,
+		}
+		for _, k := range rs.order {
+			switch {
+			case rs.done[k]:
+				s.Purged++
+			case rs.last[k] == Failed:
+				s.Failed++
+			}
+		}
+		s.Pending = s.Targets - s.Purged
+		switch {
+		case rs.info.DryRun:
+			s.Status, s.Pending = "dry-run", 0
+		case !rs.ended:
+			s.Status = "unfinished"
+		case rs.interr:
+			s.Status = "interrupted"
+		case s.Pending > 0:
+			s.Status = "incomplete"
+		default:
+			s.Status = "complete"
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// Pending returns the targets of run runID that were not confirmed purged
+// — failed, skipped, or planned and never sent — in their original order,
+// and the run's description marked as a resume. Targets purged by an
+// earlier resume of the same run count as done.
+func (l *Log) Pending(runID string) ([]Target, RunInfo, error) {
+	runs, _ := l.fold()
+	rs := runs[runID]
+	if rs == nil {
+		return nil, RunInfo{}, inputErrorf("purge: no run %s in journal %s; `cachectl purge log` lists runs", runID, l.Path)
+	}
+	if rs.info.DryRun {
+		return nil, RunInfo{}, inputErrorf("purge: run %s was a dry run; nothing was sent, so there is nothing to resume", runID)
+	}
+	var out []Target
+	for _, k := range rs.order {
+		if !rs.done[k] {
+			out = append(out, rs.targets[k])
+		}
+	}
+	info := rs.info
+	info.Resume = true
+	return out, info, nil
+}
+
+// Pending reads the journal at path and returns the targets of run runID
+// that are not confirmed purged, with the lines it had to skip.
+func Pending(path, runID string) ([]Target, RunInfo, []*LineError, error) {
+	l, err := ReadJournal(path)
+	if err != nil {
+		return nil, RunInfo{}, nil, err
+	}
+	targets, info, err := l.Pending(runID)
+	return targets, info, l.Warnings, err
+}

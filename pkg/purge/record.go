@@ -1,0 +1,142 @@
+package purge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/cachestatus"
+)
+
+// State is what happened to one target.
+type State string
+
+// Target states in output and journal.
+const (
+	// Purged: the provider confirmed the purge.
+	Purged State = "purged"
+	// Failed: the provider refused it or could not be reached; resume resends it.
+	Failed State = "failed"
+	// Skipped: never sent (interrupted, or stopped after an auth failure); resume sends it.
+	Skipped State = "skipped"
+	// Planned: a dry run; nothing was sent.
+	Planned State = "planned"
+)
+
+// Record is the outcome for one target: one jsonl line of `cachectl purge`.
+type Record struct {
+	// Target is the URL, tag, prefix or host; "everything" for a purge of everything.
+	Target string `json:"target"`
+	Kind   Kind   `json:"kind"`
+	State  State  `json:"state"`
+	// Batch is the batch's sequence number within the run, from 1.
+	Batch   int    `json:"batch"`
+	PurgeID string `json:"purge_id"`
+	// Attempts is how many times the batch's request was tried.
+	Attempts int `json:"attempts"`
+	// Error says why the target failed or was skipped; empty when purged.
+	Error string `json:"error"`
+	// VariantOf names the URL a --variants addition was derived from.
+	VariantOf string `json:"variant_of,omitempty"`
+	// Owner is the owner of the configured route the URL matches.
+	Owner string `json:"owner,omitempty"`
+	// Verify is the check after the purge (--verify), for purged URLs.
+	Verify *VerifyRecord `json:"verify,omitempty"`
+}
+
+// VerifyRecord is the result of probing a purged URL.
+type VerifyRecord struct {
+	Cache VerifyCache `json:"cache"`
+	// Passed is true when the probe proved the URL is no longer served from cache.
+	Passed bool `json:"passed"`
+	// Error explains a failed check.
+	Error string `json:"error,omitempty"`
+	// WarmMS is the time from the purge check until the cache served the
+	// URL again (--warm); absent when it did not within the bound.
+	WarmMS *int64 `json:"warm_ms,omitempty"`
+}
+
+// VerifyCache is the normalized cache status the probe saw and the header it came from.
+type VerifyCache struct {
+	Status cachestatus.Status `json:"status"`
+	Source string             `json:"source"`
+}
+
+// Summary closes a run.
+type Summary struct {
+	RunID       string `json:"run_id"`
+	Environment string `json:"environment"`
+	Provider    string `json:"provider"`
+	Purged      int    `json:"purged"`
+	Failed      int    `json:"failed"`
+	Skipped     int    `json:"skipped"`
+	Planned     int    `json:"planned"`
+	// APICalls counts requests sent, retries included.
+	APICalls int `json:"api_calls"`
+	// Retries counts attempts beyond the first.
+	Retries   int   `json:"retries"`
+	ElapsedMS int64 `json:"elapsed_ms"`
+	// VerifyFailed counts purged URLs still served from cache, or whose
+	// eviction could not be proven, after --verify.
+	VerifyFailed int `json:"verify_failed"`
+}
+
+// ErrNotPurged is wrapped by Summary.Err when some targets were not
+// purged; the command exits 3 and --resume resends them.
+var ErrNotPurged = errors.New("some targets were not purged")
+
+// ErrStillCached is wrapped by Summary.Err when every target was purged but
+// --verify found URLs still served from cache; the command exits 1.
+var ErrStillCached = errors.New("purged URLs are still served from cache")
+
+// Err reports the outcome of a completed run as an error, nil when every
+// target was purged (and verified, with --verify) or planned.
+func (s Summary) Err() error {
+	if s.Failed+s.Skipped > 0 {
+		return fmt.Errorf("purge: %d failed, %d skipped of %d targets; the journal lists them, retry with --resume %s: %w",
+			s.Failed, s.Skipped, s.Purged+s.Failed+s.Skipped, s.RunID, ErrNotPurged)
+	}
+	if s.VerifyFailed > 0 {
+		return fmt.Errorf("purge: %d of %d purged URLs failed verification: %w", s.VerifyFailed, s.Purged, ErrStillCached)
+	}
+	return nil
+}
+
+// RunInfo describes a run for the journal and the summary.
+type RunInfo struct {
+	// ID is the run id (NewRunID); resumes keep the id of the run they resume.
+	ID          string    `json:"run_id"`
+	Time        time.Time `json:"time"`
+	Environment string    `json:"environment"`
+	Provider    string    `json:"provider"`
+	Reason      string    `json:"reason,omitempty"`
+	User        string    `json:"user,omitempty"`
+	DryRun      bool      `json:"dry_run,omitempty"`
+	// Soft is a soft purge (mark stale), kept so a resume purges the same way.
+	Soft bool `json:"soft,omitempty"`
+	// Resume marks a run that resends the pending targets of run ID.
+	Resume bool `json:"resume,omitempty"`
+}
+
+// NewRunInfo starts describing a new run with a fresh id, the current time
+// and the local user name.
+func NewRunInfo(environment, provider, reason string) RunInfo {
+	now := time.Now().UTC()
+	return RunInfo{
+		ID:          NewRunID(now),
+		Time:        now,
+		Environment: environment,
+		Provider:    provider,
+		Reason:      reason,
+		User:        currentUser(),
+	}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}

@@ -1,0 +1,310 @@
+package purge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Runner sends planned batches through a provider: throttled, journaled,
+// reported target by target and, with a Verifier, checked afterwards.
+type Runner struct {
+	// Provider sends the batches; wrap it with DryRun to send nothing.
+	Provider Provider
+	// Limits throttle requests (NewLimits); nil sends as fast as the provider answers.
+	Limits *Limits
+	// Journal records the run; nil keeps no journal (and no --resume).
+	Journal *Journal
+	// Verifier, when set, probes every purged URL afterwards (--verify).
+	Verifier Verifier
+	// Verify tunes the check after the purge.
+	Verify VerifyOptions
+	// Logger receives progress details and warnings; nil discards them.
+	Logger *slog.Logger
+	// OnResult receives one Record per target as soon as it is final: after
+	// its batch is journaled and, with a Verifier, after its check. Calls
+	// are serialized.
+	OnResult func(Record)
+	// Progress is told how many of the run's targets are final.
+	Progress func(done, total int)
+	// Owner returns the owner of the configured route a URL matches, or "".
+	Owner func(url string) string
+}
+
+// Run sends batches in order and returns the run's summary.
+//
+// Each batch waits for the rate limits, is sent, and its outcome is synced
+// to the journal before its records are reported. A failure of one batch
+// marks its targets failed and the run goes on — except an authentication
+// failure, which stops the run: the remaining batches are recorded as
+// skipped and the error is returned. When ctx is cancelled the run stops
+// between batches, records what was not sent, closes the journal entry for
+// the run and returns ctx.Err(). Otherwise the error is nil and
+// Summary.Err tells whether every target was purged (and verified).
+func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
+	start := time.Now()
+	s := &session{r: r, log: r.logger(), sum: Summary{
+		RunID: run.ID, Environment: run.Environment, Provider: r.Provider.Name(),
+	}}
+	_, dry := r.Provider.(*dryRunProvider)
+	if run.DryRun && !dry {
+		return s.sum, errors.New("purge: a dry run needs a provider wrapped with DryRun")
+	}
+	run.DryRun = dry
+	if run.Provider == "" {
+		run.Provider = r.Provider.Name()
+	}
+	s.soft = run.Soft
+	for _, b := range batches {
+		s.total += len(b.Targets)
+		s.soft = s.soft || b.Soft
+		for _, t := range b.Targets {
+			if t.Kind == KindEverything {
+				s.log.Warn("purging everything", "environment", run.Environment, "provider", run.Provider)
+			}
+		}
+	}
+	if err := s.journalStart(run, batches); err != nil {
+		return s.sum, err
+	}
+
+	var stopErr error
+	var notSent []Batch
+	var notSentWhy string
+	for i, b := range batches {
+		if err := ctx.Err(); err != nil {
+			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
+			break
+		}
+		if dry {
+			s.planned(ctx, b)
+			continue
+		}
+		if err := r.Limits.Wait(ctx, b); err != nil {
+			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
+			break
+		}
+		s.log.Debug("sending batch", "batch", b.Seq, "of", len(batches), "kind", b.Kind, "targets", len(b.Targets))
+		res, err := r.Provider.Purge(ctx, b)
+		entry, recs := s.outcome(ctx, b, res, err)
+		if jerr := s.journal(entry); jerr != nil {
+			// What happened did happen: report it, then stop, because
+			// nothing more may be sent that a resume could not see.
+			s.report(ctx, recs)
+			stopErr, notSent, notSentWhy = jerr, batches[i+1:], "not sent: the journal could not be written"
+			break
+		}
+		s.report(ctx, recs)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			stopErr, notSent, notSentWhy = ctx.Err(), batches[i+1:], "not sent: interrupted"
+			break
+		}
+		if isAuthError(err) {
+			stopErr, notSent = err, batches[i+1:]
+			notSentWhy = fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)
+			break
+		}
+	}
+	for _, b := range notSent {
+		s.skip(ctx, b, notSentWhy)
+	}
+	s.verifying.Wait()
+
+	s.mu.Lock()
+	s.sum.ElapsedMS = time.Since(start).Milliseconds()
+	sum := s.sum
+	s.mu.Unlock()
+	end := &EndEntry{Summary: sum}
+	if stopErr != nil {
+		end.Error = stopErr.Error()
+		end.Interrupted = ctx.Err() != nil
+	}
+	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
+		stopErr = err
+	}
+	if ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	return sum, stopErr
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// session is the state of one Run.
+type session struct {
+	r     *Runner
+	log   *slog.Logger
+	total int
+	// soft relaxes verification: a soft purge leaves entries served stale.
+	soft bool
+
+	mu        sync.Mutex // guards sum, done and OnResult calls
+	sum       Summary
+	done      int
+	verifying sync.WaitGroup
+	verifySem chan struct{}
+}
+
+func (s *session) journal(e Entry) error {
+	if s.r.Journal == nil {
+		return nil
+	}
+	return s.r.Journal.Append(e)
+}
+
+func (s *session) journalStart(run RunInfo, batches []Batch) error {
+	st := &StartEntry{RunInfo: run, TargetCount: s.total, Targets: make([]JournalTarget, 0, s.total)}
+	for _, b := range batches {
+		for _, t := range b.Targets {
+			st.Targets = append(st.Targets, JournalTarget{Target: t, Owner: s.owner(t)})
+		}
+	}
+	return s.journal(Entry{Type: EntryStart, RunID: run.ID, Start: st})
+}
+
+func (s *session) owner(t Target) string {
+	if s.r.Owner == nil || t.Kind != KindURL {
+		return ""
+	}
+	return s.r.Owner(t.Value)
+}
+
+// outcome turns a provider's answer for batch b into its journal entry and
+// its records, one per target in batch order.
+func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err error) (Entry, []Record) {
+	attempts := max(res.Attempts, 1)
+	calls := res.Calls
+	if calls == 0 && err == nil {
+		calls = 1
+	}
+	s.mu.Lock()
+	s.sum.APICalls += calls
+	s.sum.Retries += attempts - 1
+	s.mu.Unlock()
+
+	be := &BatchEntry{Seq: b.Seq, Kind: b.Kind, Sent: true, Attempts: attempts, Calls: calls}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted before the provider confirmed: %w", err)
+		}
+		be.ErrorCode, be.Error = errorCode(err), err.Error()
+		s.log.Warn("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+	}
+	byKey := map[string]TargetResult{}
+	if len(res.Results) != len(b.Targets) {
+		for _, tr := range res.Results {
+			byKey[targetKey(tr.Target)] = tr
+		}
+	}
+	recs := make([]Record, len(b.Targets))
+	be.Targets = make([]JournalTarget, len(b.Targets))
+	for i, t := range b.Targets {
+		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
+		var tr TargetResult
+		found := false
+		if len(res.Results) == len(b.Targets) {
+			tr, found = res.Results[i], true
+		} else {
+			tr, found = byKey[targetKey(t)]
+		}
+		switch {
+		case err != nil:
+			jt.State, jt.ErrorCode, jt.Error = Failed, be.ErrorCode, be.Error
+		case !found:
+			jt.State, jt.Error = Failed, "the provider returned no result for this target"
+		case tr.Err != nil:
+			jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+		default:
+			jt.PurgeID = tr.PurgeID
+		}
+		be.Targets[i] = jt
+		recs[i] = Record{
+			Target: displayTarget(t), Kind: t.Kind, State: jt.State, Batch: b.Seq,
+			PurgeID: jt.PurgeID, Attempts: attempts, Error: jt.Error,
+			VariantOf: t.VariantOf, Owner: jt.Owner,
+		}
+	}
+	return Entry{Type: EntryBatch, RunID: s.sum.RunID, Batch: be}, recs
+}
+
+// skip records a batch that was not sent.
+func (s *session) skip(ctx context.Context, b Batch, why string) {
+	be := &BatchEntry{Seq: b.Seq, Kind: b.Kind, Error: why, Targets: make([]JournalTarget, len(b.Targets))}
+	recs := make([]Record, len(b.Targets))
+	for i, t := range b.Targets {
+		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Skipped, Error: why}
+		be.Targets[i] = jt
+		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Skipped, Batch: b.Seq, Error: why, VariantOf: t.VariantOf, Owner: jt.Owner}
+	}
+	if err := s.journal(Entry{Type: EntryBatch, RunID: s.sum.RunID, Batch: be}); err != nil {
+		s.log.Warn("journal: could not record a batch that was not sent; it stays pending for --resume", "batch", b.Seq, "error", err)
+	}
+	s.report(ctx, recs)
+}
+
+// planned reports a dry-run batch: the wrapper prints its requests.
+func (s *session) planned(ctx context.Context, b Batch) {
+	if _, err := s.r.Provider.Purge(ctx, b); err != nil {
+		s.log.Warn("dry run: describe batch", "batch", b.Seq, "error", err)
+	}
+	recs := make([]Record, len(b.Targets))
+	for i, t := range b.Targets {
+		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Planned, Batch: b.Seq, VariantOf: t.VariantOf, Owner: s.owner(t)}
+	}
+	s.report(ctx, recs)
+}
+
+// report hands records on, sending purged URLs through verification first.
+func (s *session) report(ctx context.Context, recs []Record) {
+	for _, rec := range recs {
+		if s.r.Verifier != nil && rec.State == Purged && rec.Kind == KindURL && ctx.Err() == nil {
+			s.verifyAsync(ctx, rec)
+			continue
+		}
+		s.emit(rec)
+	}
+}
+
+func (s *session) emit(rec Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch rec.State {
+	case Purged:
+		s.sum.Purged++
+	case Failed:
+		s.sum.Failed++
+	case Skipped:
+		s.sum.Skipped++
+	case Planned:
+		s.sum.Planned++
+	}
+	if rec.Verify != nil && !rec.Verify.Passed {
+		s.sum.VerifyFailed++
+	}
+	s.done++
+	if s.r.OnResult != nil {
+		s.r.OnResult(rec)
+	}
+	if s.r.Progress != nil {
+		s.r.Progress(s.done, s.total)
+	}
+}
+
+// displayTarget is how a target appears in output.
+func displayTarget(t Target) string {
+	if t.Kind == KindEverything {
+		return "everything"
+	}
+	return t.Value
+}
