@@ -53,20 +53,45 @@ type Group struct {
 // Run inspects every job and calls emit for each group in input order. It
 // stops early when ctx is cancelled or emit returns an error.
 func Run(ctx context.Context, p *probe.Prober, jobs iter.Seq[Job], opts Options, emit func(Group) error) error {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+	opts = opts.withDefaults()
+	return Ordered(ctx, jobs, opts.Concurrency, func(ctx context.Context, i int, job Job) Group {
+		return inspectOne(ctx, p, i, job, opts)
+	}, emit)
+}
+
+// One inspects a single job exactly as Run does (repeats, polling, pair
+// analysis); i becomes the group's Index. Callers that do more per job than
+// probing (verify's checks, diff's two environments) run it under Ordered.
+func One(ctx context.Context, p *probe.Prober, i int, job Job, opts Options) Group {
+	return inspectOne(ctx, p, i, job, opts.withDefaults())
+}
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
 	}
-	if opts.Repeat <= 0 {
-		opts.Repeat = 1
+	if o.Repeat <= 0 {
+		o.Repeat = 1
+	}
+	return o
+}
+
+// Ordered runs work for every job with at most concurrency jobs in flight
+// and calls emit with the results in input order, as soon as each result and
+// all before it are ready. It stops early when ctx is cancelled or emit
+// returns an error.
+func Ordered[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, emit func(R) error) error {
+	if concurrency <= 0 {
+		concurrency = 8
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	// Each job gets a one-slot channel, queued in input order; the consumer
 	// waits on them in that order, so output is ordered while at most
-	// 2×Concurrency results are held.
-	order := make(chan chan Group, opts.Concurrency)
-	sem := make(chan struct{}, opts.Concurrency)
+	// 2×concurrency results are held.
+	order := make(chan chan R, concurrency)
+	sem := make(chan struct{}, concurrency)
 	go func() {
 		defer close(order)
 		i := 0
@@ -76,27 +101,27 @@ func Run(ctx context.Context, p *probe.Prober, jobs iter.Seq[Job], opts Options,
 			case <-ctx.Done():
 				return
 			}
-			slot := make(chan Group, 1)
+			slot := make(chan R, 1)
 			select {
 			case order <- slot:
 			case <-ctx.Done():
 				return
 			}
-			go func(i int, job Job) {
+			go func(i int, job J) {
 				defer func() { <-sem }()
-				slot <- inspectOne(ctx, p, i, job, opts)
+				slot <- work(ctx, i, job)
 			}(i, job)
 			i++
 		}
 	}()
 	for slot := range order {
-		var g Group
+		var r R
 		select {
-		case g = <-slot:
+		case r = <-slot:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if err := emit(g); err != nil {
+		if err := emit(r); err != nil {
 			return err
 		}
 	}
