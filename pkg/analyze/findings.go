@@ -230,6 +230,9 @@ func newAnalysis(r *probe.Result) *analysis {
 	// the best stand-in, as a cache would use its own clock.
 	a.fresh = a.pol.freshness(a.h, time.Now())
 	a.cacheable, a.cacheReason = a.pol.cacheable(a.h, r.StatusCode)
+	if a.cacheable {
+		a.cacheable, a.cacheReason = a.requestAllows(a.cacheReason)
+	}
 	if r.Cache.AgeS != nil && *r.Cache.AgeS >= 0 {
 		a.age, a.hasAge = *r.Cache.AgeS, true
 	} else {
@@ -239,6 +242,27 @@ func newAnalysis(r *probe.Result) *analysis {
 	_, sc := a.h[http.CanonicalHeaderKey("Set-Cookie")]
 	a.setCookie = r.SetCookie || sc
 	return a
+}
+
+// requestAllows applies the request-side conditions of RFC 9111 §3 that
+// SharedCacheable cannot see: the method and Authorization.
+func (a *analysis) requestAllows(reason string) (bool, string) {
+	switch a.r.Method {
+	case "", http.MethodGet, http.MethodHead:
+	default:
+		return false, "responses to " + a.r.Method + " are not reused by shared caches"
+	}
+	for k := range a.r.RequestHeaders {
+		if !strings.EqualFold(k, "Authorization") {
+			continue
+		}
+		d := a.pol.d
+		if !d.Public && d.SMaxAge == nil && !d.MustRevalidate {
+			return false, "the request carried Authorization and the response has no public, s-maxage or must-revalidate (RFC 9111 §3.5)"
+		}
+		return true, reason + ", although the request carried Authorization"
+	}
+	return true, reason
 }
 
 // servedFromCache reports whether a normalized status means the response
