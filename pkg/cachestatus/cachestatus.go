@@ -1,11 +1,10 @@
-// Package cachestatus reads the cache-status headers of every common CDN and
-// caching proxy and maps them onto one vocabulary.
 package cachestatus
 
 // Status is the normalized cache status of a response.
 type Status string
 
-// The normalized statuses. Their meaning is documented in the README.
+// The normalized statuses. Their meaning is documented in the README and in
+// the package documentation.
 const (
 	HIT         Status = "HIT"
 	MISS        Status = "MISS"
