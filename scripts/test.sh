@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The test suite: formatting, vet, staticcheck, the race-enabled tests (unit,
+# golden and integration tests against a real Varnish in front of a real
+# FastAPI origin) and a short run of every fuzz target.
+#
+# On a fresh Debian machine it installs what it needs: the Debian packages of
+# the local stack (when root; otherwise it prints the apt-get command) and the
+# pinned Go tools. With CI=true nothing is skipped: a missing package fails.
+#
+# Environment: FUZZTIME (default 5s per target, 0 to skip fuzzing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
+FUZZTIME=${FUZZTIME:-5s}
+export PATH="/usr/local/go/bin:$PATH"
+GOBIN_DIR="$(go env GOPATH)/bin"
+export PATH="$GOBIN_DIR:$PATH"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Debian packages of the local stack (Varnish, FastAPI, uvicorn).
+missing=()
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
+/usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
+/usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q "${missing[@]}" >/dev/null
+  elif [ "${CI:-}" = true ]; then
+    echo "missing packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2; exit 1
+  else
+    say "missing ${missing[*]}: integration tests will be skipped; install with: sudo apt-get install -y ${missing[*]}"
+  fi
+fi
+
+if ! staticcheck -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+  say "installing staticcheck $STATICCHECK_VERSION"
+  go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+
+say "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
+fi
+
+say "go vet"
+go vet ./...
+
+say "staticcheck"
+staticcheck ./...
+
+say "go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+if [ "$FUZZTIME" != "0" ]; then
+  say "fuzz targets, $FUZZTIME each"
+  # Every FuzzXxx in the tree; a crasher fails the run and is kept under testdata/fuzz.
+  grep -rl --include='*_test.go' '^func Fuzz' pkg internal 2>/dev/null | while read -r file; do
+    pkg="./$(dirname "$file")"
+    for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | cut -d' ' -f2); do
+      say "  $pkg $fn"
+      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" >/dev/null
+    done
+  done
+fi
+say "all tests passed"
