@@ -30,9 +30,9 @@ const SessionCookie = "sessionid"
 
 // The ports configs/demo.yaml names; ConfigYAML swaps them for the stack's own.
 const (
-	demoOriginURL     = "http://127.0.0.1:18080"
-	demoProductionURL = "http://127.0.0.1:16081"
-	demoStagingURL    = "http://127.0.0.1:16082"
+	demoOriginPort     = "18080"
+	demoProductionPort = "16081"
+	demoStagingPort    = "16082"
 )
 
 // exitMissingPackages is stack.sh's exit status when packages are missing.
@@ -253,16 +253,25 @@ func (s *Stack) ConfigYAML(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("stacktest: read demo config: %v", err)
 	}
-	cfg := string(demo)
-	for _, r := range []struct{ from, to string }{
-		{demoProductionURL, s.ProductionURL},
-		{demoStagingURL, s.StagingURL},
-		{demoOriginURL, s.OriginURL},
+	// Base URLs, purge endpoints and host allow-lists all name host:port.
+	var pairs []string
+	for _, p := range []struct {
+		from string
+		to   int
+	}{
+		{demoOriginPort, s.ports[0]},
+		{demoProductionPort, s.ports[1]},
+		{demoStagingPort, s.ports[2]},
 	} {
-		if !strings.Contains(cfg, r.from) {
-			t.Fatalf("stacktest: configs/demo.yaml no longer mentions %s", r.from)
+		for _, host := range []string{"127.0.0.1:", "localhost:"} {
+			pairs = append(pairs, host+p.from, host+strconv.Itoa(p.to))
 		}
-		cfg = strings.ReplaceAll(cfg, r.from, r.to)
+	}
+	cfg := strings.NewReplacer(pairs...).Replace(string(demo))
+	for _, want := range []string{s.ProductionURL, s.StagingURL} {
+		if !strings.Contains(cfg, "base_url: "+want) {
+			t.Fatalf("stacktest: configs/demo.yaml no longer has the base_url %s", want)
+		}
 	}
 	path := filepath.Join(t.TempDir(), "cachectl.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

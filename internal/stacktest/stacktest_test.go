@@ -172,6 +172,8 @@ func TestStack(t *testing.T) {
 			"endpoints: [" + s.ProductionURL + "]",
 			"base_url: " + s.StagingURL,
 			"endpoints: [" + s.StagingURL + "]",
+			"hosts: [" + strings.TrimPrefix(s.ProductionURL, "http://") + ", localhost:",
+			"hosts: [" + strings.TrimPrefix(s.StagingURL, "http://") + ", localhost:",
 		} {
 			if !strings.Contains(cfg, want) {
 				t.Errorf("config lacks %q", want)

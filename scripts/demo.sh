@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# cachectl in five minutes, against a real Varnish on this machine.
+#
+# Builds cachectl, starts the local stack (scripts/stack.sh: the Devnotes
+# origin behind a production and a staging Varnish), signs in to get a
+# session, then inspects routes so you can watch:
+#   - an article go MISS -> HIT through the production cache;
+#   - the dashboard flagged: a personalized page cached with Set-Cookie
+#     (set-cookie-cacheable) and served from cache to a logged-in visitor
+#     (logged-in-cached);
+#   - the home page, health check and account page behaving as intended.
+# The stack is stopped on exit unless it was already running.
+#
+# Environment: BIN_DIR (default .bin) for the binary; the STACK_* variables of
+# scripts/stack.sh. Narration goes to stderr, cachectl's report to stdout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BIN_DIR=${BIN_DIR:-$ROOT/.bin}
+BIN=$BIN_DIR/cachectl
+STACK=$ROOT/scripts/stack.sh
+ARTICLE=/articles/go-context-cancellation
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+
+# run prints the command (without secrets: the session travels in the
+# environment) and runs it; a non-zero exit is reported, not fatal, because
+# some steps are meant to find problems.
+run() {
+	printf '$ cachectl %s\n' "$*" >&2
+	local rc=0
+	"$BIN" "$@" || rc=$?
+	if ((rc != 0)); then
+		printf '    (exit status %d)\n' "$rc" >&2
+	fi
+	return 0
+}
+
+say "building cachectl into $BIN"
+mkdir -p "$BIN_DIR"
+go build -o "$BIN" ./cmd/cachectl
+
+if "$STACK" status >/dev/null 2>&1; then
+	say "reusing the local stack that is already running"
+else
+	say "starting the local stack: origin + production and staging Varnish"
+	trap '"$STACK" down >&2 || true' EXIT
+	"$STACK" up >&2
+fi
+
+STATE_DIR=${STACK_DIR:-${XDG_RUNTIME_DIR:-/tmp}/cachectl-stack}
+ORIGIN_URL=http://127.0.0.1:${STACK_ORIGIN_PORT:-18080}
+PRODUCTION_URL=http://127.0.0.1:${STACK_PRODUCTION_PORT:-16081}
+STAGING_URL=http://127.0.0.1:${STACK_STAGING_PORT:-16082}
+
+# configs/demo.yaml names the default ports (in base URLs, endpoints and host
+# allow-lists); point a copy at other ones.
+CONFIG=configs/demo.yaml
+if [[ ${STACK_ORIGIN_PORT:-18080}/${STACK_PRODUCTION_PORT:-16081}/${STACK_STAGING_PORT:-16082} != 18080/16081/16082 ]]; then
+	CONFIG=$STATE_DIR/demo.yaml
+	sed -E -e "s#(127\.0\.0\.1|localhost):16081#\1:${STACK_PRODUCTION_PORT:-16081}#g" \
+		-e "s#(127\.0\.0\.1|localhost):16082#\1:${STACK_STAGING_PORT:-16082}#g" \
+		-e "s#(127\.0\.0\.1|localhost):18080#\1:${STACK_ORIGIN_PORT:-18080}#g" configs/demo.yaml >"$CONFIG"
+fi
+
+say "checking $CONFIG"
+run config validate --config "$CONFIG"
+
+say "starting from a cold cache: PURGE the demo routes on both caches"
+for base in "$PRODUCTION_URL" "$STAGING_URL"; do
+	for path in / "$ARTICLE" /dashboard; do
+		curl -fsS -o /dev/null -X PURGE "$base$path"
+	done
+done
+
+say "signing in at $ORIGIN_URL/login; the session goes into CACHECTL_DEMO_SESSION (never printed)"
+CACHECTL_DEMO_SESSION=$(curl -fsS -o /dev/null -c - "$ORIGIN_URL/login?user=ada" | awk '$6 == "sessionid" { print $7 }')
+if [[ -z $CACHECTL_DEMO_SESSION ]]; then
+	echo "demo: $ORIGIN_URL/login set no sessionid cookie" >&2
+	exit 1
+fi
+export CACHECTL_DEMO_SESSION
+
+say "an article, twice as each visitor: anonymous goes MISS -> HIT, logged-in passes the cache"
+run inspect --config "$CONFIG" --env production --as both --repeat 2 "$ARTICLE"
+
+say "the dashboard as an anonymous visitor: the first request fills the cache, Set-Cookie and all"
+run inspect --config "$CONFIG" --env production --as anonymous /dashboard
+
+say "the dashboard as a logged-in visitor: served from the cache (--fail-on warn makes this exit 1, as in CI)"
+run inspect --config "$CONFIG" --env production --as logged-in --fail-on warn /dashboard
+
+say "the other routes: home, health check, account"
+run inspect --config "$CONFIG" --env production / /health /account
+
+say "staging caps lifetimes at 60 s: compare the article's Cache-Control there"
+run inspect --config "$CONFIG" --env staging --as anonymous "$ARTICLE"
+
+# verify and diff run when this build has them.
+if "$BIN" verify --help >/dev/null 2>&1; then
+	say "every route's expectations against production: /dashboard fails, on purpose"
+	run verify --config "$CONFIG" --env production
+fi
+if "$BIN" diff --help >/dev/null 2>&1; then
+	say "production against staging: the 60-second cap shows up as drift"
+	run diff --config "$CONFIG" --env production --env staging
+fi
+
+say "done; the stack's logs are in $STATE_DIR"
