@@ -178,3 +178,11 @@ func BenchmarkDetectVendorHeader(b *testing.B) {
 		_ = Detect(h, Options{})
 	}
 }
+
+func TestDetectNilHeader(t *testing.T) {
+	got := Detect(nil, Options{ExtraHeaders: []string{"X-Site-Cache", " ", "bad name"}})
+	if got.Status != UNKNOWN || got.Source != "" || got.CDN != "" || got.AgeS != nil {
+		t.Errorf("Detect(nil) = %+v, want UNKNOWN with nothing else set", got)
+	}
+	checkResult(t, nil, got)
+}
