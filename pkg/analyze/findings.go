@@ -165,7 +165,7 @@ func Pair(anon, loggedIn *probe.Result) (anonFindings, loggedInFindings []probe.
 		anon.BodySHA256 == "" || loggedIn.BodySHA256 == "" {
 		return anonFindings, loggedInFindings
 	}
-	pol := sharedPolicy(headerOf(loggedIn))
+	pol := sharedPolicy(ResponseHeader(loggedIn))
 	if anon.BodySHA256 != loggedIn.BodySHA256 {
 		if !pol.d.NoStore && !pol.d.PrivateAll() {
 			loggedInFindings = append(loggedInFindings, probe.Finding{
@@ -224,7 +224,7 @@ type analysis struct {
 }
 
 func newAnalysis(r *probe.Result) *analysis {
-	a := &analysis{r: r, h: headerOf(r)}
+	a := &analysis{r: r, h: ResponseHeader(r)}
 	a.pol = sharedPolicy(a.h)
 	// The Date header pins "now" for Expires; without one the wall clock is
 	// the best stand-in, as a cache would use its own clock.
@@ -275,9 +275,14 @@ func servedFromCache(s cachestatus.Status) bool {
 	return false
 }
 
-// headerOf returns the probe's response header, rebuilding the cache-relevant
-// part from the serialized fields when the probe was read back from JSON.
-func headerOf(r *probe.Result) http.Header {
+// ResponseHeader returns the probe's response header; for a probe read back
+// from JSON, which carries no Header, it rebuilds the cache-relevant part
+// (Cache-Control, CDN-targeted fields, Vary, validators, Expires, Age and the
+// presence of Set-Cookie) from the serialized fields.
+func ResponseHeader(r *probe.Result) http.Header {
+	if r == nil {
+		return http.Header{}
+	}
 	if r.Header != nil {
 		return r.Header
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -389,6 +390,13 @@ func TestFindingsFromSerializedProbe(t *testing.T) {
 	}
 	if got := ids(Findings(&back)); !reflect.DeepEqual(got, want) {
 		t.Errorf("Findings(from JSON) = %v, want %v", got, want)
+	}
+	now := time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC)
+	if got, want := SharedFreshness(ResponseHeader(&back), now), SharedFreshness(r.Header, now); got != want {
+		t.Errorf("SharedFreshness(ResponseHeader(from JSON)) = %+v, want %+v", got, want)
+	}
+	if got := ResponseHeader(nil); len(got) != 0 {
+		t.Errorf("ResponseHeader(nil) = %v, want empty", got)
 	}
 }
 
