@@ -1,0 +1,237 @@
+package probe
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/secret"
+)
+
+const cookieValue = "s3cr3t-session-value"
+
+// recorder is an origin that remembers the requests it got.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (r *recorder) add(req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqs = append(r.reqs, req.Clone(context.Background()))
+}
+
+func (r *recorder) all() []*http.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*http.Request(nil), r.reqs...)
+}
+
+func TestProbeReadsCacheHeaders(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.add(r)
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Vary", "Accept-Encoding")
+		w.Header().Set("ETag", `"abc"`)
+		w.Header().Set("X-Cache", "HIT")
+		w.Header().Set("X-Varnish", "32770 3")
+		w.Header().Set("Age", "12")
+		w.Header().Set("Surrogate-Control", "max-age=3600")
+		w.Header().Add("Set-Cookie", "last_seen="+cookieValue)
+		_, _ = w.Write([]byte("hello"))
+	}))
+	defer srv.Close()
+
+	p := New(Options{})
+	r := p.Probe(context.Background(), srv.URL+"/a?q=1", LoggedIn, &Session{Cookie: "sessionid", Value: secret.Value(cookieValue)})
+	if r.Error != "" {
+		t.Fatalf("probe error: %s", r.Error)
+	}
+	checks := []struct{ name, got, want string }{
+		{"status", string(r.Cache.Status), string(cachestatus.HIT)},
+		{"source", r.Cache.Source, "X-Cache"},
+		{"cache_control", r.CacheControl, "public, max-age=600"},
+		{"vary", r.Vary, "Accept-Encoding"},
+		{"etag", r.ETag, `"abc"`},
+		{"surrogate", r.CDNCacheControl["Surrogate-Control"], "max-age=3600"},
+		{"cookie shown", r.RequestHeaders["Cookie"], "sessionid=REDACTED"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if r.StatusCode != 200 || !r.SetCookie || r.BodyBytes != 5 || r.Cache.AgeS == nil || *r.Cache.AgeS != 12 {
+		t.Errorf("got code %d set_cookie %v body %d age %v", r.StatusCode, r.SetCookie, r.BodyBytes, r.Cache.AgeS)
+	}
+	if got := r.Header.Get("Set-Cookie"); strings.Contains(got, cookieValue) {
+		t.Errorf("Set-Cookie value kept in result header: %q", got)
+	}
+	reqs := rec.all()
+	if len(reqs) != 1 {
+		t.Fatalf("origin got %d requests, want 1", len(reqs))
+	}
+	req := reqs[0]
+	if req.Method != http.MethodGet {
+		t.Errorf("method = %s, want GET", req.Method)
+	}
+	if got := req.Header.Get("Accept-Encoding"); got != DefaultAcceptEncoding {
+		t.Errorf("Accept-Encoding = %q, want %q", got, DefaultAcceptEncoding)
+	}
+	if c, err := req.Cookie("sessionid"); err != nil || c.Value != cookieValue {
+		t.Errorf("session cookie not sent: %v", err)
+	}
+	if r.Timing.Total <= 0 || r.Timing.Connect <= 0 {
+		t.Errorf("timings not measured: %+v", r.Timing)
+	}
+}
+
+func TestAnonymousSendsNoCookie(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.add(r) }))
+	defer srv.Close()
+	r := New(Options{}).Probe(context.Background(), srv.URL, Anonymous, &Session{Cookie: "sessionid", Value: "x"})
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if got := rec.all()[0].Header.Get("Cookie"); got != "" {
+		t.Errorf("anonymous probe sent Cookie %q", got)
+	}
+	if _, ok := r.RequestHeaders["Cookie"]; ok {
+		t.Errorf("anonymous probe shows a Cookie request header")
+	}
+}
+
+func TestRedirectReportedNotFollowed(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.add(r)
+		http.Redirect(w, r, "/target", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	r := New(Options{}).Probe(context.Background(), srv.URL+"/old", Anonymous, nil)
+	if r.StatusCode != 301 || r.Location != "/target" {
+		t.Errorf("got %d %q, want 301 /target", r.StatusCode, r.Location)
+	}
+	if n := len(rec.all()); n != 1 {
+		t.Errorf("origin got %d requests, want 1 (no follow)", n)
+	}
+}
+
+func TestFollowNeverSendsCookieToAnotherHost(t *testing.T) {
+	other := &recorder{}
+	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other.add(r)
+		w.Header().Set("X-Cache", "MISS")
+	}))
+	defer otherSrv.Close()
+	own := &recorder{}
+	ownSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		own.add(r)
+		if r.URL.Path == "/start" {
+			http.Redirect(w, r, "/hop", http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, otherSrv.URL+"/landing", http.StatusFound)
+	}))
+	defer ownSrv.Close()
+
+	r := New(Options{Follow: true}).Probe(context.Background(), ownSrv.URL+"/start", LoggedIn, &Session{Cookie: "sessionid", Value: cookieValue})
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if len(r.Redirects) != 2 || r.FinalURL != otherSrv.URL+"/landing" || r.Cache.Status != cachestatus.MISS {
+		t.Errorf("got redirects %+v final %q cache %s", r.Redirects, r.FinalURL, r.Cache.Status)
+	}
+	for _, req := range own.all() {
+		if c, err := req.Cookie("sessionid"); err != nil || c.Value != cookieValue {
+			t.Errorf("own host %s did not get the cookie", req.URL.Path)
+		}
+	}
+	for _, req := range other.all() {
+		if h := req.Header.Get("Cookie"); h != "" {
+			t.Errorf("cookie %q sent to another host", h)
+		}
+	}
+}
+
+func TestRedirectLoopStops(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	r := New(Options{Follow: true, MaxRedirects: 5}).Probe(context.Background(), srv.URL+"/loop", Anonymous, nil)
+	if !strings.Contains(r.Error, "redirect loop") || len(r.Redirects) != 5 {
+		t.Errorf("got error %q after %d hops, want a redirect-loop error after 5", r.Error, len(r.Redirects))
+	}
+}
+
+func TestFailuresAreReportedClearly(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer tlsSrv.Close()
+	closed := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	closedURL := closed.URL
+	closed.Close()
+
+	tests := []struct {
+		name, url, want string
+	}{
+		{"timeout", slow.URL, "timeout after 200ms"},
+		{"untrusted certificate", tlsSrv.URL, "TLS certificate not trusted"},
+		{"refused", closedURL, "connection refused"},
+		{"plain http to tls", strings.Replace(tlsSrv.URL, "https", "http", 1), ""},
+		{"dns", "http://no-such-host.invalid/", "DNS lookup of no-such-host.invalid failed"},
+	}
+	p := New(Options{Timeout: 200 * time.Millisecond})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			r := p.Probe(context.Background(), tt.url, Anonymous, nil)
+			if tt.want != "" && !strings.Contains(r.Error, tt.want) {
+				t.Errorf("error = %q, want it to contain %q", r.Error, tt.want)
+			}
+			if tt.name == "plain http to tls" && r.StatusCode != 400 && r.Error == "" {
+				t.Errorf("got status %d and no error", r.StatusCode)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("probe took %s, past its timeout", d)
+			}
+		})
+	}
+}
+
+func TestBodyIsCappedAndHashed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.Repeat("x", 4096)))
+	}))
+	defer srv.Close()
+	r := New(Options{BodyLimit: 1000}).Probe(context.Background(), srv.URL, Anonymous, nil)
+	if r.BodyBytes != 1000 || len(r.BodySHA256) != 64 {
+		t.Errorf("read %d bytes, hash %q; want 1000 bytes and a sha256", r.BodyBytes, r.BodySHA256)
+	}
+}
+
+func TestDebugHeadersSent(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.add(r) }))
+	defer srv.Close()
+	New(Options{DebugHeaders: true}).Probe(context.Background(), srv.URL, Anonymous, nil)
+	h := rec.all()[0].Header
+	if h.Get("Fastly-Debug") != "1" || !strings.Contains(h.Get("Pragma"), "akamai-x-cache-on") {
+		t.Errorf("debug headers missing: %v", h)
+	}
+}
