@@ -238,7 +238,7 @@ func newAnalysis(r *probe.Result) *analysis {
 	} else {
 		a.age, a.hasAge = ageSeconds(a.h)
 	}
-	a.fromCache = servedFromCache(r.Cache.Status) || (a.hasAge && a.age > 0)
+	a.fromCache = r.Cache.Status.FromCache() || (a.hasAge && a.age > 0)
 	_, sc := a.h[http.CanonicalHeaderKey("Set-Cookie")]
 	a.setCookie = r.SetCookie || sc
 	return a
@@ -263,16 +263,6 @@ func (a *analysis) requestAllows(reason string) (bool, string) {
 		return true, reason + ", although the request carried Authorization"
 	}
 	return true, reason
-}
-
-// servedFromCache reports whether a normalized status means the response
-// came out of a cache rather than from the origin for this request.
-func servedFromCache(s cachestatus.Status) bool {
-	switch s {
-	case cachestatus.HIT, cachestatus.STALE, cachestatus.UPDATING, cachestatus.REVALIDATED:
-		return true
-	}
-	return false
 }
 
 // ResponseHeader returns the probe's response header; for a probe read back
@@ -312,7 +302,7 @@ func ResponseHeader(r *probe.Result) http.Header {
 // cacheEvidence says why the response counts as served from cache.
 func (a *analysis) cacheEvidence() string {
 	var parts []string
-	if servedFromCache(a.r.Cache.Status) {
+	if a.r.Cache.Status.FromCache() {
 		s := "cache status " + string(a.r.Cache.Status)
 		if a.r.Cache.Source != "" {
 			s += " from " + a.r.Cache.Source
