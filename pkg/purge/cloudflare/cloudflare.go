@@ -1,0 +1,446 @@
+// Package cloudflare purges Cloudflare's cache through the zone purge API,
+// POST /zones/{zone_id}/purge_cache, with the official Go SDK's cache and
+// option packages only (the SDK's root package links every Cloudflare
+// service and reads CLOUDFLARE_* variables behind the config's back).
+//
+// The SDK's own retries are off: requests go through the client in
+// purge.Deps, which retries in one place for every provider. On top of
+// that, the provider splits a batch the API calls too large, and narrows a
+// batch the API refuses because of one URL down to that URL, so a single
+// bad target does not fail its neighbours.
+package cloudflare
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/cloudflare/cloudflare-go/v7/cache"
+	"github.com/cloudflare/cloudflare-go/v7/option"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/retry"
+)
+
+// Name is the provider's registry name.
+const Name = "cloudflare"
+
+// Defaults and limits of the purge API.
+const (
+	// DefaultAPIURL is Cloudflare's API base.
+	DefaultAPIURL = "https://api.cloudflare.com/client/v4"
+	// DefaultBatchSize is URLs per request: non-Enterprise zones are still
+	// held to 30 although newer docs say 100.
+	DefaultBatchSize = 30
+	// MaxBatchSize is the Enterprise limit of URLs per request.
+	MaxBatchSize = 500
+	// FlexLimit is tags, hosts or prefixes per request.
+	FlexLimit = 100
+	// MaxPrefixSeparators is the most "/" a prefix may hold.
+	MaxPrefixSeparators = 31
+)
+
+// Error codes the provider acts on.
+const (
+	codeAuth            = 10000
+	codeUnableToPurge   = 1015
+	codeUnableToPurge2  = 1016
+	codeNotInZone       = 1082
+	codeTooManyFiles    = 1094
+	codeTooManyTags     = 1101
+	codeTooManyHosts    = 1111
+	permissionHint      = "Zone → Cache Purge → Purge"
+	maxErrorBodySnippet = 200
+)
+
+// Provider purges one zone. It is safe for concurrent use.
+type Provider struct {
+	svc      *cache.CacheService
+	zone     string
+	apiURL   string
+	files    int
+	tokenEnv string
+	env      string
+	log      *slog.Logger
+}
+
+var _ purge.Provider = (*Provider)(nil)
+var _ purge.Describer = (*Provider)(nil)
+
+// New builds a provider from cfg. Requests go through deps.HTTP (a retry
+// client is built when it is nil); nothing is read from the environment.
+func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
+	if cfg.ZoneID == "" {
+		return nil, errors.New("cloudflare: zone_id is required")
+	}
+	if cfg.Token.IsZero() {
+		env := cfg.TokenEnv
+		if env == "" {
+			env = "the variable named by api_token_env"
+		}
+		return nil, fmt.Errorf("cloudflare: no API token: set %s to a token with the permission %s", env, permissionHint)
+	}
+	files := cfg.BatchSize
+	if files == 0 {
+		files = DefaultBatchSize
+	}
+	if files < 1 || files > MaxBatchSize {
+		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (30 on Free/Pro/Business zones, up to 500 on Enterprise)", cfg.BatchSize, MaxBatchSize)
+	}
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if u, err := url.Parse(apiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("cloudflare: api_url %q: want an absolute http(s) URL", apiURL)
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	hc := deps.HTTP
+	if hc == nil {
+		hc = retry.NewClient(retry.DefaultPolicy(), logger)
+	}
+	// Every option is explicit. The cache package never consults the
+	// environment; only the SDK's root client does, and it is not used.
+	svc := cache.NewCacheService(
+		option.WithBaseURL(apiURL),
+		option.WithHTTPClient(hc),
+		option.WithMaxRetries(0),
+		option.WithAPIToken(cfg.Token.Reveal()),
+		option.WithHeaderDel("X-Auth-Key"),
+		option.WithHeaderDel("X-Auth-Email"),
+	)
+	return &Provider{svc: svc, zone: cfg.ZoneID, apiURL: strings.TrimSuffix(apiURL, "/"), files: files, tokenEnv: cfg.TokenEnv, env: cfg.Environment, log: logger}, nil
+}
+
+// Name returns "cloudflare".
+func (p *Provider) Name() string { return Name }
+
+// Capabilities lists URL (with or without cache-key headers), tag, host,
+// prefix and everything. Cloudflare has no soft purge.
+func (p *Provider) Capabilities() []purge.Capability {
+	return []purge.Capability{purge.CapURL, purge.CapURLHeaders, purge.CapTag, purge.CapHost, purge.CapPrefix, purge.CapEverything}
+}
+
+// BatchLimit is the configured batch size for URLs, 100 for tags, hosts
+// and prefixes, 1 for everything.
+func (p *Provider) BatchLimit(k purge.Kind) int {
+	switch k {
+	case purge.KindURL:
+		return p.files
+	case purge.KindTag, purge.KindHost, purge.KindPrefix:
+		return FlexLimit
+	case purge.KindEverything:
+		return 1
+	}
+	return 0
+}
+
+// ValidatePrefix checks a prefix the way the API does: a host name and
+// path, no scheme, no query or fragment, at most 31 path separators.
+func ValidatePrefix(prefix string) error {
+	switch {
+	case prefix == "":
+		return errors.New("empty prefix")
+	case strings.Contains(prefix, "://"):
+		return fmt.Errorf("prefix %q has a scheme: write it as host/path", prefix)
+	case strings.ContainsAny(prefix, "?#"):
+		return fmt.Errorf("prefix %q has a query or fragment: prefixes match paths only", prefix)
+	case strings.ContainsAny(prefix, " \t\r\n"):
+		return fmt.Errorf("prefix %q contains white space", prefix)
+	case strings.HasPrefix(prefix, "/"):
+		return fmt.Errorf("prefix %q lacks a host name: write it as host/path", prefix)
+	case strings.Count(prefix, "/") > MaxPrefixSeparators:
+		return fmt.Errorf("prefix %q has %d path separators, more than the %d allowed", prefix, strings.Count(prefix, "/"), MaxPrefixSeparators)
+	}
+	return nil
+}
+
+func validateTarget(t purge.Target) error {
+	switch t.Kind {
+	case purge.KindPrefix:
+		return ValidatePrefix(t.Value)
+	case purge.KindURL:
+		u, err := url.Parse(t.Value)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an absolute http(s) URL", t.Value)
+		}
+	case purge.KindTag, purge.KindHost:
+		if t.Value == "" {
+			return fmt.Errorf("empty %s", t.Kind)
+		}
+	}
+	return nil
+}
+
+// run is the state of one Purge call.
+type run struct {
+	b       purge.Batch
+	res     purge.BatchResult
+	sent    bool
+	ok      int
+	firstAE error
+}
+
+// Purge sends one batch, splitting it where the API asks for smaller
+// requests. It returns an error when the whole batch failed: bad
+// credentials, the network, a cancelled context, a rate limit or server
+// error that outlasted the retries, or an API refusal of every target.
+// Results always holds one entry per target.
+func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
+	r := &run{b: b}
+	r.res.Results = make([]purge.TargetResult, len(b.Targets))
+	for i, t := range b.Targets {
+		r.res.Results[i].Target = t
+	}
+	fail := func(err error) (purge.BatchResult, error) {
+		for i := range r.res.Results {
+			r.res.Results[i].Err = err
+		}
+		return r.res, err
+	}
+	if p.BatchLimit(b.Kind) == 0 {
+		return fail(fmt.Errorf("cloudflare: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
+	}
+	if b.Soft {
+		return fail(fmt.Errorf("cloudflare: soft purge: %w (Cloudflare always evicts); nothing was sent", purge.ErrUnsupported))
+	}
+	if b.Kind == purge.KindEverything {
+		if len(r.res.Results) == 0 {
+			r.res.Results = []purge.TargetResult{{Target: purge.Target{Kind: purge.KindEverything}}}
+		}
+		idx := make([]int, len(r.res.Results))
+		for i := range idx {
+			idx[i] = i
+		}
+		if err := p.send(ctx, r, idx); err != nil {
+			return r.res, err
+		}
+		return r.res, r.batchErr()
+	}
+	var valid []int
+	for i, t := range b.Targets {
+		if t.Kind != b.Kind {
+			r.res.Results[i].Err = fmt.Errorf("cloudflare: %s target %q in a %s batch: %w", t.Kind, t.Value, b.Kind, purge.ErrInvalidTarget)
+			continue
+		}
+		if err := validateTarget(t); err != nil {
+			r.res.Results[i].Err = fmt.Errorf("cloudflare: %w: %w; not sent", purge.ErrInvalidTarget, err)
+			continue
+		}
+		valid = append(valid, i)
+	}
+	limit := p.BatchLimit(b.Kind)
+	for start := 0; start < len(valid); start += limit {
+		chunk := valid[start:min(start+limit, len(valid))]
+		if err := p.send(ctx, r, chunk); err != nil {
+			// Targets not yet sent share the failure that stopped the batch.
+			for _, i := range valid[start:] {
+				if r.res.Results[i].Err == nil && r.res.Results[i].PurgeID == "" {
+					r.res.Results[i].Err = err
+				}
+			}
+			return r.res, err
+		}
+	}
+	return r.res, r.batchErr()
+}
+
+// batchErr reports an API refusal as the batch's error when nothing was
+// purged, so a refused batch is never mistaken for partial success.
+func (r *run) batchErr() error {
+	if r.sent && r.ok == 0 && r.firstAE != nil {
+		return r.firstAE
+	}
+	return nil
+}
+
+// send purges the targets at idx in one request. A returned error stops
+// the whole batch; per-target refusals are written into the results.
+func (p *Provider) send(ctx context.Context, r *run, idx []int) error {
+	targets := make([]purge.Target, len(idx))
+	for n, i := range idx {
+		targets[n] = r.res.Results[i].Target
+	}
+	actx, att := retry.WithAttempts(ctx)
+	var raw []byte
+	var resp *http.Response
+	_, err := p.svc.Purge(actx, params(p.zone, r.b.Kind, targets),
+		option.WithResponseBodyInto(&raw), option.WithResponseInto(&resp))
+	attempts := max(att.Count(), 1)
+	r.sent = true
+	r.res.Calls += attempts
+	r.res.Attempts = attempts
+	id, ae, err := p.classify(ctx, err, resp, raw)
+	p.log.Debug("cloudflare: purge request", "batch", r.b.Seq, "kind", r.b.Kind, "targets", len(idx), "attempts", attempts, "purge_id", id, "error", err)
+	if err != nil {
+		return fmt.Errorf("cloudflare: purge batch %d: %w", r.b.Seq, err)
+	}
+	if ae == nil {
+		for _, i := range idx {
+			r.res.Results[i].PurgeID = id
+			r.res.Results[i].Err = nil
+		}
+		r.ok += len(idx)
+		return nil
+	}
+	if ae.Auth || ae.Retryable {
+		return fmt.Errorf("cloudflare: purge batch %d: %w", r.b.Seq, ae)
+	}
+	if len(idx) > 1 && ae.Status != http.StatusOK && (tooMany(ae) || perTarget(ae)) {
+		// Too large for the account's limit, or one target the API will not
+		// take: halves get through, or narrow the refusal down to the target.
+		p.log.Debug("cloudflare: splitting refused request", "batch", r.b.Seq, "targets", len(idx), "code", ae.Code)
+		mid := len(idx) / 2
+		if err := p.send(ctx, r, idx[:mid]); err != nil {
+			return err
+		}
+		return p.send(ctx, r, idx[mid:])
+	}
+	werr := fmt.Errorf("cloudflare: purge batch %d: %w", r.b.Seq, ae)
+	if r.firstAE == nil {
+		r.firstAE = werr
+	}
+	for _, i := range idx {
+		r.res.Results[i].Err = werr
+	}
+	return nil
+}
+
+func tooMany(ae *purge.APIError) bool {
+	switch ae.Code {
+	case codeTooManyFiles, codeTooManyTags, codeTooManyHosts:
+		return true
+	}
+	return ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Message), "too many")
+}
+
+func perTarget(ae *purge.APIError) bool {
+	switch ae.Code {
+	case codeNotInZone, codeUnableToPurge, codeUnableToPurge2:
+		return true
+	}
+	return false
+}
+
+// envelope is the API's answer, success or failure.
+type envelope struct {
+	Success bool `json:"success"`
+	Errors  []struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	Result *struct {
+		ID string `json:"id"`
+	} `json:"result"`
+}
+
+// classify turns the SDK's outcome into a purge id, an API refusal, or an
+// error without an answer (network, cancellation).
+func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Response, raw []byte) (string, *purge.APIError, error) {
+	if resp == nil {
+		if ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
+		if sdkErr == nil {
+			sdkErr = errors.New("no response")
+		}
+		return "", nil, sdkErr
+	}
+	if sdkErr != nil && resp.Body != nil {
+		// The SDK keeps the body of an error answer readable.
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)
+		}
+		raw = b
+	}
+	var env envelope
+	jsonErr := json.Unmarshal(raw, &env)
+	if resp.StatusCode == http.StatusOK && jsonErr == nil && env.Success {
+		id := ""
+		if env.Result != nil {
+			id = env.Result.ID
+		}
+		return id, nil, nil
+	}
+	ae := &purge.APIError{Provider: Name, Status: resp.StatusCode}
+	if jsonErr == nil && len(env.Errors) > 0 {
+		ae.Code = env.Errors[0].Code
+		msgs := make([]string, 0, len(env.Errors))
+		for _, e := range env.Errors {
+			msgs = append(msgs, fmt.Sprintf("%s (code %d)", e.Message, e.Code))
+		}
+		ae.Message = strings.Join(msgs, "; ")
+	} else {
+		ae.Message = snippet(raw)
+		if resp.StatusCode == http.StatusOK {
+			ae.Message = "the API answered without success: " + ae.Message
+		}
+	}
+	ae.Retryable = retry.RetryableStatus(resp.StatusCode)
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || ae.Code == codeAuth {
+		ae.Auth, ae.Retryable = true, false
+		env := p.tokenEnv
+		if env == "" {
+			env = "the configured token variable"
+		}
+		ae.Hint = fmt.Sprintf("check the API token in %s: it needs the permission %s on zone %s; retrying will not help until the token is fixed", env, permissionHint, p.zone)
+	}
+	switch ae.Code {
+	case codeNotInZone:
+		ae.Hint = "the URL's host is not part of zone " + p.zone + "; check the environment's hosts and zone_id"
+	case codeTooManyFiles:
+		ae.Hint = "lower batch_size to the zone's per-request limit (30 outside Enterprise)"
+	}
+	return "", ae, nil
+}
+
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > maxErrorBodySnippet {
+		s = s[:maxErrorBodySnippet] + "…"
+	}
+	if s == "" {
+		s = "empty answer"
+	}
+	return s
+}
+
+// Describe says which request Purge would send for b, for dry runs. It
+// assumes the batch fits the limits, as the planner guarantees.
+func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
+	targets := b.Targets
+	if b.Kind == purge.KindEverything {
+		targets = nil
+	}
+	var out []purge.RequestDescription
+	limit := max(p.BatchLimit(b.Kind), 1)
+	for start := 0; start < len(targets) || (start == 0 && b.Kind == purge.KindEverything); start += limit {
+		chunk := targets[start:min(start+limit, len(targets))]
+		req := params(p.zone, b.Kind, chunk)
+		js, err := req.MarshalJSON()
+		if err != nil {
+			js = []byte(err.Error())
+		}
+		out = append(out, purge.RequestDescription{
+			Method: http.MethodPost,
+			URL:    p.apiURL + "/zones/" + p.zone + "/purge_cache",
+			Header: map[string]string{"Authorization": "Bearer REDACTED", "Content-Type": "application/json"},
+			Body:   string(js),
+		})
+		if b.Kind == purge.KindEverything {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,429 @@
+package cloudflare_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
+	"github.com/cachectl/cachectl/pkg/purge/providertest"
+	"github.com/cachectl/cachectl/pkg/secret"
+)
+
+const (
+	zone  = "023e105f4ecef8ad9ca31a8372d0c353"
+	token = "cf-test-token-0123456789"
+)
+
+var hosts = []string{"www.example.com", "example.com"}
+
+func config(apiURL string) purge.Config {
+	return purge.Config{Provider: "cloudflare", Environment: "production", ZoneID: zone, APIURL: apiURL,
+		Token: secret.Value(token), TokenEnv: "CLOUDFLARE_API_TOKEN"}
+}
+
+// fake starts a fake whose traffic is checked against Cloudflare's schema
+// when the test ends.
+func fake(t *testing.T, opts cloudflarefake.Options) *cloudflarefake.Server {
+	t.Helper()
+	if opts.ZoneID == "" {
+		opts.ZoneID = zone
+	}
+	if opts.Token == "" {
+		opts.Token = token
+	}
+	if opts.Hosts == nil {
+		opts.Hosts = hosts
+	}
+	srv := cloudflarefake.NewServer(opts)
+	t.Cleanup(func() {
+		srv.Close()
+		checkAgainstSchema(t, srv.Requests())
+	})
+	return srv
+}
+
+func newProvider(t *testing.T, cfg purge.Config, deps purge.Deps) *cloudflare.Provider {
+	t.Helper()
+	p, err := cloudflare.New(cfg, deps)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+func target(k purge.Kind, i int) purge.Target {
+	switch k {
+	case purge.KindURL:
+		return purge.Target{Kind: k, Value: fmt.Sprintf("https://www.example.com/blog/post-%d", i)}
+	case purge.KindTag:
+		return purge.Target{Kind: k, Value: fmt.Sprintf("tag-%d", i)}
+	case purge.KindHost:
+		return purge.Target{Kind: k, Value: hosts[i%len(hosts)]}
+	case purge.KindPrefix:
+		return purge.Target{Kind: k, Value: fmt.Sprintf("www.example.com/section-%d/", i)}
+	}
+	return purge.Target{Kind: k}
+}
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Harness{
+		New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
+			srv := fake(t, cloudflarefake.Options{Faults: f})
+			return newProvider(t, config(srv.APIURL()), deps), srv
+		},
+		Target:   target,
+		PurgeIDs: true,
+		Auth:     true,
+	})
+}
+
+var (
+	schemaOnce              sync.Once
+	requestSchema, okSchema *jsonschema.Schema
+	schemaErr               error
+)
+
+// loadSchemas compiles the operation's request body schema and its 200
+// response schema from Cloudflare's OpenAPI document. OpenAPI 3.0 extras
+// (nullable, example) are not JSON Schema keywords and are ignored.
+func loadSchemas(t *testing.T) (*jsonschema.Schema, *jsonschema.Schema) {
+	t.Helper()
+	schemaOnce.Do(func() {
+		f, err := os.Open(filepath.Join("..", "..", "..", "testdata", "cloudflare", "cloudflare-purge-openapi.json"))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer f.Close()
+		doc, err := jsonschema.UnmarshalJSON(f)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		const loc = "https://api.cloudflare.com/openapi.json"
+		if schemaErr = c.AddResource(loc, doc); schemaErr != nil {
+			return
+		}
+		op := loc + "#/paths/~1zones~1%7Bzone_id%7D~1purge_cache/post"
+		if requestSchema, schemaErr = c.Compile(op + "/requestBody/content/application~1json/schema"); schemaErr != nil {
+			return
+		}
+		okSchema, schemaErr = c.Compile(op + "/responses/200/content/application~1json/schema")
+	})
+	if schemaErr != nil {
+		t.Fatalf("loading the OpenAPI schema: %v", schemaErr)
+	}
+	return requestSchema, okSchema
+}
+
+func checkAgainstSchema(t *testing.T, reqs []providertest.Request) {
+	t.Helper()
+	reqSchema, respSchema := loadSchemas(t)
+	for _, r := range reqs {
+		if r.Kind != "" {
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Body))
+			if err != nil {
+				t.Errorf("request %d body is not JSON: %v", r.Seq, err)
+			} else if err := reqSchema.Validate(inst); err != nil {
+				t.Errorf("request %d body %s does not match the API schema: %v", r.Seq, r.Body, err)
+			}
+		}
+		if r.Status == http.StatusOK && r.Code == 0 {
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Response))
+			if err != nil {
+				t.Errorf("response %d is not JSON: %v", r.Seq, err)
+			} else if err := respSchema.Validate(inst); err != nil {
+				t.Errorf("response %d %s does not match the API schema: %v", r.Seq, r.Response, err)
+			}
+		}
+	}
+}
+
+func TestSchemaRejectsWrongSuccessBody(t *testing.T) {
+	_, resp := loadSchemas(t)
+	for _, body := range []string{
+		`{"success":true,"errors":[],"messages":[],"result":{"id":"0123456789abcdef0123456789abcdef0"}}`, // id too long
+		`{"success":true,"errors":[],"result":{"id":"x"}}`,                                                // messages missing
+		`{"success":false,"errors":[],"messages":[],"result":{"id":"x"}}`,                                 // not a success
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Validate(inst) == nil {
+			t.Errorf("schema accepted %s", body)
+		}
+	}
+}
+
+// TestEnvironmentIgnored proves the SDK never falls back to CLOUDFLARE_*
+// variables: a user's shell may hold credentials for another account.
+func TestEnvironmentIgnored(t *testing.T) {
+	t.Setenv("CLOUDFLARE_API_TOKEN", "bogus-env-token")
+	t.Setenv("CLOUDFLARE_API_KEY", "bogus-env-key")
+	t.Setenv("CLOUDFLARE_EMAIL", "bogus@example.net")
+	t.Setenv("CLOUDFLARE_BASE_URL", "http://127.0.0.1:1/client/v4")
+	srv := fake(t, cloudflarefake.Options{})
+	p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+	b := purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: []purge.Target{target(purge.KindURL, 0)}}
+	if _, err := p.Purge(context.Background(), b); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	reqs := srv.Requests()
+	if got, want := len(reqs), 1; got != want {
+		t.Fatalf("fake received %d requests, want %d", got, want)
+	}
+	r := reqs[0]
+	if got, want := r.Status, http.StatusOK; got != want {
+		t.Errorf("status = %d, want %d (the configured token was accepted)", got, want)
+	}
+	if got, want := r.Path, "/client/v4/zones/"+zone+"/purge_cache"; got != want {
+		t.Errorf("path = %q, want %q", got, want)
+	}
+	for _, h := range []string{"X-Auth-Key", "X-Auth-Email"} {
+		if v := r.Header.Get(h); v != "" {
+			t.Errorf("request carried %s", h)
+		}
+	}
+}
+
+func TestTooManyFilesSplitsBatch(t *testing.T) {
+	srv := fake(t, cloudflarefake.Options{FilesLimit: 4})
+	cfg := config(srv.APIURL())
+	cfg.BatchSize = 10 // more than the zone allows, as when docs and API disagree
+	p := newProvider(t, cfg, providertest.Deps())
+	b := purge.Batch{Seq: 3, Kind: purge.KindURL}
+	for i := range 10 {
+		b.Targets = append(b.Targets, target(purge.KindURL, i))
+	}
+	res, err := p.Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	for i, r := range res.Results {
+		if r.Err != nil || r.PurgeID == "" {
+			t.Errorf("Results[%d] = %v, %q; want purged with an id", i, r.Err, r.PurgeID)
+		}
+	}
+	// 10 refused, 5 + 5 refused, then 2+3 and 2+3 accepted.
+	reqs := srv.Requests()
+	if got, want := res.Calls, len(reqs); got != want {
+		t.Errorf("Calls = %d, want %d (every request sent)", got, want)
+	}
+	if got, want := len(reqs), 7; got != want {
+		t.Errorf("requests = %d, want %d", got, want)
+	}
+	if got, want := reqs[0].Code, cloudflarefake.CodeTooManyFiles; got != want {
+		t.Errorf("first answer code = %d, want %d", got, want)
+	}
+}
+
+func TestURLOutsideZoneNarrowedToTarget(t *testing.T) {
+	srv := fake(t, cloudflarefake.Options{})
+	p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+	b := purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: []purge.Target{
+		target(purge.KindURL, 0), {Kind: purge.KindURL, Value: "https://blog.example.org/a"}, target(purge.KindURL, 2), target(purge.KindURL, 3),
+	}}
+	res, err := p.Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	for i, r := range res.Results {
+		if got, want := r.Err != nil, i == 1; got != want {
+			t.Errorf("Results[%d] failed = %v, want %v", i, got, want)
+		}
+	}
+	var ae *purge.APIError
+	if !errors.As(res.Results[1].Err, &ae) || ae.Code != 1082 {
+		t.Fatalf("Results[1].Err = %v, want an APIError with code 1082", res.Results[1].Err)
+	}
+	if !strings.Contains(ae.Error(), "not part of zone") {
+		t.Errorf("error %q does not explain the zone", ae)
+	}
+}
+
+func TestAuthErrorNamesTokenAndPermission(t *testing.T) {
+	srv := fake(t, cloudflarefake.Options{Token: "another-token"})
+	p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+	_, err := p.Purge(context.Background(), purge.Batch{Seq: 1, Kind: purge.KindTag, Targets: []purge.Target{target(purge.KindTag, 0)}})
+	if !purge.IsAuthError(err) {
+		t.Fatalf("error = %v, want an authentication error", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"authentication failed", "CLOUDFLARE_API_TOKEN", "Zone → Cache Purge → Purge", "retrying will not help", "code 10000"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, token) {
+		t.Errorf("error %q contains the token", msg)
+	}
+}
+
+func TestUnsuccessfulAnswers(t *testing.T) {
+	tests := []struct {
+		name      string
+		faults    providertest.Faults
+		wantCode  int
+		wantInMsg string
+		retryable bool
+	}{
+		{"200 with success false", providertest.Faults{FailFirst: 1, Refuse: true}, 1016, "Unable to purge", false},
+		{"502 page that is not JSON", providertest.Faults{FailFirst: 9, Status: http.StatusBadGateway}, 0, "502 Bad Gateway", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fake(t, cloudflarefake.Options{Faults: tt.faults})
+			p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+			_, err := p.Purge(context.Background(), purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: []purge.Target{target(purge.KindURL, 0)}})
+			var ae *purge.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("error = %v, want an APIError", err)
+			}
+			if ae.Code != tt.wantCode || ae.Retryable != tt.retryable || !strings.Contains(ae.Message, tt.wantInMsg) {
+				t.Errorf("APIError = %+v, want code %d, retryable %v, message containing %q", ae, tt.wantCode, tt.retryable, tt.wantInMsg)
+			}
+		})
+	}
+}
+
+func TestInvalidPrefixNotSent(t *testing.T) {
+	srv := fake(t, cloudflarefake.Options{})
+	p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+	b := purge.Batch{Seq: 1, Kind: purge.KindPrefix, Targets: []purge.Target{
+		{Kind: purge.KindPrefix, Value: "https://www.example.com/blog/"},
+		target(purge.KindPrefix, 1),
+		{Kind: purge.KindPrefix, Value: "www.example.com/search?q=x"},
+	}}
+	res, err := p.Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	for i, r := range res.Results {
+		if got, want := errors.Is(r.Err, purge.ErrInvalidTarget), i != 1; got != want {
+			t.Errorf("Results[%d] invalid = %v, want %v (err: %v)", i, got, want, r.Err)
+		}
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 1 || reqs[0].Items != 1 {
+		t.Errorf("fake received %d requests, want one holding only the valid prefix", len(reqs))
+	}
+}
+
+func TestValidatePrefix(t *testing.T) {
+	tests := []struct {
+		prefix string
+		ok     bool
+	}{
+		{"www.example.com/blog/", true},
+		{"images.example.com/bar/baz", true},
+		{"www.example.com", true},
+		{"www.example.com" + strings.Repeat("/a", 31), true},
+		{"www.example.com" + strings.Repeat("/a", 32), false},
+		{"https://www.example.com/blog", false},
+		{"www.example.com/blog?page=2", false},
+		{"www.example.com/blog#top", false},
+		{"/blog/", false},
+		{"", false},
+		{"www.example.com/a b", false},
+	}
+	for _, tt := range tests {
+		if got := cloudflare.ValidatePrefix(tt.prefix) == nil; got != tt.ok {
+			t.Errorf("ValidatePrefix(%q) ok = %v, want %v", tt.prefix, got, tt.ok)
+		}
+	}
+}
+
+func FuzzValidatePrefix(f *testing.F) {
+	for _, s := range []string{"www.example.com/foo", "images.example.com/bar/baz", "https://x/y", "a?b", "/x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if cloudflare.ValidatePrefix(s) != nil {
+			return
+		}
+		if strings.Contains(s, "://") || strings.ContainsAny(s, "?# ") || strings.Count(s, "/") > cloudflare.MaxPrefixSeparators || s == "" {
+			t.Errorf("ValidatePrefix(%q) accepted an invalid prefix", s)
+		}
+	})
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*purge.Config)
+		wantErr string
+	}{
+		{"batch size too large", func(c *purge.Config) { c.BatchSize = 501 }, "batch_size 501"},
+		{"negative batch size", func(c *purge.Config) { c.BatchSize = -1 }, "batch_size -1"},
+		{"no zone", func(c *purge.Config) { c.ZoneID = "" }, "zone_id"},
+		{"no token", func(c *purge.Config) { c.Token = "" }, "set CLOUDFLARE_API_TOKEN"},
+		{"bad api url", func(c *purge.Config) { c.APIURL = "api.example" }, "api_url"},
+		{"enterprise batch size", func(c *purge.Config) { c.BatchSize = 500 }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config("")
+			tt.edit(&cfg)
+			p, err := cloudflare.New(cfg, purge.Deps{})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				if got, want := p.BatchLimit(purge.KindURL), cfg.BatchSize; got != want {
+					t.Errorf("BatchLimit(url) = %d, want %d", got, want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New error = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDescribeMatchesRequestSent(t *testing.T) {
+	srv := fake(t, cloudflarefake.Options{})
+	p := newProvider(t, config(srv.APIURL()), providertest.Deps())
+	b := purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: []purge.Target{
+		{Kind: purge.KindURL, Value: "https://www.example.com/a", Headers: map[string]string{"CF-Device-Type": "mobile"}},
+		target(purge.KindURL, 1),
+	}}
+	desc := p.Describe(b)
+	if _, err := p.Purge(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if len(desc) != 1 || len(reqs) != 1 {
+		t.Fatalf("described %d requests, sent %d; want 1 and 1", len(desc), len(reqs))
+	}
+	if got, want := desc[0].Body, string(reqs[0].Body); got != want {
+		t.Errorf("described body %s, sent %s", got, want)
+	}
+	if got, want := desc[0].URL, srv.URL+reqs[0].Path; got != want {
+		t.Errorf("described URL %s, sent to %s", got, want)
+	}
+	var body struct {
+		Files []map[string]any `json:"files"`
+	}
+	if err := json.Unmarshal(reqs[0].Body, &body); err != nil || len(body.Files) != 2 {
+		t.Errorf("body %s: want files as url/headers objects", reqs[0].Body)
+	}
+	if strings.Contains(fmt.Sprint(desc), token) {
+		t.Error("description contains the token")
+	}
+}

@@ -1,0 +1,374 @@
+// Package cloudflarefake is an in-process Cloudflare purge API for tests
+// and benchmarks: the same path, bearer authentication, body shapes,
+// per-request limits, error envelope and codes as
+// POST /client/v4/zones/{zone_id}/purge_cache, plus a rate limit, scripted
+// and random faults, and a record of every request.
+package cloudflarefake
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+)
+
+// Error codes the fake answers with. The purge codes are those Cloudflare
+// documents; CodeRateLimited is the fake's own, since the reference does
+// not pin one for a 429.
+const (
+	CodeAuth            = 10000 // authentication error
+	CodeNoRoute         = 7003  // unknown zone or path
+	CodeNoTarget        = 1012  // no or several purge shapes, empty list
+	CodeUnableToPurge   = 1016  // a URL the backend cannot purge
+	CodeNotInZone       = 1082  // URL outside the zone's hosts
+	CodeTooManyFiles    = 1094
+	CodeTooManyTags     = 1101
+	CodeTooManyHosts    = 1111
+	CodeTooManyPrefixes = 1113
+	CodeBadPrefix       = 1114
+	CodeRateLimited     = 10429
+	CodeInternal        = 10001
+)
+
+// Options configure a fake. ZoneID and Token are required.
+type Options struct {
+	ZoneID string
+	Token  string
+	// Hosts are the zone's host names; URLs and prefixes on other hosts
+	// are refused with code 1082. Empty accepts any host.
+	Hosts []string
+	// FilesLimit is URLs per request (default 30, the limit non-Enterprise
+	// zones see); TagsLimit, HostsLimit and PrefixesLimit default to 100.
+	FilesLimit, TagsLimit, HostsLimit, PrefixesLimit int
+	// Rate (requests per second) and Burst make a token bucket; 0 is unlimited.
+	Rate  float64
+	Burst int
+	// Faults script failures.
+	Faults fakecdn.Faults
+	// Keep bounds recorded requests (0 keeps all).
+	Keep int
+}
+
+// Fake is the API as an http.Handler.
+type Fake struct {
+	opts   Options
+	rec    *fakecdn.Recorder
+	inject *fakecdn.Injector
+	lim    *fakecdn.Limiter
+	mux    *http.ServeMux
+}
+
+// New returns a fake serving opts; serve it with httptest or net/http.
+func New(opts Options) *Fake {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opts.FilesLimit, 30)
+	def(&opts.TagsLimit, 100)
+	def(&opts.HostsLimit, 100)
+	def(&opts.PrefixesLimit, 100)
+	f := &Fake{
+		opts:   opts,
+		rec:    &fakecdn.Recorder{Keep: opts.Keep},
+		inject: fakecdn.NewInjector(opts.Faults),
+		lim:    fakecdn.NewLimiter(opts.Rate, opts.Burst),
+		mux:    http.NewServeMux(),
+	}
+	// The SDK appends "zones/..." to its base URL; accept the API's real
+	// prefix and a bare base URL alike.
+	f.mux.HandleFunc("POST /client/v4/zones/{zone_id}/purge_cache", f.purge)
+	f.mux.HandleFunc("POST /zones/{zone_id}/purge_cache", f.purge)
+	f.mux.HandleFunc("/", f.noRoute)
+	return f
+}
+
+// Server is a running fake.
+type Server struct {
+	*Fake
+	*httptest.Server
+}
+
+// NewServer starts a fake on a loopback port. Close it when done.
+func NewServer(opts Options) *Server {
+	f := New(opts)
+	return &Server{Fake: f, Server: httptest.NewServer(f)}
+}
+
+// APIURL is the base URL to configure: the server's URL plus /client/v4,
+// as Cloudflare's own.
+func (s *Server) APIURL() string { return s.URL + "/client/v4" }
+
+// Requests returns every request received, in order.
+func (f *Fake) Requests() []fakecdn.Request { return f.rec.Requests() }
+
+// Counts sums up the requests received.
+func (f *Fake) Counts() fakecdn.Counts { return f.rec.Counts() }
+
+// ServeHTTP serves the API.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
+
+type apiMessage struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type envelope struct {
+	Success  bool         `json:"success"`
+	Errors   []apiMessage `json:"errors"`
+	Messages []apiMessage `json:"messages"`
+	Result   any          `json:"result"`
+}
+
+// exchange is one request being answered.
+type exchange struct {
+	w   http.ResponseWriter
+	rec fakecdn.Request
+}
+
+func (f *Fake) begin(w http.ResponseWriter, r *http.Request) (*exchange, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<22))
+	x := &exchange{w: w, rec: fakecdn.Request{
+		Seq:    f.rec.Next(),
+		Time:   time.Now(),
+		Method: r.Method,
+		Path:   r.URL.RequestURI(),
+		Header: fakecdn.RedactHeader(r.Header, "Authorization", "X-Auth-Key", "X-Auth-Email", "X-Auth-User-Service-Key"),
+		Body:   body,
+	}}
+	return x, err
+}
+
+func (f *Fake) fail(x *exchange, status, code int, msg string) {
+	f.reply(x, status, envelope{Errors: []apiMessage{{code, msg}}, Messages: []apiMessage{}}, code)
+}
+
+func (f *Fake) reply(x *exchange, status int, env envelope, code int) {
+	b, err := json.Marshal(env)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"success":false,"errors":[{"code":10001,"message":"encoding the answer failed"}],"messages":[],"result":null}`)
+	}
+	b = append(b, '\n')
+	x.rec.Status, x.rec.Code, x.rec.Response = status, code, b
+	f.rec.Add(x.rec)
+	x.w.Header().Set("Content-Type", "application/json")
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(b)
+}
+
+func (f *Fake) noRoute(w http.ResponseWriter, r *http.Request) {
+	x, _ := f.begin(w, r)
+	f.fail(x, http.StatusBadRequest, CodeNoRoute, "No route for the URI")
+}
+
+func (f *Fake) purge(w http.ResponseWriter, r *http.Request) {
+	x, err := f.begin(w, r)
+	if err != nil {
+		f.fail(x, http.StatusBadRequest, CodeNoTarget, "unreadable body")
+		return
+	}
+	if f.inject.Hang() {
+		fakecdn.HangUntilGone(r)
+		x.rec.Fault = true
+		f.fail(x, http.StatusServiceUnavailable, CodeInternal, "client went away")
+		return
+	}
+	if ok, wait := f.lim.Allow(time.Now()); !ok {
+		x.rec.Fault = true
+		fakecdn.SetRetryAfter(w.Header(), max(wait, f.opts.Faults.RetryAfter))
+		f.fail(x, http.StatusTooManyRequests, CodeRateLimited, "Rate limited; please wait and consider throttling your request speed")
+		return
+	}
+	if fault, ok := f.inject.Decide(x.rec.Seq); ok {
+		x.rec.Fault = true
+		f.answerFault(x, fault)
+		return
+	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || tok != f.opts.Token {
+		f.fail(x, http.StatusUnauthorized, CodeAuth, "Authentication error")
+		return
+	}
+	if zone := r.PathValue("zone_id"); zone != f.opts.ZoneID {
+		f.fail(x, http.StatusBadRequest, CodeNoRoute, "Could not route to /zones/"+zone+"/purge_cache, perhaps your object identifier is invalid?")
+		return
+	}
+	status, code, msg := f.check(x, r)
+	if code != 0 {
+		f.fail(x, status, code, msg)
+		return
+	}
+	sum := sha256.Sum256(append([]byte(strconv.Itoa(x.rec.Seq)), x.rec.Body...))
+	f.reply(x, http.StatusOK, envelope{
+		Success:  true,
+		Errors:   []apiMessage{},
+		Messages: []apiMessage{},
+		Result:   map[string]string{"id": hex.EncodeToString(sum[:16])},
+	}, 0)
+}
+
+func (f *Fake) answerFault(x *exchange, fault fakecdn.Fault) {
+	if fault.Refuse {
+		f.fail(x, http.StatusOK, CodeUnableToPurge, "Unable to purge")
+		return
+	}
+	switch fault.Status {
+	case http.StatusTooManyRequests:
+		fakecdn.SetRetryAfter(x.w.Header(), fault.RetryAfter)
+		f.fail(x, fault.Status, CodeRateLimited, "Rate limited; please wait and consider throttling your request speed")
+	case http.StatusUnauthorized, http.StatusForbidden:
+		f.fail(x, fault.Status, CodeAuth, "Authentication error")
+	case http.StatusServiceUnavailable:
+		if fault.RetryAfter > 0 {
+			fakecdn.SetRetryAfter(x.w.Header(), fault.RetryAfter)
+		}
+		f.fail(x, fault.Status, CodeInternal, "Service unavailable")
+	case http.StatusBadGateway:
+		// A gateway in front of the API answers in HTML, not the envelope.
+		page := "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+		x.rec.Status, x.rec.Response = fault.Status, []byte(page)
+		f.rec.Add(x.rec)
+		x.w.Header().Set("Content-Type", "text/html")
+		x.w.WriteHeader(fault.Status)
+		_, _ = io.WriteString(x.w, page)
+	default:
+		f.fail(x, fault.Status, CodeInternal, http.StatusText(fault.Status))
+	}
+}
+
+// check validates the body the way the API does and fills in what the
+// request purges. It returns a non-zero code when the request is refused.
+func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string) {
+	const bad = http.StatusBadRequest
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return bad, CodeNoTarget, "Content-Type must be application/json"
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(x.rec.Body, &body); err != nil {
+		return bad, CodeNoTarget, "Request body is not valid JSON: " + err.Error()
+	}
+	shapes := []string{}
+	for k := range body {
+		switch k {
+		case "files", "tags", "hosts", "prefixes", "purge_everything":
+			shapes = append(shapes, k)
+		default:
+			return bad, CodeNoTarget, fmt.Sprintf("Unknown field %q", k)
+		}
+	}
+	if len(shapes) != 1 {
+		return bad, CodeNoTarget, `Request must contain exactly one of "purge_everything", "files", "tags", "hosts" or "prefixes"`
+	}
+	shape := shapes[0]
+	if shape == "purge_everything" {
+		var v bool
+		if err := json.Unmarshal(body[shape], &v); err != nil || !v {
+			return bad, CodeNoTarget, `"purge_everything" must be true`
+		}
+		x.rec.Kind, x.rec.Items = "everything", 1
+		return 0, 0, ""
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(body[shape], &items); err != nil || len(items) == 0 {
+		return bad, CodeNoTarget, fmt.Sprintf("%q must be a non-empty array", shape)
+	}
+	x.rec.Items = len(items)
+	switch shape {
+	case "files":
+		x.rec.Kind = "url"
+		if len(items) > f.opts.FilesLimit {
+			return bad, CodeTooManyFiles, fmt.Sprintf("Too many files in one request: the maximum is %d", f.opts.FilesLimit)
+		}
+		for _, it := range items {
+			u, err := fileURL(it)
+			if err != nil {
+				return bad, CodeNoTarget, err.Error()
+			}
+			pu, err := url.Parse(u)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				return bad, CodeUnableToPurge, "Unable to purge " + u + ": not an absolute http(s) URL"
+			}
+			if !f.inZone(pu.Hostname()) {
+				return bad, CodeNotInZone, "You can only purge files for this zone"
+			}
+			if f.inject.Rejected(u) {
+				return bad, CodeUnableToPurge, "Unable to purge " + u
+			}
+		}
+	case "tags", "hosts", "prefixes":
+		x.rec.Kind = strings.TrimSuffix(shape, "s")
+		if shape == "prefixes" {
+			x.rec.Kind = "prefix"
+		}
+		limit := map[string]struct{ n, code int }{
+			"tags":     {f.opts.TagsLimit, CodeTooManyTags},
+			"hosts":    {f.opts.HostsLimit, CodeTooManyHosts},
+			"prefixes": {f.opts.PrefixesLimit, CodeTooManyPrefixes},
+		}[shape]
+		if len(items) > limit.n {
+			return bad, limit.code, fmt.Sprintf("Too many %s in one request: the maximum is %d", shape, limit.n)
+		}
+		for _, it := range items {
+			var s string
+			if err := json.Unmarshal(it, &s); err != nil || s == "" {
+				return bad, CodeNoTarget, fmt.Sprintf("%q must hold non-empty strings", shape)
+			}
+			switch shape {
+			case "prefixes":
+				if strings.Contains(s, "://") || strings.ContainsAny(s, "?#") || strings.Count(s, "/") > 31 {
+					return bad, CodeBadPrefix, "Invalid prefix " + s + ": no scheme, no query, at most 31 path separators"
+				}
+				host, _, _ := strings.Cut(s, "/")
+				if !f.inZone(host) {
+					return bad, CodeNotInZone, "You can only purge prefixes for this zone"
+				}
+			case "hosts":
+				if !f.inZone(s) {
+					return bad, CodeNotInZone, "You can only purge hosts for this zone"
+				}
+			}
+			if f.inject.Rejected(s) {
+				return bad, CodeUnableToPurge, "Unable to purge " + s
+			}
+		}
+	}
+	return 0, 0, ""
+}
+
+// fileURL reads one "files" item: a URL string or {"url", "headers"}.
+func fileURL(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var obj struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.URL == "" {
+		return "", fmt.Errorf(`"files" items must be URLs or {"url", "headers"} objects`)
+	}
+	return obj.URL, nil
+}
+
+func (f *Fake) inZone(host string) bool {
+	if len(f.opts.Hosts) == 0 {
+		return true
+	}
+	host = strings.ToLower(host)
+	for _, h := range f.opts.Hosts {
+		if host == strings.ToLower(h) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,78 @@
+package purge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// APIError is a refusal or failure reported by a purge API (or a cache node
+// answering a purge request). Providers wrap it in the errors they return,
+// so callers classify failures with errors.As without parsing messages.
+type APIError struct {
+	// Provider is the registry name of the provider that got the answer.
+	Provider string
+	// Status is the HTTP status; 200 when the API said no inside a 200
+	// (Cloudflare's "success": false).
+	Status int
+	// Code is the vendor's error code (Cloudflare envelope code, e.g. 1082),
+	// 0 when the API gives none.
+	Code int
+	// Message is the vendor's error text, several joined by "; ".
+	Message string
+	// Retryable is true when sending the same request later may succeed
+	// (rate limited, server error).
+	Retryable bool
+	// Auth is true when the credentials were refused; retrying will not
+	// help until the token or its permissions are fixed.
+	Auth bool
+	// Hint says what to do about it, for the person reading the error.
+	Hint string
+}
+
+// Error describes the failure and whether retrying can help.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Auth {
+		b.WriteString("authentication failed")
+	} else {
+		b.WriteString("API refused the request")
+	}
+	fmt.Fprintf(&b, " (HTTP %d", e.Status)
+	if e.Code != 0 {
+		fmt.Fprintf(&b, ", code %d", e.Code)
+	}
+	b.WriteString(")")
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Hint)
+	}
+	switch {
+	case e.Retryable:
+		b.WriteString("; retrying later is safe")
+	case e.Auth:
+		// The hint already says retrying will not help.
+	default:
+		b.WriteString("; retrying the same request will not help")
+	}
+	return b.String()
+}
+
+// IsAuthError reports whether err is or wraps an APIError for refused
+// credentials.
+func IsAuthError(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Auth
+}
+
+// ErrInvalidTarget marks a target the provider refused before sending
+// anything (a malformed prefix, a URL the API cannot take). Providers put
+// it, wrapped with the reason, in that target's TargetResult.Err.
+var ErrInvalidTarget = errors.New("invalid purge target")
+
+// ErrUnsupported marks a target kind or option the provider cannot purge.
+var ErrUnsupported = errors.New("not supported by this provider")
