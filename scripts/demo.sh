@@ -49,7 +49,7 @@ else
 	"$STACK" up >&2
 fi
 
-STATE_DIR=${STACK_DIR:-${XDG_RUNTIME_DIR:-/tmp}/cachectl-stack}
+STATE_DIR=$("$STACK" status | awk '$1 == "state" { print $2 }')
 ORIGIN_URL=http://127.0.0.1:${STACK_ORIGIN_PORT:-18080}
 PRODUCTION_URL=http://127.0.0.1:${STACK_PRODUCTION_PORT:-16081}
 STAGING_URL=http://127.0.0.1:${STACK_STAGING_PORT:-16082}

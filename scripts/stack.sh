@@ -23,6 +23,11 @@ ORIGIN_PORT=${STACK_ORIGIN_PORT:-18080}
 PRODUCTION_PORT=${STACK_PRODUCTION_PORT:-16081}
 STAGING_PORT=${STACK_STAGING_PORT:-16082}
 STATE_DIR=${STACK_DIR:-${XDG_RUNTIME_DIR:-/tmp}/cachectl-stack}
+# As root, varnishd works as the varnish user, who cannot enter root's private
+# runtime dir; the default then moves to /tmp.
+if [[ -z ${STACK_DIR:-} && $EUID -eq 0 && -n ${XDG_RUNTIME_DIR:-} && $(stat -c %a "$XDG_RUNTIME_DIR" 2>/dev/null) == 700 ]]; then
+	STATE_DIR=/tmp/cachectl-stack
+fi
 TIMEOUT=${STACK_TIMEOUT:-30}
 INSTALL=${STACK_INSTALL:-auto}
 ACCESS_LOG=${STACK_ACCESS_LOG:-1}
@@ -250,12 +255,26 @@ STACK_DIR=$STATE_DIR
 EOF
 }
 
+# check_traversable fails when a directory above the state dir shuts out
+# other users: varnishd, started as root, reads its VCL and work directory as
+# the varnish and vcache users.
+check_traversable() {
+	local d=$STATE_DIR
+	while [[ $d != / && -n $d ]]; do
+		if [[ -d $d && $(($(stat -c '0%a' "$d") & 01)) -eq 0 ]]; then
+			die 1 "varnishd's unprivileged users cannot enter $d (mode $(stat -c %a "$d")); set STACK_DIR to a directory under /tmp"
+		fi
+		d=$(dirname "$d")
+	done
+}
+
 cmd_up() {
 	require_packages
 	mkdir -p "$STATE_DIR"
-	# varnishd drops privileges to the varnish and vcache users, which must be
-	# able to reach their work directories.
-	[[ $EUID -eq 0 ]] && chmod 0755 "$STATE_DIR"
+	if [[ $EUID -eq 0 ]]; then
+		chmod 0755 "$STATE_DIR"
+		check_traversable
+	fi
 	start_origin
 	start_varnish production
 	start_varnish staging
