@@ -1,0 +1,293 @@
+// Package verify turns each route's expectations into checks, runs them
+// against one environment, totals the outcome, merges the outputs of sharded
+// runs, and compares the cache behaviour of two environments.
+package verify
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/analyze"
+	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
+)
+
+// Check names. They are part of the output contract (the check field) and
+// follow the config keys they come from.
+const (
+	CheckReachable = "reachable"
+	CheckStatus    = "status"
+	CheckCache     = "cache"
+	CheckPrivate   = "private"
+	CheckNoStore   = "no_store"
+	CheckMinMaxAge = "min_max_age"
+	CheckMaxMaxAge = "max_max_age"
+	CheckMaxTTFB   = "max_ttfb_ms"
+	CheckFindings  = "findings"
+	// Header checks are named headers.present:NAME, headers.absent:NAME,
+	// headers.equal:NAME and headers.match:NAME.
+	checkHeaderPresent = "headers.present:"
+	checkHeaderAbsent  = "headers.absent:"
+	checkHeaderEqual   = "headers.equal:"
+	checkHeaderMatch   = "headers.match:"
+)
+
+// DefaultFindingsSeverity is the threshold of the findings check a route gets
+// when neither it nor the defaults section states any expectation: a route
+// nobody described still fails on a finding as serious as a logged-in page
+// served from a shared cache.
+const DefaultFindingsSeverity = probe.Error
+
+// Outcome is one evaluated check.
+type Outcome struct {
+	Check    string
+	Passed   bool
+	Expected string
+	Actual   string
+}
+
+// Checklist is an expectation compiled into checks, ready to evaluate
+// against probes. It is immutable and shared by every route it applies to.
+type Checklist struct {
+	checks []check
+}
+
+type check struct {
+	name string
+	eval func(r *probe.Result, now time.Time) (passed bool, expected, actual string)
+}
+
+// Compile turns an expectation into a checklist. A nil expectation yields
+// the findings check alone, at DefaultFindingsSeverity. Errors name the
+// problem the way config validation does; a loaded config has none.
+func Compile(e *config.Expectation) (*Checklist, error) {
+	if e == nil {
+		return &Checklist{checks: []check{findingsCheck(DefaultFindingsSeverity)}}, nil
+	}
+	var cl Checklist
+	add := func(name string, eval func(*probe.Result, time.Time) (bool, string, string)) {
+		cl.checks = append(cl.checks, check{name: name, eval: eval})
+	}
+	if e.Status != nil {
+		want := *e.Status
+		add(CheckStatus, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			return r.StatusCode == want, strconv.Itoa(want), strconv.Itoa(r.StatusCode)
+		})
+	}
+	if len(e.Cache) > 0 {
+		allowed := make([]cachestatus.Status, 0, len(e.Cache))
+		for _, s := range e.Cache {
+			st, ok := cachestatus.ParseStatus(s)
+			if !ok {
+				return nil, fmt.Errorf("cache: %q is not a cache status (expected one of %s)", s, strings.Join(config.Statuses, ", "))
+			}
+			allowed = append(allowed, st)
+		}
+		expected := "one of " + joinStatuses(allowed)
+		if len(allowed) == 1 {
+			expected = string(allowed[0])
+		}
+		add(CheckCache, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			return slices.Contains(allowed, r.Cache.Status), expected, describeCache(r.Cache)
+		})
+	}
+	if e.Private != nil {
+		want := *e.Private
+		add(CheckPrivate, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			got := analyze.ParseCacheControl(r.CacheControl).PrivateAll()
+			return got == want, directiveExpectation("private", want), describeCacheControl(r.CacheControl)
+		})
+	}
+	if e.NoStore != nil {
+		want := *e.NoStore
+		add(CheckNoStore, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			got := analyze.ParseCacheControl(r.CacheControl).NoStore
+			return got == want, directiveExpectation("no-store", want), describeCacheControl(r.CacheControl)
+		})
+	}
+	if e.MinMaxAge != nil {
+		lo := *e.MinMaxAge
+		add(CheckMinMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
+			f := analyze.SharedFreshness(r.Header, now)
+			return f.TTLSeconds >= lo, fmt.Sprintf("shared-cache lifetime ≥ %d s", lo), describeFreshness(f)
+		})
+	}
+	if e.MaxMaxAge != nil {
+		hi := *e.MaxMaxAge
+		add(CheckMaxMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
+			f := analyze.SharedFreshness(r.Header, now)
+			return f.TTLSeconds <= hi, fmt.Sprintf("shared-cache lifetime ≤ %d s", hi), describeFreshness(f)
+		})
+	}
+	if e.MaxTTFBMs != nil {
+		limit := *e.MaxTTFBMs
+		add(CheckMaxTTFB, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			return r.Timing.TTFB <= limit, "TTFB ≤ " + formatMS(limit), formatMS(r.Timing.TTFB)
+		})
+	}
+	if h := e.Headers; h != nil {
+		for _, name := range sortedUnique(h.Present) {
+			add(checkHeaderPresent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				v, ok := headerValue(r.Header, name)
+				return ok, name + " present", describeHeader(name, v, ok)
+			})
+		}
+		for _, name := range sortedUnique(h.Absent) {
+			add(checkHeaderAbsent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				v, ok := headerValue(r.Header, name)
+				return !ok, name + " absent", describeHeader(name, v, ok)
+			})
+		}
+		for _, key := range sortedKeys(h.Equal) {
+			name, want := http.CanonicalHeaderKey(key), h.Equal[key]
+			add(checkHeaderEqual+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				v, ok := headerValue(r.Header, name)
+				return ok && v == want, name + ": " + want, describeHeader(name, v, ok)
+			})
+		}
+		for _, key := range sortedKeys(h.Match) {
+			name := http.CanonicalHeaderKey(key)
+			re, err := regexp.Compile(h.Match[key])
+			if err != nil {
+				return nil, fmt.Errorf("headers.match.%s: %q is not a valid regular expression: %w", key, h.Match[key], err)
+			}
+			add(checkHeaderMatch+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				v, ok := headerValue(r.Header, name)
+				return ok && re.MatchString(v), name + " matching " + re.String(), describeHeader(name, v, ok)
+			})
+		}
+	}
+	if e.FailOnFindings != "" {
+		sev := probe.Severity(e.FailOnFindings)
+		if sev.Rank() == 0 {
+			return nil, fmt.Errorf("fail_on_findings: %q is not a severity (expected one of %s)", e.FailOnFindings, strings.Join(config.Severities, ", "))
+		}
+		cl.checks = append(cl.checks, findingsCheck(sev))
+	}
+	if len(cl.checks) == 0 {
+		// An expectation that states nothing checkable still gets the
+		// safety net a route without one gets.
+		cl.checks = append(cl.checks, findingsCheck(DefaultFindingsSeverity))
+	}
+	return &cl, nil
+}
+
+// Names lists the checks in evaluation order.
+func (c *Checklist) Names() []string {
+	names := make([]string, len(c.checks))
+	for i, ch := range c.checks {
+		names[i] = ch.name
+	}
+	return names
+}
+
+// Evaluate runs every check against one probe. A probe that got no response
+// yields a single failed reachable check: nothing else can be judged.
+func (c *Checklist) Evaluate(r *probe.Result, now time.Time) []Outcome {
+	if r.Error != "" && r.StatusCode == 0 {
+		return []Outcome{{Check: CheckReachable, Passed: false, Expected: "a response", Actual: r.Error}}
+	}
+	out := make([]Outcome, len(c.checks))
+	for i, ch := range c.checks {
+		passed, expected, actual := ch.eval(r, now)
+		out[i] = Outcome{Check: ch.name, Passed: passed, Expected: expected, Actual: actual}
+	}
+	return out
+}
+
+func findingsCheck(sev probe.Severity) check {
+	expected := fmt.Sprintf("no finding at or above %s", sev)
+	return check{name: CheckFindings, eval: func(r *probe.Result, _ time.Time) (bool, string, string) {
+		var hits []string
+		for _, f := range r.Findings {
+			if f.Severity.Rank() >= sev.Rank() {
+				hits = append(hits, string(f.Severity)+" "+f.ID)
+			}
+		}
+		if len(hits) == 0 {
+			return true, expected, "none"
+		}
+		return false, expected, strings.Join(hits, ", ")
+	}}
+}
+
+func describeCache(c cachestatus.Result) string {
+	if c.Source == "" {
+		return string(c.Status) + " (no cache status header)"
+	}
+	raw := c.Raw
+	if raw == "" {
+		return fmt.Sprintf("%s (%s)", c.Status, c.Source)
+	}
+	return fmt.Sprintf("%s (%s: %s)", c.Status, c.Source, raw)
+}
+
+func directiveExpectation(name string, want bool) string {
+	if want {
+		return "Cache-Control: " + name
+	}
+	return "Cache-Control without " + name
+}
+
+func describeCacheControl(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return "no Cache-Control"
+	}
+	return "Cache-Control: " + v
+}
+
+func describeFreshness(f analyze.Freshness) string {
+	return fmt.Sprintf("%d s (%s)", f.TTLSeconds, f.Source)
+}
+
+func describeHeader(name, v string, ok bool) string {
+	if !ok {
+		return name + " absent"
+	}
+	return name + ": " + v
+}
+
+// headerValue reads a response header, all field lines joined.
+func headerValue(h http.Header, name string) (string, bool) {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return "", false
+	}
+	return strings.Join(vs, ", "), true
+}
+
+func formatMS(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64) + " ms"
+}
+
+func joinStatuses(ss []cachestatus.Status) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedUnique(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, http.CanonicalHeaderKey(strings.TrimSpace(n)))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
