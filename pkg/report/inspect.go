@@ -156,7 +156,7 @@ func (t *inspectTable) urlWidth() int {
 
 func (t *inspectTable) row(url, variant, code, cache, source, age, ttfb, total, cc string) string {
 	uw := t.urlWidth()
-	return strings.TrimRight(fmt.Sprintf("%s  %-9s  %-4s  %-11s  %-16s  %5s  %8s  %8s  %s",
+	return strings.TrimRight(fmt.Sprintf("%s  %-11s  %-4s  %-14s  %-16s  %5s  %8s  %8s  %s",
 		pad(url, utf8.RuneCountInString(url), uw), variant, code, cache, source, age, ttfb, total, cc), " ")
 }
 
@@ -196,7 +196,7 @@ func (t *inspectTable) Group(g inspect.Group) error {
 		}
 		line := t.row(url, variant, fmt.Sprint(p.StatusCode), "\x00", sourceName(p.Cache), age, fmtMS(p.Timing.TTFB), fmtMS(p.Timing.Total), cc)
 		// The cache column is coloured after alignment so escape codes don't skew widths.
-		line = strings.Replace(line, "\x00"+strings.Repeat(" ", 10), pad(colorStatus(st, p.Cache.Status, cache), len(cache), 11), 1)
+		line = strings.Replace(line, "\x00"+strings.Repeat(" ", 13), pad(colorStatus(st, p.Cache.Status, cache), len(cache), 14), 1)
 		fmt.Fprintln(t.w, line)
 		var extra []string
 		if p.Vary != "" {
