@@ -10,9 +10,9 @@ import (
 	"sync"
 )
 
-// DryRun wraps p so that Purge prints the requests each batch would send
-// to w and sends nothing. Providers that implement Describer show their
-// real endpoints, headers and bodies; others show the batch's targets. A
+// DryRun wraps p so that Purge prints each batch — its targets and, for
+// providers that implement Describer, the exact requests (method,
+// endpoint, headers, body) it would send — to w, and sends nothing. A
 // Runner given a DryRun provider reports every target as planned.
 func DryRun(p Provider, w io.Writer) Provider {
 	return &dryRunProvider{p: p, w: w}
@@ -36,19 +36,22 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 		soft = ", soft"
 	}
 	fmt.Fprintf(&sb, "batch %d: %s, %d target%s%s (%s)\n", b.Seq, b.Kind, len(b.Targets), plural(len(b.Targets)), soft, d.p.Name())
+	for _, t := range b.Targets {
+		fmt.Fprintf(&sb, "  %s", displayTarget(t))
+		if t.VariantOf != "" {
+			fmt.Fprintf(&sb, " (variant of %s)", t.VariantOf)
+		}
+		sb.WriteString("\n")
+	}
 	if desc, ok := d.p.(Describer); ok {
 		for _, r := range desc.Describe(b) {
-			fmt.Fprintf(&sb, "  %s %s\n", r.Method, r.URL)
+			fmt.Fprintf(&sb, "  -> %s %s\n", r.Method, r.URL)
 			for _, name := range slices.Sorted(maps.Keys(r.Header)) {
-				fmt.Fprintf(&sb, "    %s: %s\n", name, r.Header[name])
+				fmt.Fprintf(&sb, "       %s: %s\n", name, r.Header[name])
 			}
 			if r.Body != "" {
-				fmt.Fprintf(&sb, "    %s\n", r.Body)
+				fmt.Fprintf(&sb, "       %s\n", r.Body)
 			}
-		}
-	} else {
-		for _, t := range b.Targets {
-			fmt.Fprintf(&sb, "  %s\n", displayTarget(t))
 		}
 	}
 	d.mu.Lock()

@@ -51,7 +51,7 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 		for i, c := range caps {
 			names[i] = string(c)
 		}
-		return inputErrorf("purge: provider %q cannot %s (supports: %s); nothing was sent", p.Name(), what, strings.Join(names, ", "))
+		return inputErrorf("purge: provider %q cannot %s (supports: %s)", p.Name(), what, strings.Join(names, ", "))
 	}
 	if soft && !slices.Contains(caps, CapSoft) {
 		return nil, refuse("soft purge")
