@@ -20,6 +20,10 @@
 //		})
 //	}
 //
+// The fault cases purge a batch of one target, so one logical request
+// meets the fault whether a provider sends a batch in one request or one
+// request per target.
+//
 // New must point the provider at a fresh backend (an httptest server
 // speaking the real API, or cache nodes) that misbehaves as the Faults say,
 // and must pass deps through: the suite's client retries quickly so the
@@ -254,7 +258,7 @@ func (s *suite) batchLimits(t *testing.T) {
 
 func (s *suite) retryAfter(t *testing.T) {
 	p, be := s.provider(t, Faults{FailFirst: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
-	b := s.batch(primaryKind(t, p), 2)
+	b := s.batch(primaryKind(t, p), 1)
 	res, err := p.Purge(context.Background(), b)
 	checkAllPurged(t, s.h, b, res, err)
 	reqs := be.Requests()
@@ -273,7 +277,7 @@ func (s *suite) serverErrors(t *testing.T) {
 	for _, status := range []int{500, 502, 503} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			p, be := s.provider(t, Faults{FailFirst: 2, Status: status})
-			b := s.batch(primaryKind(t, p), 2)
+			b := s.batch(primaryKind(t, p), 1)
 			res, err := p.Purge(context.Background(), b)
 			checkAllPurged(t, s.h, b, res, err)
 			if got, want := len(be.Requests()), 3; got != want {
@@ -288,7 +292,7 @@ func (s *suite) serverErrors(t *testing.T) {
 
 func (s *suite) rateLimitExhausted(t *testing.T) {
 	p, be := s.provider(t, Faults{FailFirst: 1000, Status: http.StatusTooManyRequests})
-	b := s.batch(primaryKind(t, p), 2)
+	b := s.batch(primaryKind(t, p), 1)
 	res, err := p.Purge(context.Background(), b)
 	if err == nil {
 		t.Fatal("Purge succeeded against a backend that always answers 429")
@@ -348,7 +352,7 @@ func (s *suite) clientErrors(t *testing.T) {
 
 func (s *suite) refusal(t *testing.T) {
 	p, be := s.provider(t, Faults{FailFirst: 1, Refuse: true})
-	b := s.batch(primaryKind(t, p), 2)
+	b := s.batch(primaryKind(t, p), 1)
 	res, err := p.Purge(context.Background(), b)
 	if got, want := len(be.Requests()), 1; got != want {
 		t.Errorf("backend received %d requests, want %d", got, want)
