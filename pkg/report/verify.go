@@ -1,0 +1,294 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/pkg/verify"
+)
+
+// VerifyOptions shape verify output.
+type VerifyOptions struct {
+	Style Style
+	// Env names the environment in headings.
+	Env string
+	// RouteWidth is the route column's width for tables (the longest route).
+	RouteWidth int
+	// Timestamp is when the run started (JUnit); zero leaves it out.
+	Timestamp time.Time
+	// MaxRows caps the failed checks a Markdown report lists (default 200).
+	MaxRows int
+}
+
+// VerifyWriter writes verify results as they arrive.
+type VerifyWriter interface {
+	// Route writes the checks of one route (all variants), in order.
+	Route(recs []verify.Record) error
+	// Close writes what comes after the last route; s must be finished.
+	Close(s *verify.Summary) error
+}
+
+// NewVerifyWriter returns a writer for format f.
+func NewVerifyWriter(f Format, w io.Writer, opts VerifyOptions) (VerifyWriter, error) {
+	switch f {
+	case Table:
+		return &verifyTable{w: w, opts: opts}, nil
+	case JSON:
+		return &verifyJSON{w: w, opts: opts}, nil
+	case JSONL:
+		return &verifyJSONL{enc: newEncoder(w)}, nil
+	case JUnit:
+		return &verifyJUnit{j: newJUnitWriter(w, junitName("cachectl verify", opts.Env)), opts: opts}, nil
+	case Markdown:
+		return &verifyMarkdown{w: w, opts: opts}, nil
+	}
+	return nil, fmt.Errorf("verify cannot write %s (expected table, json, jsonl, junit or markdown)", f)
+}
+
+func junitName(cmd, env string) string {
+	if env == "" {
+		return cmd
+	}
+	return cmd + " " + env
+}
+
+type verifyJSONL struct{ enc *json.Encoder }
+
+func (j *verifyJSONL) Route(recs []verify.Record) error {
+	for i := range recs {
+		if err := j.enc.Encode(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *verifyJSONL) Close(*verify.Summary) error { return nil }
+
+// verifyJSON streams the checks array and ends the document with the
+// summary, so memory stays flat however many routes there are.
+type verifyJSON struct {
+	w     io.Writer
+	opts  VerifyOptions
+	count int
+}
+
+func (j *verifyJSON) open() error {
+	if j.count > 0 {
+		return nil
+	}
+	env, _ := json.Marshal(j.opts.Env)
+	_, err := fmt.Fprintf(j.w, "{\n  \"env\": %s,\n  \"checks\": [", env)
+	return err
+}
+
+func (j *verifyJSON) Route(recs []verify.Record) error {
+	for i := range recs {
+		if err := j.open(); err != nil {
+			return err
+		}
+		b, err := json.Marshal(&recs[i])
+		if err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if j.count == 0 {
+			sep = "\n    "
+		}
+		j.count++
+		if _, err := io.WriteString(j.w, sep+string(b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *verifyJSON) Close(s *verify.Summary) error {
+	if j.count == 0 {
+		env, _ := json.Marshal(j.opts.Env)
+		if _, err := fmt.Fprintf(j.w, "{\n  \"env\": %s,\n  \"checks\": [", env); err != nil {
+			return err
+		}
+	} else if _, err := io.WriteString(j.w, "\n  "); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(j.w, "],\n  \"summary\": %s\n}\n", b)
+	return err
+}
+
+type verifyTable struct {
+	w       io.Writer
+	opts    VerifyOptions
+	started bool
+}
+
+func (t *verifyTable) width() int {
+	return min(max(t.opts.RouteWidth, len("ROUTE")), maxURLWidth)
+}
+
+func (t *verifyTable) Route(recs []verify.Record) error {
+	st := t.opts.Style
+	var b strings.Builder
+	if !t.started {
+		t.started = true
+		fmt.Fprintf(&b, "%s %-9s %-4s %-22s %s\n", st.Bold(pad("ROUTE", 5, t.width())), "VARIANT", "", "CHECK", "EXPECTED → ACTUAL")
+	}
+	for i, r := range recs {
+		route := ""
+		if i == 0 || recs[i-1].Variant != r.Variant {
+			route = shorten(r.Route, t.width())
+		}
+		mark := st.Green("ok")
+		if !r.Passed {
+			mark = st.Red("FAIL")
+		}
+		mark = pad(mark, len(plainMark(r.Passed)), 4)
+		detail := r.Actual
+		if !r.Passed {
+			detail = r.Expected + " → " + st.Red(r.Actual)
+		}
+		fmt.Fprintf(&b, "%s %-9s %s %-22s %s\n", pad(route, utf8.RuneCountInString(route), t.width()), variantLabel(r, i, recs), mark, r.Check, detail)
+		if !r.Passed && (i+1 == len(recs) || recs[i+1].Variant != r.Variant || recs[i+1].Passed) {
+			fmt.Fprintf(&b, "%s %s\n", strings.Repeat(" ", t.width()+15), st.Dim(ownerLine(r)))
+		}
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+func plainMark(passed bool) string {
+	if passed {
+		return "ok"
+	}
+	return "FAIL"
+}
+
+func variantLabel(r verify.Record, i int, recs []verify.Record) string {
+	if i == 0 || recs[i-1].Variant != r.Variant {
+		return string(r.Variant)
+	}
+	return ""
+}
+
+func ownerLine(r verify.Record) string {
+	return "owner: " + orNone(r.Owner) + " · rollback: " + orNone(r.Rollback)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func (t *verifyTable) Close(s *verify.Summary) error {
+	st := t.opts.Style
+	var b strings.Builder
+	if t.started {
+		b.WriteString("\n")
+	}
+	verdict := st.Green("PASSED")
+	if s.Failed > 0 {
+		verdict = st.Red("FAILED")
+	}
+	fmt.Fprintf(&b, "%s  %d checks: %d passed, %d failed (%d of %d routes)\n", verdict, s.Checks, s.Passed, s.Failed, s.FailedRoutes, s.Routes)
+	fmt.Fprintf(&b, "probes %d, errors %d (%.1f%%), hit ratio %.1f%%", s.Probes, s.Errors, s.ErrorRate*100, s.HitRatio*100)
+	if s.ElapsedMS > 0 {
+		fmt.Fprintf(&b, ", %s", fmtMS(s.ElapsedMS))
+	}
+	b.WriteString("\n")
+	if len(s.TTFB) > 0 {
+		fmt.Fprintf(&b, "%-12s %7s %9s %9s %9s\n", "TTFB", "count", "p50", "p95", "p99")
+		for _, k := range sortedStatuses(s.TTFB) {
+			p := s.TTFB[k]
+			fmt.Fprintf(&b, "%-12s %7d %9s %9s %9s\n", k, p.Count, fmtMS(p.P50), fmtMS(p.P95), fmtMS(p.P99))
+		}
+	}
+	if len(s.Slowest) > 0 {
+		b.WriteString("slowest:")
+		for _, sl := range s.Slowest {
+			fmt.Fprintf(&b, " %s (%s, %s, %s)", sl.Route, sl.Variant, sl.Cache, fmtMS(sl.TTFBMs))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+func sortedStatuses[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// verifyJUnit writes one suite per route and one test case per variant ×
+// check. A check whose probe got no response is an <error>, a check that
+// judged a response and found it wrong a <failure>; both carry expected,
+// actual, owner and rollback.
+type verifyJUnit struct {
+	j    *junitWriter
+	opts VerifyOptions
+}
+
+func (v *verifyJUnit) Route(recs []verify.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	first := recs[0]
+	s := JUnitTestSuite{
+		Name:      first.Route,
+		Timestamp: junitTimestamp(v.opts.Timestamp),
+		Properties: []JUnitProperty{
+			{Name: "url", Value: first.URL},
+			{Name: "env", Value: first.Env},
+			{Name: "owner", Value: first.Owner},
+			{Name: "rollback", Value: first.Rollback},
+		},
+	}
+	var total float64
+	seen := map[string]bool{}
+	for _, r := range recs {
+		tc := JUnitTestCase{Classname: r.Route, Name: string(r.Variant) + " " + r.Check, Time: junitSeconds(r.Probe.TTFBMs)}
+		if !seen[string(r.Variant)] {
+			seen[string(r.Variant)] = true
+			total += r.Probe.TotalMs
+		}
+		s.Tests++
+		if !r.Passed {
+			f := &JUnitFailure{
+				Message:  fmt.Sprintf("%s %s: expected %s, got %s (owner: %s)", r.Variant, r.Check, r.Expected, r.Actual, orNone(r.Owner)),
+				Type:     r.Check,
+				Contents: failureText(r),
+			}
+			if r.Check == verify.CheckReachable {
+				tc.Error = f
+				s.Errors++
+			} else {
+				tc.Failure = f
+				s.Failures++
+			}
+		}
+		s.TestCases = append(s.TestCases, tc)
+	}
+	s.Time = junitSeconds(total)
+	return v.j.suite(s)
+}
+
+func failureText(r verify.Record) string {
+	return fmt.Sprintf("route:    %s\nurl:      %s\nvariant:  %s\ncheck:    %s\nexpected: %s\nactual:   %s\nowner:    %s\nrollback: %s\nattempts: %d",
+		r.Route, r.URL, r.Variant, r.Check, r.Expected, r.Actual, orNone(r.Owner), orNone(r.Rollback), r.Attempts)
+}
+
+func (v *verifyJUnit) Close(*verify.Summary) error { return v.j.close() }
