@@ -32,10 +32,6 @@ const DefaultMethod = "PURGE"
 // request per URL, so the limit only sets how much is journaled at once.
 const DefaultBatchLimit = 50
 
-// concurrency bounds the requests of one batch in flight across all nodes;
-// cache nodes are often small machines that also serve traffic.
-const concurrency = 8
-
 // Provider sends a purge request for every URL to every cache node.
 type Provider struct {
 	nodes  []*url.URL
@@ -131,10 +127,15 @@ func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
 	return out
 }
 
-// Purge sends every URL of the batch to every node, a few at a time. A URL
-// is purged when every node accepted it: a 2xx, or a 404 (not in that
-// node's cache, which nginx, Squid and Traffic Server answer). A node that
-// refuses or cannot be reached fails that URL, and the error names the node.
+// Purge sends every URL of the batch to every node: the nodes in
+// parallel, each node's URLs one after another, because cache nodes also
+// serve visitors and a burst of purges competes with them. A URL is purged
+// when every node accepted it: a 2xx, or a 404 (not in that node's cache,
+// which nginx, Squid and Traffic Server answer). A node that refuses or
+// cannot be reached fails that URL, and the error names the node. After a
+// node refuses credentials, rate-limits past the retries or cannot be
+// reached, the rest of the batch is not sent to it. Purge returns an error
+// of its own only when no URL of the batch could be purged.
 func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
 	if b.Kind != purge.KindURL {
 		return purge.BatchResult{}, fmt.Errorf("http-purge: purge by %s: %w", b.Kind, purge.ErrUnsupported)
@@ -143,46 +144,71 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 		return purge.BatchResult{}, fmt.Errorf("http-purge: soft purge: %w", purge.ErrUnsupported)
 	}
 	res := purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
-	nodeErrs := make([][]error, len(b.Targets))
+	// nodeErrs[n][i] is node n's failure for target i.
+	nodeErrs := make([][]error, len(p.nodes))
 	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, concurrency)
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
-	for i, t := range b.Targets {
-		res.Results[i].Target = t
-		for _, n := range p.nodes {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+	for n, node := range p.nodes {
+		nodeErrs[n] = make([]error, len(b.Targets))
+		wg.Go(func() {
+			var stop error
+			for i, t := range b.Targets {
+				if stop == nil && ctx.Err() != nil {
+					stop = ctx.Err()
+				}
+				if stop != nil {
+					nodeErrs[n][i] = fmt.Errorf("http-purge: node %s: %s not sent: %w", node.Host, t.Value, stop)
+					continue
+				}
+				attempts, err := p.purgeOne(ctx, node, t.Value)
 				mu.Lock()
-				nodeErrs[i] = append(nodeErrs[i], fmt.Errorf("http-purge: node %s: not sent: %w", n.Host, ctx.Err()))
-				mu.Unlock()
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				attempts, err := p.purgeOne(ctx, n, t.Value)
-				mu.Lock()
-				defer mu.Unlock()
 				res.Calls += attempts
 				res.Attempts = max(res.Attempts, attempts)
-				if err != nil {
-					nodeErrs[i] = append(nodeErrs[i], err)
+				mu.Unlock()
+				nodeErrs[n][i] = err
+				if err != nil && nodeUnusable(err) {
+					stop = fmt.Errorf("node failed earlier in this batch: %w", err)
 				}
-			}()
-		}
+			}
+		})
 	}
 	wg.Wait()
-	for i := range res.Results {
-		res.Results[i].Err = errors.Join(nodeErrs[i]...)
+	var first error
+	purged := 0
+	for i, t := range b.Targets {
+		var errs []error
+		for n := range p.nodes {
+			if err := nodeErrs[n][i]; err != nil {
+				errs = append(errs, err)
+			}
+		}
+		res.Results[i] = purge.TargetResult{Target: t, Err: errors.Join(errs...)}
+		if res.Results[i].Err == nil {
+			purged++
+		} else if first == nil {
+			first = res.Results[i].Err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("http-purge: batch %d: %w", b.Seq, err)
 	}
+	if purged == 0 && first != nil {
+		return res, fmt.Errorf("http-purge: batch %d: no URL could be purged: %w", b.Seq, first)
+	}
 	return res, nil
+}
+
+// nodeUnusable reports whether a failure will repeat for every other URL
+// sent to the same node: refused credentials, a rate limit that outlasted
+// the retries, or no answer at all.
+func nodeUnusable(err error) bool {
+	var ae *purge.APIError
+	if errors.As(err, &ae) {
+		return ae.Auth || ae.Status == http.StatusTooManyRequests
+	}
+	return true
 }
 
 // purgeOne sends one purge request and returns how many attempts it took.
@@ -218,7 +244,12 @@ func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (
 		Message:   msg,
 		Retryable: retry.RetryableStatus(resp.StatusCode),
 	}
-	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusForbidden {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		// The node will not take purges from us: no other URL gets through.
+		apiErr.Auth = true
+		apiErr.Hint = "the node does not accept " + p.method + " from this machine or these credentials; allow it in the cache's configuration (Varnish: the purge ACL in vcl_recv)"
+	case http.StatusMethodNotAllowed:
 		apiErr.Hint = "the node does not accept " + p.method + " from this machine; allow it in the cache's configuration (Varnish: an ACL in vcl_recv)"
 	}
 	return n, fmt.Errorf("http-purge: node %s refused %s %s: %w", node.Host, p.method, target, apiErr)
