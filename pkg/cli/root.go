@@ -31,12 +31,15 @@ var (
 // Globals are the flags every command shares.
 type Globals struct {
 	ConfigFile string
-	Env        string
-	Output     string
-	Timeout    time.Duration
-	LogLevel   string
-	NoColor    bool
-	Insecure   bool
+	// Env is the --env environment; Envs holds every --env given, which only
+	// diff accepts more than once.
+	Env      string
+	Envs     []string
+	Output   string
+	Timeout  time.Duration
+	LogLevel string
+	NoColor  bool
+	Insecure bool
 }
 
 // Factory holds what commands need: streams, global flags, the lazily loaded
@@ -102,6 +105,9 @@ func (f *Factory) Style() report.Style {
 	return report.Style{Color: f.IO.ColorEnabled() && !f.Globals.NoColor}
 }
 
+// annotationMultiEnv marks a command that accepts --env more than once.
+const annotationMultiEnv = "cachectl/multi-env"
+
 // NewRootCmd builds the command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
 	g := f.Globals
@@ -130,6 +136,12 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 			if g.Timeout <= 0 {
 				return usageErrorf("--timeout %s: expected a positive duration such as 10s", g.Timeout)
 			}
+			if len(g.Envs) > 1 && cmd.Annotations[annotationMultiEnv] == "" {
+				return usageErrorf("--env given %d times (%s): expected one environment (only diff compares two)", len(g.Envs), strings.Join(g.Envs, ", "))
+			}
+			if len(g.Envs) > 0 {
+				g.Env = g.Envs[len(g.Envs)-1]
+			}
 			if g.Insecure {
 				fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
 			}
@@ -138,7 +150,11 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigFile, "config", "", "config file (default ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml)")
-	pf.StringVarP(&g.Env, "env", "e", os.Getenv("CACHECTL_ENV"), "environment from the config (paths resolve against its base_url) [$CACHECTL_ENV]")
+	var defaultEnvs []string
+	if e := os.Getenv("CACHECTL_ENV"); e != "" {
+		defaultEnvs = []string{e}
+	}
+	pf.StringArrayVarP(&g.Envs, "env", "e", defaultEnvs, "environment from the config (paths resolve against its base_url; diff takes two) [$CACHECTL_ENV]")
 	pf.StringVarP(&g.Output, "output", "o", os.Getenv("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown) [$CACHECTL_OUTPUT]")
 	pf.DurationVar(&g.Timeout, "timeout", config.DefaultTimeout, "timeout for each request")
 	pf.StringVar(&g.LogLevel, "log-level", envOr("CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
@@ -153,6 +169,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdInspect(f, nil),
 		newCmdConfig(f),
 		newCmdVersion(f),
+		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
 	)
 	return root
 }

@@ -1,0 +1,445 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
+
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/shard"
+	"github.com/cachectl/cachectl/pkg/verify"
+	"github.com/cachectl/cachectl/pkg/verify/sitemap"
+)
+
+// VerifyOptions are the parsed flags of `cachectl verify`.
+type VerifyOptions struct {
+	Routes       string
+	Sitemap      string
+	Sample       int
+	Seed         uint64
+	Warm         bool
+	Retries      int
+	Interval     time.Duration
+	Concurrency  int
+	Rate         float64
+	Shard        string
+	Shards       int
+	CookieEnv    string
+	CacheHeaders []string
+	Fresh        bool
+}
+
+func newCmdVerify(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check every route's cache expectations against one environment",
+		Long: `Probe every route of the config (or of --routes / --sitemap) in the --env
+environment as an anonymous visitor and, when the environment has a session, as
+a logged-in one, and check each variant against its expectations: cache status,
+status code, private, no_store, min/max shared-cache lifetime, TTFB, headers and
+findings. Every failure names the route's owner and rollback.
+
+Routes without expectations of their own get the defaults section's, or a
+single check: no finding at or above "error".
+
+Exit status: 0 all checks passed, 1 a check failed, 2 bad config or flags
+(nothing sent), 3 a probe got no response (network, TLS, timeout): that route
+could not be judged, so the run is not a pass; the other results are reported.`,
+		Example: `  cachectl verify --env production
+  cachectl verify --env production --warm --retry-until-pass 3 --interval 10s -o junit > verify.xml
+  cachectl verify --env production --sitemap https://www.example.com/sitemap.xml --sample 500 --seed 42
+  cachectl verify --env production --routes urls.txt --shard 2/4 -o jsonl > shard-2.jsonl
+  cachectl report merge shard-*.jsonl -o markdown`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return verifyRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Routes, "routes", "", "verify the routes in FILE (one path or URL per line, # comments; - for stdin) instead of the config's")
+	fl.StringVar(&opts.Sitemap, "sitemap", "", "verify the pages of a sitemap (URL or FILE; sitemap index and .gz supported), fetched without cookies")
+	fl.IntVar(&opts.Sample, "sample", 0, "check a random subset of N routes (reproducible with --seed)")
+	fl.Uint64Var(&opts.Seed, "seed", 1, "seed for --sample: the same seed and routes give the same subset")
+	fl.BoolVar(&opts.Warm, "warm", false, "send one request per route and variant before the measured one (the first request after a deploy is a MISS by design)")
+	fl.IntVar(&opts.Retries, "retry-until-pass", 0, "re-check a route's failing checks up to N more times, --interval apart (for edges that need a moment)")
+	fl.DurationVar(&opts.Interval, "interval", 5*time.Second, "wait between --retry-until-pass attempts")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "routes probed at once")
+	fl.Float64Var(&opts.Rate, "rate", 0, "at most this many requests per second (0: no cap), so production is not hammered")
+	fl.StringVar(&opts.Shard, "shard", "", "run only worker I of N's share of the routes, e.g. 2/4 (split by a hash of each route)")
+	fl.IntVar(&opts.Shards, "shards", 0, "split the routes into N shards and run the one numbered by $JOB_COMPLETION_INDEX (0-based, Kubernetes Indexed Job)")
+	fl.StringVar(&opts.CookieEnv, "cookie-env", "", "read the session cookie value from this environment variable (never from a flag)")
+	fl.StringArrayVar(&opts.CacheHeaders, "cache-header", nil, "response header holding the site's own cache status, checked first (repeatable)")
+	fl.BoolVar(&opts.Fresh, "fresh-connections", false, "open a new connection for every probe (TTFB then includes DNS, connect and TLS; slower)")
+	return cmd
+}
+
+// verifyPlan is everything verify needs, validated before any request.
+type verifyPlan struct {
+	env      *config.Environment
+	cfgFile  string
+	format   report.Format
+	planner  *verify.Planner
+	routes   func() iter.Seq[string]
+	shard    shard.Shard
+	total    int
+	width    int
+	variants []probe.Variant
+	session  *probe.Session
+	prober   *probe.Prober
+	limiter  *rate.Limiter
+}
+
+func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPlan, error) {
+	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	env, err := f.Environment()
+	if err != nil {
+		return nil, err
+	}
+	if env == nil {
+		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, one of: %s)", strings.Join(cfg.EnvNames(), ", "))
+	}
+	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
+	switch {
+	case opts.Concurrency < 1 || opts.Concurrency > 1024:
+		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
+	case opts.Sample < 0:
+		return nil, usageErrorf("--sample %d: expected a number of routes ≥ 1", opts.Sample)
+	case opts.Retries < 0 || opts.Retries > 100:
+		return nil, usageErrorf("--retry-until-pass %d: expected 0 to 100", opts.Retries)
+	case opts.Retries > 0 && opts.Interval <= 0:
+		return nil, usageErrorf("--interval %s: expected a positive duration such as 5s", opts.Interval)
+	case opts.Rate < 0:
+		return nil, usageErrorf("--rate %g: expected requests per second ≥ 0 (0: no cap)", opts.Rate)
+	}
+	if opts.Rate > 0 {
+		p.limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
+	}
+	if p.shard, err = verifyShard(f, opts); err != nil {
+		return nil, err
+	}
+	if p.planner, err = verify.NewPlanner(cfg, env); err != nil {
+		return nil, usageError(fmt.Errorf("config: %w", err))
+	}
+
+	hasSession := env.Session != nil
+	if opts.CookieEnv != "" && !hasSession {
+		return nil, usageErrorf("--cookie-env: environment %q has no session (expected session.cookie in %s)", env.Name, cfg.File)
+	}
+	p.variants = []probe.Variant{probe.Anonymous}
+	if hasSession {
+		val, err := env.SessionValue(f.Lookup, opts.CookieEnv)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
+		p.variants = append(p.variants, probe.LoggedIn)
+	} else if n := loggedInExpectations(cfg); n > 0 {
+		f.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", env.Name, "routes", n)
+	}
+
+	var scanErr error
+	if p.routes, err = verifyRoutes(ctx, f, opts, env, p.planner, &scanErr); err != nil {
+		return nil, err
+	}
+	// Every route is resolved and checked before the first request, and
+	// counted for the progress bar; a --routes file is read twice rather
+	// than held in memory.
+	for r := range verify.Select(p.routes(), opts.Sample, opts.Seed, p.shard) {
+		t, err := p.planner.Target(r.Index, r.Route)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("route %d (%s): %w", r.Index+1, r.Route, err))
+		}
+		if p.session != nil && !hostAllowed(env, t.URL) {
+			return nil, usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", t.URL, env.Name, strings.Join(env.AllowedHosts(), ", "))
+		}
+		p.total++
+		p.width = max(p.width, utf8.RuneCountInString(r.Route))
+	}
+	if scanErr != nil {
+		return nil, usageErrorf("--routes %s: %v", opts.Routes, scanErr)
+	}
+	if p.total == 0 && p.shard.Whole() {
+		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
+	}
+
+	headers, err := parseHeaders(nil, env)
+	if err != nil {
+		return nil, err
+	}
+	cacheHeaders := append(append(append([]string{}, opts.CacheHeaders...), env.CacheHeaders...), cfg.CacheHeaders...)
+	p.prober = probe.New(probe.Options{
+		Header:       headers,
+		Timeout:      f.Globals.Timeout,
+		KeepAlive:    !opts.Fresh,
+		CacheHeaders: cacheHeaders,
+		Insecure:     f.Globals.Insecure,
+	})
+	return p, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "the config"
+	}
+	return s
+}
+
+func loggedInExpectations(cfg *config.Config) int {
+	n := 0
+	for _, r := range cfg.Routes {
+		if r.Expect.LoggedIn != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// verifyShard reads --shard I/N or --shards N with $JOB_COMPLETION_INDEX.
+func verifyShard(f *Factory, opts *VerifyOptions) (shard.Shard, error) {
+	switch {
+	case opts.Shard != "" && opts.Shards != 0:
+		return shard.Shard{}, usageErrorf("--shard and --shards do not go together (--shards takes the index from $JOB_COMPLETION_INDEX)")
+	case opts.Shard != "":
+		s, err := shard.Parse(opts.Shard)
+		if err != nil {
+			return shard.Shard{}, usageErrorf("--shard: %v", err)
+		}
+		return s, nil
+	case opts.Shards != 0:
+		idx, ok := f.Lookup("JOB_COMPLETION_INDEX")
+		if !ok || idx == "" {
+			return shard.Shard{}, usageErrorf("--shards %d: $JOB_COMPLETION_INDEX is not set (expected a Kubernetes Indexed Job, or use --shard I/N)", opts.Shards)
+		}
+		s, err := shard.FromZeroIndex(idx, opts.Shards)
+		if err != nil {
+			return shard.Shard{}, usageErrorf("--shards %d with JOB_COMPLETION_INDEX=%s: %v", opts.Shards, idx, err)
+		}
+		return s, nil
+	}
+	return shard.All, nil
+}
+
+// verifyRoutes returns a function yielding the route names, as often as
+// called: from --routes, --sitemap (both may be given), or the config.
+func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *config.Environment, planner *verify.Planner, scanErr *error) (func() iter.Seq[string], error) {
+	var lists [][]string
+	var file string
+	switch {
+	case opts.Routes == "-":
+		lines, err := readTargetLines(f, "-")
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, lines)
+	case opts.Routes != "":
+		fh, err := os.Open(opts.Routes)
+		if err != nil {
+			return nil, usageErrorf("--routes: %v (expected a readable file with one path or URL per line)", err)
+		}
+		_ = fh.Close()
+		file = opts.Routes
+	}
+	if opts.Sitemap != "" {
+		pages, err := readSitemap(ctx, f, opts.Sitemap, env)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, pages)
+	}
+	if file == "" && len(lists) == 0 {
+		lists = append(lists, planner.Routes())
+	}
+	return func() iter.Seq[string] {
+		return func(yield func(string) bool) {
+			if file != "" {
+				for line := range fileLines(file, scanErr) {
+					if !yield(line) {
+						return
+					}
+				}
+			}
+			for _, l := range lists {
+				for _, r := range l {
+					if !yield(r) {
+						return
+					}
+				}
+			}
+		}
+	}, nil
+}
+
+// fileLines streams the non-blank, non-comment lines of a file.
+func fileLines(path string, errp *error) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		fh, err := os.Open(path)
+		if err != nil {
+			*errp = err
+			return
+		}
+		defer fh.Close()
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !yield(line) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			*errp = err
+		}
+	}
+}
+
+// readSitemap fetches a sitemap without cookies and turns its pages into
+// paths of the environment; pages on other hosts are skipped with a warning.
+func readSitemap(ctx context.Context, f *Factory, src string, env *config.Environment) ([]string, error) {
+	client := &http.Client{Timeout: f.Globals.Timeout * 3}
+	pages, skipped, err := sitemap.Read(ctx, src, sitemap.Options{
+		Client:    client,
+		Allowed:   func(host string) bool { return hostAllowed(env, "http://"+host+"/") },
+		UserAgent: probe.DefaultUserAgent,
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "fetch") {
+			return nil, operationalError(fmt.Errorf("--sitemap: %w", err))
+		}
+		return nil, usageError(fmt.Errorf("--sitemap: %w", err))
+	}
+	if len(skipped) > 0 {
+		f.Logger.Warn("sitemap entries skipped", "count", len(skipped), "first", skipped[0].Loc, "reason", skipped[0].Reason)
+	}
+	routes := make([]string, 0, len(pages))
+	for _, p := range pages {
+		u, err := url.Parse(p)
+		if err != nil {
+			continue
+		}
+		routes = append(routes, u.RequestURI())
+	}
+	return routes, nil
+}
+
+func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
+	p, err := planVerify(ctx, f, opts)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	w, err := report.NewVerifyWriter(p.format, f.IO.Out, report.VerifyOptions{
+		Style: f.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	var annotate *report.GitHubAnnotator
+	if v, _ := f.Lookup("GITHUB_ACTIONS"); v == "true" {
+		annotate = report.NewGitHubAnnotator(f.IO.ErrOut, p.cfgFile)
+	}
+	var bar *progressbar.ProgressBar
+	if f.IO.ProgressEnabled() {
+		bar = progressbar.NewOptions(p.total,
+			progressbar.OptionSetWriter(f.IO.ErrOut),
+			progressbar.OptionSetDescription("verify "+p.env.Name),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	shardLabel := ""
+	if !p.shard.Whole() {
+		shardLabel = p.shard.String()
+	}
+	targets := func(yield func(verify.Target) bool) {
+		for r := range verify.Select(p.routes(), opts.Sample, opts.Seed, p.shard) {
+			t, err := p.planner.Target(r.Index, r.Route)
+			if err != nil {
+				continue // validated before the run started
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+	var sum verify.Summary
+	runErr := verify.Run(ctx, p.prober, targets, verify.Options{
+		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,
+		Concurrency: opts.Concurrency, Warm: opts.Warm, Retries: opts.Retries, Interval: opts.Interval, Limiter: p.limiter,
+	}, func(res verify.RouteResult) error {
+		for _, r := range res.Records {
+			sum.Add(r)
+			if annotate != nil {
+				if err := annotate.Check(r); err != nil {
+					return err
+				}
+			}
+		}
+		if bar != nil {
+			_ = bar.Clear() // the table shares the terminal
+		}
+		if err := w.Route(res.Records); err != nil {
+			return err
+		}
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+		return nil
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
+	sum.Finish()
+	if err := w.Close(&sum); err != nil {
+		return operationalError(fmt.Errorf("verify: writing output: %w", err))
+	}
+	if annotate != nil {
+		if err := annotate.Close(); err != nil {
+			return operationalError(fmt.Errorf("verify: writing annotations: %w", err))
+		}
+	}
+	if runErr != nil {
+		return operationalError(fmt.Errorf("verify: %w", runErr))
+	}
+	return verdict("verify", &sum)
+}
+
+// verdict turns a finished summary into the exit-code contract.
+func verdict(cmd string, s *verify.Summary) error {
+	switch s.Result() {
+	case verify.Unreachable:
+		return operationalError(fmt.Errorf("%s: %s of %d got no response (network, TLS or timeout; see the reachable checks); %d of %d checks failed", cmd, plural(s.Errors, "probe", "probes"), s.Probes, s.Failed, s.Checks))
+	case verify.ChecksFailed:
+		return checkFailed("%s: %d of %d checks failed on %s (owners and rollbacks are in the report)", cmd, s.Failed, s.Checks, plural(s.FailedRoutes, "route", "routes"))
+	}
+	return nil
+}
