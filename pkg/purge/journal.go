@@ -260,16 +260,11 @@ func ReadJournal(path string) (*Log, error) {
 
 // RunSummary is one run as `purge log` lists it, resumes folded in.
 type RunSummary struct {
-	RunID       string    `json:"run_id"`
-	Time        time.Time `json:"time"`
-	Environment string    `json:"environment"`
-	Provider    string    `json:"provider"`
-	Reason      string    `json:"reason,omitempty"`
-	User        string    `json:"user,omitempty"`
-	DryRun      bool      `json:"dry_run,omitempty"`
-	Targets     int       `json:"targets"`
-	Purged      int       `json:"purged"`
-	Failed      int       `json:"failed"`
+	// RunInfo is how the run was started (not its resumes).
+	RunInfo
+	Targets int `json:"targets"`
+	Purged  int `json:"purged"`
+	Failed  int `json:"failed"`
 	// Pending counts targets --resume would send.
 	Pending int `json:"pending"`
 	Resumes int `json:"resumes"`
@@ -340,11 +335,7 @@ func (l *Log) Runs(limit int) []RunSummary {
 	out := make([]RunSummary, 0, len(ids))
 	for _, id := range ids {
 		rs := runs[id]
-		s := RunSummary{
-			RunID: id, Time: rs.info.Time, Environment: rs.info.Environment, Provider: rs.info.Provider,
-			Reason: rs.info.Reason, User: rs.info.User, DryRun: rs.info.DryRun,
-			Targets: len(rs.order), Resumes: rs.resumes,
-		}
+		s := RunSummary{RunInfo: rs.info, Targets: len(rs.order), Resumes: rs.resumes}
 		for _, k := range rs.order {
 			switch {
 			case rs.done[k]:

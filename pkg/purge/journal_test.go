@@ -170,11 +170,11 @@ func TestRunsNewestFirstWithCounts(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.RunID != w.id || g.Targets != w.targets || g.Purged != w.purged || g.Failed != w.failed || g.Pending != w.pending || g.Status != w.status {
+		if g.ID != w.id || g.Targets != w.targets || g.Purged != w.purged || g.Failed != w.failed || g.Pending != w.pending || g.Status != w.status {
 			t.Errorf("run %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if got := l.Runs(2); len(got) != 2 || got[0].RunID != ids[2] {
+	if got := l.Runs(2); len(got) != 2 || got[0].ID != ids[2] {
 		t.Fatalf("Runs(2) = %+v, want the two newest", got)
 	}
 	if _, _, err := l.Pending("20000101T000000Z-000000"); err == nil {

@@ -46,7 +46,7 @@ type Runner struct {
 // Summary.Err tells whether every target was purged (and verified).
 func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
 	start := time.Now()
-	s := &session{r: r, log: r.logger(), sum: Summary{
+	s := &session{r: r, log: r.logger(), runID: run.ID, sum: Summary{
 		RunID: run.ID, Environment: run.Environment, Provider: r.Provider.Name(),
 	}}
 	_, dry := r.Provider.(*dryRunProvider)
@@ -128,6 +128,9 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
 		stopErr = err
 	}
+	s.log.Info("purge run finished", "run_id", run.ID, "purged", sum.Purged, "failed", sum.Failed,
+		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
+		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
 	}
@@ -145,6 +148,7 @@ func (r *Runner) logger() *slog.Logger {
 type session struct {
 	r     *Runner
 	log   *slog.Logger
+	runID string
 	total int
 	// soft relaxes verification: a soft purge leaves entries served stale.
 	soft bool
@@ -235,7 +239,7 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			VariantOf: t.VariantOf, Owner: jt.Owner,
 		}
 	}
-	return Entry{Type: EntryBatch, RunID: s.sum.RunID, Batch: be}, recs
+	return Entry{Type: EntryBatch, RunID: s.runID, Batch: be}, recs
 }
 
 // skip records a batch that was not sent.
@@ -247,7 +251,7 @@ func (s *session) skip(ctx context.Context, b Batch, why string) {
 		be.Targets[i] = jt
 		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Skipped, Batch: b.Seq, Error: why, VariantOf: t.VariantOf, Owner: jt.Owner}
 	}
-	if err := s.journal(Entry{Type: EntryBatch, RunID: s.sum.RunID, Batch: be}); err != nil {
+	if err := s.journal(Entry{Type: EntryBatch, RunID: s.runID, Batch: be}); err != nil {
 		s.log.Warn("journal: could not record a batch that was not sent; it stays pending for --resume", "batch", b.Seq, "error", err)
 	}
 	s.report(ctx, recs)
