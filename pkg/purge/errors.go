@@ -76,3 +76,17 @@ var ErrInvalidTarget = errors.New("invalid purge target")
 
 // ErrUnsupported marks a target kind or option the provider cannot purge.
 var ErrUnsupported = errors.New("not supported by this provider")
+
+// BodySnippet is an API answer shortened for an error message: white space
+// collapsed, at most 200 bytes, so an HTML error page from a gateway stays
+// readable on one line.
+func BodySnippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	if s == "" {
+		s = "empty answer"
+	}
+	return s
+}

@@ -318,3 +318,12 @@ func logURL(u *url.URL) string {
 	c.ForceQuery = false
 	return c.String()
 }
+
+// OrDefault returns c, or a client with DefaultPolicy when c is nil, so a
+// provider built without dependencies still retries the standard way.
+func OrDefault(c *http.Client, logger *slog.Logger) *http.Client {
+	if c != nil {
+		return c
+	}
+	return NewClient(DefaultPolicy(), logger)
+}

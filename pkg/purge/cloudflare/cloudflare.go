@@ -48,15 +48,14 @@ const (
 
 // Error codes the provider acts on.
 const (
-	codeAuth            = 10000
-	codeUnableToPurge   = 1015
-	codeUnableToPurge2  = 1016
-	codeNotInZone       = 1082
-	codeTooManyFiles    = 1094
-	codeTooManyTags     = 1101
-	codeTooManyHosts    = 1111
-	permissionHint      = "Zone → Cache Purge → Purge"
-	maxErrorBodySnippet = 200
+	codeAuth           = 10000
+	codeUnableToPurge  = 1015
+	codeUnableToPurge2 = 1016
+	codeNotInZone      = 1082
+	codeTooManyFiles   = 1094
+	codeTooManyTags    = 1101
+	codeTooManyHosts   = 1111
+	permissionHint     = "Zone → Cache Purge → Purge"
 )
 
 // Provider purges one zone. It is safe for concurrent use.
@@ -104,10 +103,7 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	hc := deps.HTTP
-	if hc == nil {
-		hc = retry.NewClient(retry.DefaultPolicy(), logger)
-	}
+	hc := retry.OrDefault(deps.HTTP, logger)
 	// Every option is explicit. The cache package never consults the
 	// environment; only the SDK's root client does, and it is not used.
 	svc := cache.NewCacheService(
@@ -382,7 +378,7 @@ func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Respon
 		}
 		ae.Message = strings.Join(msgs, "; ")
 	} else {
-		ae.Message = snippet(raw)
+		ae.Message = purge.BodySnippet(raw)
 		if resp.StatusCode == http.StatusOK {
 			ae.Message = "the API answered without success: " + ae.Message
 		}
@@ -403,17 +399,6 @@ func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Respon
 		ae.Hint = "lower batch_size to the zone's per-request limit (30 outside Enterprise)"
 	}
 	return "", ae, nil
-}
-
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > maxErrorBodySnippet {
-		s = s[:maxErrorBodySnippet] + "…"
-	}
-	if s == "" {
-		s = "empty answer"
-	}
-	return s
 }
 
 // Describe says which request Purge would send for b, for dry runs. It

@@ -157,8 +157,8 @@ func TestSchemaRejectsWrongSuccessBody(t *testing.T) {
 	_, resp := loadSchemas(t)
 	for _, body := range []string{
 		`{"success":true,"errors":[],"messages":[],"result":{"id":"0123456789abcdef0123456789abcdef0"}}`, // id too long
-		`{"success":true,"errors":[],"result":{"id":"x"}}`,                                                // messages missing
-		`{"success":false,"errors":[],"messages":[],"result":{"id":"x"}}`,                                 // not a success
+		`{"success":true,"errors":[],"result":{"id":"x"}}`,                                               // messages missing
+		`{"success":false,"errors":[],"messages":[],"result":{"id":"x"}}`,                                // not a success
 	} {
 		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
 		if err != nil {

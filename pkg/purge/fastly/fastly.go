@@ -72,10 +72,7 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	hc := deps.HTTP
-	if hc == nil {
-		hc = retry.NewClient(retry.DefaultPolicy(), logger)
-	}
+	hc := retry.OrDefault(deps.HTTP, logger)
 	return &Provider{hc: hc, api: strings.TrimSuffix(api, "/"), service: cfg.ServiceID, token: cfg.Token, tokenEnv: cfg.TokenEnv, log: logger}, nil
 }
 
@@ -260,7 +257,7 @@ func (p *Provider) do(ctx context.Context, b purge.Batch, rq request, res *purge
 	if b.Kind == purge.KindTag {
 		var m map[string]string
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, &purge.APIError{Provider: Name, Status: resp.StatusCode, Message: "unreadable answer: " + snippet(raw)}, nil
+			return nil, &purge.APIError{Provider: Name, Status: resp.StatusCode, Message: "unreadable answer: " + purge.BodySnippet(raw)}, nil
 		}
 		for n, i := range rq.idx {
 			ids[n] = m[b.Targets[i].Value]
@@ -273,7 +270,7 @@ func (p *Provider) do(ctx context.Context, b purge.Batch, rq request, res *purge
 		Msg    string `json:"msg"`
 	}
 	if err := json.Unmarshal(raw, &st); err != nil || st.Status != "ok" {
-		return nil, &purge.APIError{Provider: Name, Status: resp.StatusCode, Message: "the API did not confirm the purge: " + snippet(raw)}, nil
+		return nil, &purge.APIError{Provider: Name, Status: resp.StatusCode, Message: "the API did not confirm the purge: " + purge.BodySnippet(raw)}, nil
 	}
 	for n := range ids {
 		ids[n] = st.ID
@@ -304,7 +301,7 @@ func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIE
 			ae.Message += ": " + e.Detail
 		}
 	} else {
-		ae.Message = snippet(raw)
+		ae.Message = purge.BodySnippet(raw)
 	}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		ae.Auth, ae.Retryable = true, false
@@ -319,17 +316,6 @@ func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIE
 		ae.Hint = fmt.Sprintf("check the API token in %s: it needs the %s scope on service %s; retrying will not help until the token is fixed", env, scope, p.service)
 	}
 	return ae
-}
-
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		s = "empty answer"
-	}
-	return s
 }
 
 // Describe says which requests Purge would send for b, for dry runs.
