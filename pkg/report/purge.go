@@ -1,0 +1,176 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+)
+
+// PurgeWriter writes purge results target by target.
+type PurgeWriter interface {
+	// Record writes one target's outcome.
+	Record(r purge.Record) error
+	// Close writes the summary.
+	Close(s purge.Summary) error
+}
+
+// NewPurgeWriter returns a writer for format f.
+func NewPurgeWriter(f Format, w io.Writer, st Style) (PurgeWriter, error) {
+	switch f {
+	case Table:
+		return &purgeTable{w: w, st: st}, nil
+	case JSON:
+		return &purgeJSON{w: w, records: []purge.Record{}}, nil
+	case JSONL:
+		return &purgeJSONL{enc: newEncoder(w)}, nil
+	}
+	return nil, fmt.Errorf("purge cannot write %s (expected table, json or jsonl)", f)
+}
+
+type purgeJSONL struct{ enc *json.Encoder }
+
+func (p *purgeJSONL) Record(r purge.Record) error { return p.enc.Encode(r) }
+func (p *purgeJSONL) Close(purge.Summary) error   { return nil }
+
+type purgeJSON struct {
+	w       io.Writer
+	records []purge.Record
+}
+
+func (p *purgeJSON) Record(r purge.Record) error {
+	p.records = append(p.records, r)
+	return nil
+}
+
+func (p *purgeJSON) Close(s purge.Summary) error {
+	enc := newEncoder(p.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Targets []purge.Record `json:"targets"`
+		Summary purge.Summary  `json:"summary"`
+	}{p.records, s})
+}
+
+type purgeTable struct {
+	w       io.Writer
+	st      Style
+	started bool
+}
+
+func (p *purgeTable) Record(r purge.Record) error {
+	st := p.st
+	if !p.started {
+		p.started = true
+		fmt.Fprintln(p.w, st.Bold(fmt.Sprintf("%-8s  %5s  %-8s  %s", "STATE", "BATCH", "ATTEMPTS", "TARGET")))
+	}
+	state := fmt.Sprintf("%-8s", r.State)
+	switch r.State {
+	case purge.Purged:
+		state = st.Green(state)
+	case purge.Failed:
+		state = st.Red(state)
+	case purge.Skipped:
+		state = st.Yellow(state)
+	}
+	target := r.Target
+	if r.Kind != purge.KindURL && r.Kind != "" {
+		target = string(r.Kind) + ": " + target
+	}
+	fmt.Fprintf(p.w, "%s  %5d  %8d  %s\n", state, r.Batch, r.Attempts, target)
+	var extra []string
+	if r.VariantOf != "" {
+		extra = append(extra, "variant of "+r.VariantOf)
+	}
+	if r.PurgeID != "" {
+		extra = append(extra, "purge id "+r.PurgeID)
+	}
+	if r.Owner != "" {
+		extra = append(extra, "owner "+r.Owner)
+	}
+	if len(extra) > 0 {
+		fmt.Fprintln(p.w, "    "+st.Dim(strings.Join(extra, " | ")))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(p.w, "    %s %s\n", st.Red("error:"), r.Error)
+	}
+	if v := r.Verify; v != nil {
+		line := fmt.Sprintf("verify: %s", v.Cache.Status)
+		if v.Cache.Source != "" {
+			line += " (" + v.Cache.Source + ")"
+		}
+		if v.Passed {
+			line = st.Green("✓ " + line)
+		} else {
+			line = st.Red("✖ " + line)
+		}
+		if v.Error != "" {
+			line += ": " + v.Error
+		}
+		if v.WarmMS != nil {
+			line += fmt.Sprintf(" | warm again after %s", time.Duration(*v.WarmMS)*time.Millisecond)
+		}
+		fmt.Fprintln(p.w, "    "+line)
+	}
+	return nil
+}
+
+func (p *purgeTable) Close(s purge.Summary) error {
+	st := p.st
+	counts := fmt.Sprintf("purged %d, failed %d, skipped %d", s.Purged, s.Failed, s.Skipped)
+	if s.Planned > 0 {
+		counts = fmt.Sprintf("planned %d (dry run: nothing sent)", s.Planned)
+	}
+	if s.Failed > 0 {
+		counts = st.Red(counts)
+	}
+	line := fmt.Sprintf("\n%s; %d API call(s), %d retries; %s; run %s (%s, %s)",
+		counts, s.APICalls, s.Retries, fmtMS(float64(s.ElapsedMS)), s.RunID, s.Environment, s.Provider)
+	if s.VerifyFailed > 0 {
+		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", s.VerifyFailed))
+	}
+	_, err := fmt.Fprintln(p.w, line)
+	return err
+}
+
+// WritePurgeLog lists purge runs, most recent first.
+func WritePurgeLog(f Format, w io.Writer, st Style, runs []purge.RunSummary) error {
+	switch f {
+	case JSON:
+		enc := newEncoder(w)
+		enc.SetIndent("", "  ")
+		if runs == nil {
+			runs = []purge.RunSummary{}
+		}
+		return enc.Encode(struct {
+			Runs []purge.RunSummary `json:"runs"`
+		}{runs})
+	case JSONL:
+		enc := newEncoder(w)
+		for _, r := range runs {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintln(w, st.Bold(fmt.Sprintf("%-24s  %-20s  %-12s  %-11s  %7s  %6s  %6s  %7s  %s", "RUN", "TIME", "ENV", "STATUS", "TARGETS", "PURGED", "FAILED", "PENDING", "REASON")))
+	for _, r := range runs {
+		status := fmt.Sprintf("%-11s", r.Status)
+		switch r.Status {
+		case "complete":
+			status = st.Green(status)
+		case "incomplete", "interrupted", "unfinished":
+			status = st.Red(status)
+		}
+		reason := r.Reason
+		if r.Resumes > 0 {
+			reason = strings.TrimSpace(fmt.Sprintf("%s (resumed %d×)", reason, r.Resumes))
+		}
+		fmt.Fprintf(w, "%-24s  %-20s  %-12s  %s  %7d  %6d  %6d  %7d  %s\n", r.ID, r.Time.UTC().Format("2006-01-02 15:04:05Z"), r.Environment, status, r.Targets, r.Purged, r.Failed, r.Pending, reason)
+	}
+	return nil
+}
