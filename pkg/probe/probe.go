@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
@@ -224,15 +225,20 @@ func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Sess
 		start                                    = time.Now()
 		dnsStart, connStart, tlsStart            time.Time
 		dnsDone, connDone, tlsDone, gotFirstByte time.Duration
+		// With keep-alive the transport may finish a dial it started for
+		// this request in the background after another idle connection
+		// served it, so the callbacks race with the read below.
+		mu sync.Mutex
 	)
+	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
 	trace := &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { dnsStart = time.Now() },
-		DNSDone:              func(httptrace.DNSDoneInfo) { dnsDone = time.Since(dnsStart) },
-		ConnectStart:         func(string, string) { connStart = time.Now() },
-		ConnectDone:          func(string, string, error) { connDone = time.Since(connStart) },
-		TLSHandshakeStart:    func() { tlsStart = time.Now() },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { tlsDone = time.Since(tlsStart) },
-		GotFirstResponseByte: func() { gotFirstByte = time.Since(start) },
+		DNSStart:             func(httptrace.DNSStartInfo) { locked(func() { dnsStart = time.Now() }) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { locked(func() { dnsDone = time.Since(dnsStart) }) },
+		ConnectStart:         func(string, string) { locked(func() { connStart = time.Now() }) },
+		ConnectDone:          func(string, string, error) { locked(func() { connDone = time.Since(connStart) }) },
+		TLSHandshakeStart:    func() { locked(func() { tlsStart = time.Now() }) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { locked(func() { tlsDone = time.Since(tlsStart) }) },
+		GotFirstResponseByte: func() { locked(func() { gotFirstByte = time.Since(start) }) },
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.opts.Method, u.String(), nil)
 	if err != nil {
@@ -261,7 +267,7 @@ func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Sess
 	if err != nil {
 		return nil, t, err
 	}
-	t.DNS, t.Connect, t.TLS, t.TTFB = ms(dnsDone), ms(connDone), ms(tlsDone), ms(gotFirstByte)
+	locked(func() { t.DNS, t.Connect, t.TLS, t.TTFB = ms(dnsDone), ms(connDone), ms(tlsDone), ms(gotFirstByte) })
 	return resp, t, nil
 }
 
