@@ -188,7 +188,11 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		return err
 	}
 	logger := f.Logger.With("env", env.Name, "provider", pcfg.Provider)
-	client := retry.NewClient(retry.DefaultPolicy(), logger)
+	policy := retry.DefaultPolicy()
+	if env.CDN.MaxAttempts > 0 {
+		policy.MaxAttempts = env.CDN.MaxAttempts
+	}
+	client := retry.NewClient(policy, logger)
 	provider, err := providers.New(pcfg, purge.Deps{HTTP: client, Logger: logger})
 	if err != nil {
 		return usageError(err)

@@ -78,6 +78,8 @@ type CDN struct {
 	Endpoints []string `mapstructure:"endpoints" yaml:"endpoints,omitempty"`
 	// Method is the http-purge request method (default PURGE).
 	Method string `mapstructure:"method" yaml:"method,omitempty"`
+	// MaxAttempts bounds the requests sent for one batch, retries included (default 5).
+	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty"`
 }
 
 // Route is one page or pattern with its owner, expectations and rollback note.

@@ -130,6 +130,9 @@ func (c *Config) validateCDN(k string, cdn *CDN) []Problem {
 	if cdn.Burst < 0 {
 		add(k+".burst", fmt.Sprint(cdn.Burst), "a bucket size ≥ 0 (0 = the plan's default)")
 	}
+	if cdn.MaxAttempts < 0 || cdn.MaxAttempts > 20 {
+		add(k+".max_attempts", strconv.Itoa(cdn.MaxAttempts), "requests per batch, retries included, between 1 and 20 (default 5)")
+	}
 	if cdn.Plan != "" && !contains(Plans, cdn.Plan) {
 		add(k+".plan", strconv.Quote(cdn.Plan), "one of "+strings.Join(Plans, ", "))
 	}

@@ -95,7 +95,7 @@ var ErrStillCached = errors.New("purged URLs are still served from cache")
 // target was purged (and verified, with --verify) or planned.
 func (s Summary) Err() error {
 	if s.Failed+s.Skipped > 0 {
-		return fmt.Errorf("purge: %d failed, %d skipped of %d targets; the journal lists them, retry with --resume %s: %w",
+		return fmt.Errorf("purge: %d failed, %d skipped of %d targets in run %s (the journal lists them): %w",
 			s.Failed, s.Skipped, s.Purged+s.Failed+s.Skipped, s.RunID, ErrNotPurged)
 	}
 	if s.VerifyFailed > 0 {

@@ -213,7 +213,7 @@ func TestRunReportsRefusingNode(t *testing.T) {
 	if sum.Purged != 2 || sum.Failed != 1 {
 		t.Fatalf("summary = %+v, want 2 purged 1 failed", sum)
 	}
-	if !errors.Is(sum.Err(), purge.ErrNotPurged) || !strings.Contains(sum.Err().Error(), "--resume "+sum.RunID) {
+	if !errors.Is(sum.Err(), purge.ErrNotPurged) || !strings.Contains(sum.Err().Error(), "run "+sum.RunID) {
 		t.Fatalf("Summary.Err() = %v, want ErrNotPurged naming the run", sum.Err())
 	}
 	rec := out.byTarget()["https://www.example.com/p/2"]
