@@ -192,16 +192,8 @@ func diffRun(ctx context.Context, f *Factory, opts *DiffOptions) error {
 		return w.Route(r)
 	})
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
-	if err := w.Close(&sum); err != nil {
-		return operationalError(fmt.Errorf("diff: writing output: %w", err))
-	}
-	if annotate != nil {
-		if err := annotate.Close(); err != nil {
-			return operationalError(fmt.Errorf("diff: writing annotations: %w", err))
-		}
-	}
-	if runErr != nil {
-		return operationalError(fmt.Errorf("diff: %w", runErr))
+	if err := finishOutput("diff", func() error { return w.Close(&sum) }, annotate, runErr); err != nil {
+		return err
 	}
 	switch sum.Result() {
 	case verify.Unreachable:

@@ -419,18 +419,27 @@ func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	}
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	sum.Finish()
-	if err := w.Close(&sum); err != nil {
-		return operationalError(fmt.Errorf("verify: writing output: %w", err))
+	if err := finishOutput("verify", func() error { return w.Close(&sum) }, annotate, runErr); err != nil {
+		return err
+	}
+	return verdict("verify", &sum)
+}
+
+// finishOutput ends a run's report and annotations; a run stopped by an
+// error (interrupt, output failure) still gets its report closed first.
+func finishOutput(cmd string, closeReport func() error, annotate *report.GitHubAnnotator, runErr error) error {
+	if err := closeReport(); err != nil {
+		return operationalError(fmt.Errorf("%s: writing output: %w", cmd, err))
 	}
 	if annotate != nil {
 		if err := annotate.Close(); err != nil {
-			return operationalError(fmt.Errorf("verify: writing annotations: %w", err))
+			return operationalError(fmt.Errorf("%s: writing annotations: %w", cmd, err))
 		}
 	}
 	if runErr != nil {
-		return operationalError(fmt.Errorf("verify: %w", runErr))
+		return operationalError(fmt.Errorf("%s: %w", cmd, runErr))
 	}
-	return verdict("verify", &sum)
+	return nil
 }
 
 // verdict turns a finished summary into the exit-code contract.

@@ -38,7 +38,7 @@ func NewDiffWriter(f Format, w io.Writer, opts DiffOptions) (DiffWriter, error) 
 	case Table:
 		return &diffTable{w: w, opts: opts}, nil
 	case JSON:
-		return &diffJSON{w: w, opts: opts}, nil
+		return &diffJSON{doc: newJSONDoc(w, "routes", "env_a", opts.EnvA, "env_b", opts.EnvB)}, nil
 	case JSONL:
 		return &diffJSONL{enc: newEncoder(w)}, nil
 	case JUnit:
@@ -54,53 +54,10 @@ type diffJSONL struct{ enc *json.Encoder }
 func (d *diffJSONL) Route(r verify.DiffRecord) error { return d.enc.Encode(&r) }
 func (d *diffJSONL) Close(*verify.DiffSummary) error { return nil }
 
-type diffJSON struct {
-	w     io.Writer
-	opts  DiffOptions
-	count int
-}
+type diffJSON struct{ doc *jsonDoc }
 
-func (d *diffJSON) open() error {
-	a, _ := json.Marshal(d.opts.EnvA)
-	b, _ := json.Marshal(d.opts.EnvB)
-	_, err := fmt.Fprintf(d.w, "{\n  \"env_a\": %s,\n  \"env_b\": %s,\n  \"routes\": [", a, b)
-	return err
-}
-
-func (d *diffJSON) Route(r verify.DiffRecord) error {
-	if d.count == 0 {
-		if err := d.open(); err != nil {
-			return err
-		}
-	}
-	b, err := json.Marshal(&r)
-	if err != nil {
-		return err
-	}
-	sep := ",\n    "
-	if d.count == 0 {
-		sep = "\n    "
-	}
-	d.count++
-	_, err = io.WriteString(d.w, sep+string(b))
-	return err
-}
-
-func (d *diffJSON) Close(s *verify.DiffSummary) error {
-	if d.count == 0 {
-		if err := d.open(); err != nil {
-			return err
-		}
-	} else if _, err := io.WriteString(d.w, "\n  "); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(s, "  ", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(d.w, "],\n  \"summary\": %s\n}\n", b)
-	return err
-}
+func (d *diffJSON) Route(r verify.DiffRecord) error   { return d.doc.item(&r) }
+func (d *diffJSON) Close(s *verify.DiffSummary) error { return d.doc.close(s) }
 
 // diffTable prints every route and variant on one line when both sides
 // agree, and the differing fields side by side when they do not.

@@ -39,7 +39,7 @@ func NewVerifyWriter(f Format, w io.Writer, opts VerifyOptions) (VerifyWriter, e
 	case Table:
 		return &verifyTable{w: w, opts: opts}, nil
 	case JSON:
-		return &verifyJSON{w: w, opts: opts}, nil
+		return &verifyJSON{doc: newJSONDoc(w, "checks", "env", opts.Env)}, nil
 	case JSONL:
 		return &verifyJSONL{enc: newEncoder(w)}, nil
 	case JUnit:
@@ -73,57 +73,19 @@ func (j *verifyJSONL) Close(*verify.Summary) error { return nil }
 // verifyJSON streams the checks array and ends the document with the
 // summary, so memory stays flat however many routes there are.
 type verifyJSON struct {
-	w     io.Writer
-	opts  VerifyOptions
-	count int
-}
-
-func (j *verifyJSON) open() error {
-	if j.count > 0 {
-		return nil
-	}
-	env, _ := json.Marshal(j.opts.Env)
-	_, err := fmt.Fprintf(j.w, "{\n  \"env\": %s,\n  \"checks\": [", env)
-	return err
+	doc *jsonDoc
 }
 
 func (j *verifyJSON) Route(recs []verify.Record) error {
 	for i := range recs {
-		if err := j.open(); err != nil {
-			return err
-		}
-		b, err := json.Marshal(&recs[i])
-		if err != nil {
-			return err
-		}
-		sep := ",\n    "
-		if j.count == 0 {
-			sep = "\n    "
-		}
-		j.count++
-		if _, err := io.WriteString(j.w, sep+string(b)); err != nil {
+		if err := j.doc.item(&recs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (j *verifyJSON) Close(s *verify.Summary) error {
-	if j.count == 0 {
-		env, _ := json.Marshal(j.opts.Env)
-		if _, err := fmt.Fprintf(j.w, "{\n  \"env\": %s,\n  \"checks\": [", env); err != nil {
-			return err
-		}
-	} else if _, err := io.WriteString(j.w, "\n  "); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(s, "  ", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(j.w, "],\n  \"summary\": %s\n}\n", b)
-	return err
-}
+func (j *verifyJSON) Close(s *verify.Summary) error { return j.doc.close(s) }
 
 type verifyTable struct {
 	w       io.Writer
