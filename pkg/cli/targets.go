@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/purge"
 )
 
 // readTargetLines reads one target per line from path ("-" is stdin),
@@ -83,15 +84,7 @@ func parseHeaders(flags []string, env *config.Environment) (http.Header, error) 
 // hostAllowed reports whether rawURL's host is one of the environment's hosts.
 func hostAllowed(env *config.Environment, rawURL string) bool {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return false
-	}
-	for _, h := range env.AllowedHosts() {
-		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, u.Hostname()) && u.Port() == "" {
-			return true
-		}
-	}
-	return false
+	return err == nil && purge.HostAllowed(u.Host, env.AllowedHosts())
 }
 
 func plural(n int, one, many string) string {

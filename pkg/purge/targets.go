@@ -320,7 +320,7 @@ func CheckHosts(env string, targets []Target, allowed []string) error {
 		default:
 			continue
 		}
-		if !hostAllowed(host, allowed) {
+		if !HostAllowed(host, allowed) {
 			return inputErrorf("purge: %s is outside environment %q (allowed hosts: %s); nothing was sent",
 				t.Value, env, strings.Join(allowed, ", "))
 		}
@@ -328,7 +328,10 @@ func CheckHosts(env string, targets []Target, allowed []string) error {
 	return nil
 }
 
-func hostAllowed(hostport string, allowed []string) bool {
+// HostAllowed reports whether hostport ("host" or "host:port") matches one of
+// the allowed entries, with the rules CheckHosts documents. The session
+// cookie follows the same rules.
+func HostAllowed(hostport string, allowed []string) bool {
 	hostport = strings.ToLower(hostport)
 	name := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
