@@ -117,14 +117,9 @@ func planDiff(f *Factory, opts *DiffOptions) (*diffPlan, error) {
 			}
 			s.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
 		}
-		headers, err := parseHeaders(nil, env)
-		if err != nil {
+		if s.prober, err = f.newProber(env, probe.Options{KeepAlive: !opts.Fresh}, nil, nil); err != nil {
 			return nil, err
 		}
-		s.prober = probe.New(probe.Options{
-			Header: headers, Timeout: f.Globals.Timeout, KeepAlive: !opts.Fresh, Insecure: f.Globals.Insecure,
-			CacheHeaders: append(append([]string{}, env.CacheHeaders...), cfg.CacheHeaders...),
-		})
 	}
 	p.variants = []probe.Variant{probe.Anonymous}
 	if p.a.session != nil && p.b.session != nil {

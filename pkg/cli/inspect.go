@@ -198,27 +198,14 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
 	}
 
-	headers, err := parseHeaders(opts.Headers, env)
-	if err != nil {
-		return nil, err
-	}
-	cacheHeaders := append([]string{}, opts.CacheHeaders...)
-	if env != nil {
-		cacheHeaders = append(cacheHeaders, env.CacheHeaders...)
-	}
-	cacheHeaders = append(cacheHeaders, cfg.CacheHeaders...)
-	p.prober = probe.New(probe.Options{
+	p.prober, err = f.newProber(env, probe.Options{
 		Method:       method,
-		Header:       headers,
 		UserAgent:    opts.UserAgent,
 		DebugHeaders: opts.DebugHeaders,
 		Follow:       opts.Follow,
-		Timeout:      f.Globals.Timeout,
 		KeepAlive:    opts.KeepAlive,
-		CacheHeaders: cacheHeaders,
-		Insecure:     f.Globals.Insecure,
-	})
-	return p, nil
+	}, opts.Headers, opts.CacheHeaders)
+	return p, err
 }
 
 func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {

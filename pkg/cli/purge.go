@@ -233,7 +233,11 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		logger.Debug("journal", "path", jpath, "run", run.ID)
 	}
 	if opts.Verify && !opts.DryRun {
-		runner.Verifier = &probeVerifier{prober: probe.New(probe.Options{Timeout: f.Globals.Timeout, Insecure: f.Globals.Insecure, CacheHeaders: append(append([]string{}, env.CacheHeaders...), cfg.CacheHeaders...)})}
+		prober, err := f.newProber(env, probe.Options{}, nil, nil)
+		if err != nil {
+			return err
+		}
+		runner.Verifier = &probeVerifier{prober: prober}
 		runner.Verify = purge.VerifyOptions{Warm: opts.Warm}
 	}
 

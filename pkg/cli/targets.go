@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
 )
 
@@ -92,4 +93,26 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// newProber builds the prober a command uses against env (nil for bare
+// URLs): the environment's headers plus --header flags, cache-status headers
+// from the flags, the environment and the config, and the global timeout and
+// TLS setting. o carries the command's own choices (method, keep-alive, ...).
+func (f *Factory) newProber(env *config.Environment, o probe.Options, headerFlags, cacheHeaderFlags []string) (*probe.Prober, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if o.Header, err = parseHeaders(headerFlags, env); err != nil {
+		return nil, err
+	}
+	o.CacheHeaders = append([]string{}, cacheHeaderFlags...)
+	if env != nil {
+		o.CacheHeaders = append(o.CacheHeaders, env.CacheHeaders...)
+	}
+	o.CacheHeaders = append(o.CacheHeaders, cfg.CacheHeaders...)
+	o.Timeout = f.Globals.Timeout
+	o.Insecure = f.Globals.Insecure
+	return probe.New(o), nil
 }

@@ -186,19 +186,8 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
 
-	headers, err := parseHeaders(nil, env)
-	if err != nil {
-		return nil, err
-	}
-	cacheHeaders := append(append(append([]string{}, opts.CacheHeaders...), env.CacheHeaders...), cfg.CacheHeaders...)
-	p.prober = probe.New(probe.Options{
-		Header:       headers,
-		Timeout:      f.Globals.Timeout,
-		KeepAlive:    !opts.Fresh,
-		CacheHeaders: cacheHeaders,
-		Insecure:     f.Globals.Insecure,
-	})
-	return p, nil
+	p.prober, err = f.newProber(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders)
+	return p, err
 }
 
 func orDash(s string) string {
