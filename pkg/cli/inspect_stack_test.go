@@ -22,9 +22,9 @@ func TestInspectOnRealStack(t *testing.T) {
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
 
 	type line struct {
-		Variant string
-		Seq     int
-		Cache   struct{ Status, Source string }
+		Variant  string
+		Seq      int
+		Cache    struct{ Status, Source string }
 		Findings []struct{ ID, Severity string }
 	}
 	parse := func(out string) []line {
