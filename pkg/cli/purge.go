@@ -192,6 +192,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	if env.CDN.MaxAttempts > 0 {
 		policy.MaxAttempts = env.CDN.MaxAttempts
 	}
+	policy.AttemptTimeout = f.Globals.Timeout
 	client := retry.NewClient(policy, logger)
 	provider, err := providers.New(pcfg, purge.Deps{HTTP: client, Logger: logger})
 	if err != nil {

@@ -40,7 +40,23 @@ type Policy struct {
 	// Deadline bounds one logical request, all attempts and waits included.
 	// Zero means no deadline beyond the caller's context.
 	Deadline time.Duration
+	// AttemptTimeout bounds one attempt, from sending the request to
+	// reading the last byte of the answer, so a server that trickles its
+	// headers or body cannot hold a run past --timeout. A timed-out
+	// attempt is retried like a connection error. Zero means no bound
+	// beyond Deadline.
+	AttemptTimeout time.Duration
 }
+
+// Caps on what a server may send back. API answers are a few kilobytes; a
+// server sending megabytes of headers or an endless body is faulty, and
+// reading it whole would only cost memory.
+const (
+	// MaxHeaderBytes caps the response header size.
+	MaxHeaderBytes = 1 << 20
+	// MaxBodyBytes caps the response body size.
+	MaxBodyBytes = 8 << 20
+)
 
 // DefaultPolicy suits CDN purge APIs: a handful of attempts, sub-second
 // first backoff, and Retry-After honoured up to a minute (Cloudflare's
@@ -106,9 +122,11 @@ func NewClient(p Policy, logger *slog.Logger) *http.Client {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	r := &retrier{p: p, log: logger}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxResponseHeaderBytes = MaxHeaderBytes
 	c := &retryablehttp.Client{
 		HTTPClient: &http.Client{
-			Transport: &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(), log: logger},
+			Transport: &countingTransport{next: base, log: logger, timeout: p.AttemptTimeout},
 			// Redirects are not followed: purge APIs do not redirect, and
 			// following one could carry the token to another host.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -122,6 +140,9 @@ func NewClient(p Policy, logger *slog.Logger) *http.Client {
 	}
 	hc := c.StandardClient()
 	hc.Timeout = p.Deadline
+	// The standard client wrapping the retrying one would otherwise follow
+	// redirects itself, carrying API keys in custom headers to any host.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return hc
 }
 
@@ -283,10 +304,12 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return d, true
 }
 
-// countingTransport counts and logs each attempt.
+// countingTransport counts and logs each attempt, bounds its time and caps
+// the body it returns.
 type countingTransport struct {
-	next http.RoundTripper
-	log  *slog.Logger
+	next    http.RoundTripper
+	log     *slog.Logger
+	timeout time.Duration
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -295,8 +318,19 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if a != nil {
 		n = a.n.Add(1)
 	}
+	ctx, cancel := req.Context(), context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		req = req.WithContext(ctx)
+	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		err = t.explain(ctx, err)
+		cancel()
+	} else {
+		resp.Body = &cappedBody{rc: resp.Body, left: MaxBodyBytes, cancel: cancel, explain: func(err error) error { return t.explain(ctx, err) }}
+	}
 	attrs := []any{"method", req.Method, "url", logURL(req.URL), "attempt", n, "duration", time.Since(start)}
 	if err != nil {
 		t.log.Debug("http attempt failed", append(attrs, "error", err)...)
@@ -304,6 +338,51 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.log.Debug("http attempt", append(attrs, "status", resp.StatusCode)...)
 	}
 	return resp, err
+}
+
+// explain names the attempt timeout when it is what ended the attempt.
+func (t *countingTransport) explain(ctx context.Context, err error) error {
+	if t.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no complete answer within %s (--timeout raises the limit): %w", t.timeout, err)
+	}
+	return err
+}
+
+// cappedBody fails a read past MaxBodyBytes and ends the attempt's
+// timeout when closed.
+type cappedBody struct {
+	rc      io.ReadCloser
+	left    int64
+	cancel  context.CancelFunc
+	explain func(error) error
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("response body larger than %d MiB; not read further", MaxBodyBytes>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.explain(err)
+	}
+	b.left -= int64(n)
+	if b.left <= 0 && err == nil {
+		// One byte more tells an answer of exactly the cap from a larger one.
+		var one [1]byte
+		if m, _ := b.rc.Read(one[:]); m == 0 {
+			b.left = 1
+		}
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
 }
 
 // logURL drops user info and the query string, either of which may hold a

@@ -356,7 +356,9 @@ func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Respon
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		_ = resp.Body.Close()
 		if err != nil {
-			return "", nil, fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)
+			// The SDK already read (and closed) the body when reading it
+			// failed; its error says why.
+			return "", nil, fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, sdkErr)
 		}
 		raw = b
 	}
