@@ -154,7 +154,7 @@ func lastByVariant(g inspect.Group) map[probe.Variant]*probe.Result {
 func sideOf(r *probe.Result, now time.Time) Side {
 	s := Side{URL: r.URL, StatusCode: r.StatusCode, Cache: r.Cache.Status, SetCookie: r.SetCookie, CDN: r.Cache.CDN,
 		CacheControl: []string{}, Vary: []string{}, Findings: []string{}}
-	if r.Error != "" && r.StatusCode == 0 {
+	if r.Error != "" {
 		s.Error = r.Error
 		return s
 	}

@@ -187,10 +187,11 @@ func (c *Checklist) Names() []string {
 	return names
 }
 
-// Evaluate runs every check against one probe. A probe that got no response
-// yields a single failed reachable check: nothing else can be judged.
+// Evaluate runs every check against one probe. A probe that got no complete
+// response (no answer, or one cut off mid-body) yields a single failed
+// reachable check: nothing else can be judged.
 func (c *Checklist) Evaluate(r *probe.Result, now time.Time) []Outcome {
-	if r.Error != "" && r.StatusCode == 0 {
+	if r.Error != "" {
 		return []Outcome{{Check: CheckReachable, Passed: false, Expected: "a response", Actual: r.Error}}
 	}
 	out := make([]Outcome, len(c.checks))

@@ -91,7 +91,7 @@ func (s *Summary) Add(r Record) {
 func (s *Summary) addProbe(r Record) {
 	s.Probes++
 	p := r.Probe
-	if p.Error != "" && p.StatusCode == 0 {
+	if p.Error != "" {
 		s.Errors++
 		return
 	}
