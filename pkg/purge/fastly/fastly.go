@@ -237,7 +237,8 @@ func (p *Provider) do(ctx context.Context, b purge.Batch, rq request, res *purge
 	resp, err := p.hc.Do(req)
 	attempts := max(att.Count(), 1)
 	res.Calls += attempts
-	res.Attempts = attempts
+	// One batch is several requests; it took as many attempts as its hardest one.
+	res.Attempts = max(res.Attempts, attempts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
