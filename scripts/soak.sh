@@ -101,8 +101,9 @@ set -e
 : >"$WORK/rss"
 restarted=no
 kill_at= up_at=
-elapsed=0
+t0=$SECONDS
 while kill -0 "$verify_pid" 2>/dev/null; do
+	elapsed=$((SECONDS - t0))
 	rss=$(ps -o rss= -p "$verify_pid" 2>/dev/null | tr -d ' ' || true)
 	[[ -n $rss ]] && echo "$elapsed $rss" >>"$WORK/rss"
 	if [[ $restarted == no ]] && ((elapsed >= RESTART_AT)); then
@@ -118,7 +119,6 @@ while kill -0 "$verify_pid" 2>/dev/null; do
 		say "production Varnish is back (pid $(cat "$STACK_DIR/production.pid")) after $(awk -v a="$kill_at" -v b="$up_at" 'BEGIN { printf "%.1f", b - a }')s"
 	fi
 	sleep 1
-	elapsed=$((elapsed + 1))
 done
 set +e
 wait "$verify_pid"
