@@ -60,9 +60,9 @@ func NewLimits(cfg Config) (*Limits, error) {
 		if !ok {
 			return nil, fmt.Errorf("purge: unknown Cloudflare plan %q (expected free, pro, business or enterprise)", cfg.Plan)
 		}
-		l.Requests = rate.NewLimiter(cloudflareAPIRate, cloudflareAPIBurst)
-		l.Bulk = rate.NewLimiter(plan.bulkRate, plan.bulkBurst)
-		l.URLs = rate.NewLimiter(rate.Limit(plan.urlsPerSec), plan.urlsPerSec)
+		l.Requests = underLimit(cloudflareAPIRate, cloudflareAPIBurst)
+		l.Bulk = underLimit(plan.bulkRate, plan.bulkBurst)
+		l.URLs = underLimit(rate.Limit(plan.urlsPerSec), plan.urlsPerSec)
 	}
 	if cfg.Rate < 0 || cfg.Burst < 0 {
 		return nil, fmt.Errorf("purge: rate %v and burst %d must not be negative", cfg.Rate, cfg.Burst)
@@ -72,9 +72,29 @@ func NewLimits(cfg Config) (*Limits, error) {
 		if burst == 0 {
 			burst = max(1, int(cfg.Rate))
 		}
-		l.Requests = rate.NewLimiter(rate.Limit(cfg.Rate), burst)
+		l.Requests = underLimit(rate.Limit(cfg.Rate), burst)
 	}
 	return l, nil
+}
+
+// Headroom kept under an API's own token bucket. Ours and the API's start
+// at different instants and a request takes time to arrive, so a request
+// sent the moment our bucket refills can reach the API just before its
+// bucket does and be refused with 429. Staying a little under both the
+// rate and the bucket size makes such refusals as good as impossible for
+// a cost of a few percent in throughput.
+const (
+	rateHeadroom  = 0.97
+	burstHeadroom = 1
+)
+
+// underLimit is a token bucket just under an API's limit of r per second
+// with bucket size burst.
+func underLimit(r rate.Limit, burst int) *rate.Limiter {
+	if burst > 1 {
+		burst -= burstHeadroom
+	}
+	return rate.NewLimiter(r*rateHeadroom, burst)
 }
 
 // Wait blocks until batch b may be sent, or ctx is done.
