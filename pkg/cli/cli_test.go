@@ -252,3 +252,26 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("version: exit %d %q", code, out)
 	}
 }
+
+func TestInspectFromFile(t *testing.T) {
+	o := newOrigin(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	good := filepath.Join(dir, "good.txt")
+	if err := os.WriteFile(bad, []byte("# urls\n"+o.URL+"/a\nnot a url\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte("# urls\n"+o.URL+"/a\n\n"+o.URL+"/b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, nil, "inspect", "--from-file", bad)
+	if code != ExitUsage || !strings.Contains(stderr, "line 3") || o.requests.Load() != 0 {
+		t.Errorf("bad file: exit %d, stderr %q, %d requests; want 2 naming line 3 and none sent", code, stderr, o.requests.Load())
+	}
+	code, out, _ := run(t, nil, "inspect", "--from-file", good, "-o", "jsonl", o.URL+"/first")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[0], "/first") || !strings.Contains(lines[2], "/b") {
+		t.Errorf("exit %d, want arguments then the file in order:\n%s", code, out)
+	}
+}

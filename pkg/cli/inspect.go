@@ -6,7 +6,6 @@ import (
 	"iter"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -92,7 +91,7 @@ above that severity; with --until, the status was reached), 1 when a finding or
 
 // inspectPlan is everything inspect needs, validated before any request.
 type inspectPlan struct {
-	urls     []string
+	targets  *targetList
 	variants []probe.Variant
 	session  *probe.Session
 	prober   *probe.Prober
@@ -115,19 +114,8 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 		return nil, err
 	}
 	p := &inspectPlan{format: format}
-	targets := opts.Targets
-	if opts.FromFile != "" {
-		lines, err := readTargetLines(f, opts.FromFile)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, lines...)
-	}
-	if len(targets) == 0 {
+	if len(opts.Targets) == 0 && opts.FromFile == "" {
 		return nil, usageErrorf("inspect: no URL or path given (expected URL|PATH arguments or --from-file FILE)")
-	}
-	if p.urls, err = resolveTargets(env, targets); err != nil {
-		return nil, err
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
 		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
@@ -190,12 +178,22 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 		if err != nil {
 			return nil, usageError(err)
 		}
-		for _, u := range p.urls {
-			if !hostAllowed(env, u) {
-				return nil, usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(env.AllowedHosts(), ", "))
-			}
-		}
 		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
+	}
+	var check func(string) error
+	if p.session != nil {
+		check = func(u string) error {
+			if !hostAllowed(env, u) {
+				return usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(env.AllowedHosts(), ", "))
+			}
+			return nil
+		}
+	}
+	if p.targets, err = newTargetList(f, env, opts.Targets, opts.FromFile, check); err != nil {
+		return nil, err
+	}
+	if p.targets.count == 0 {
+		return nil, usageErrorf("inspect: %s holds no URL or path (expected one per line)", opts.FromFile)
 	}
 
 	p.prober, err = f.newProber(env, probe.Options{
@@ -213,21 +211,17 @@ func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
 	if err != nil {
 		return err
 	}
-	width := 0
-	for _, u := range p.urls {
-		width = max(width, utf8.RuneCountInString(u))
-	}
 	w, err := report.NewInspectWriter(p.format, f.IO.Out, report.InspectOptions{
 		Style:          f.Style(),
 		RequestHeaders: p.prober.RequestHeaders(),
-		URLWidth:       width,
+		URLWidth:       p.targets.width,
 		Fresh:          !opts.KeepAlive,
 	})
 	if err != nil {
 		return usageError(err)
 	}
 	jobs := func(yield func(inspect.Job) bool) {
-		for _, u := range p.urls {
+		for u := range p.targets.All {
 			if !yield(inspect.Job{URL: u, Variants: p.variants}) {
 				return
 			}
@@ -257,6 +251,9 @@ func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	if err := w.Close(sum); err != nil {
 		return operationalError(fmt.Errorf("inspect: writing output: %w", err))
+	}
+	if runErr == nil {
+		runErr = p.targets.err
 	}
 	if runErr != nil {
 		return operationalError(fmt.Errorf("inspect: %w", runErr))

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,48 +15,150 @@ import (
 	"github.com/cachectl/cachectl/pkg/purge"
 )
 
-// readTargetLines reads one target per line from path ("-" is stdin),
-// skipping blank lines and # comments.
-func readTargetLines(f *Factory, path string) ([]string, error) {
-	var r io.Reader
+// openTargets opens --from-file PATH ("-" is stdin).
+func openTargets(f *Factory, path string) (io.ReadCloser, error) {
 	if path == "-" {
-		r = f.IO.In
-	} else {
-		file, err := os.Open(path)
-		if err != nil {
-			return nil, usageErrorf("--from-file: %v (expected a readable file with one URL or path per line)", err)
-		}
-		defer file.Close()
-		r = file
+		return io.NopCloser(f.IO.In), nil
 	}
-	var out []string
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, usageErrorf("--from-file: %v (expected a readable file with one URL or path per line)", err)
+	}
+	return file, nil
+}
+
+// scanTargets calls fn for each target line of r with its line number,
+// skipping blank lines and # comments.
+func scanTargets(r io.Reader, fn func(n int, line string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		out = append(out, line)
+		if err := fn(n, line); err != nil {
+			return err
+		}
 	}
-	if err := sc.Err(); err != nil {
+	return sc.Err()
+}
+
+// readTargetLines reads one target per line from path ("-" is stdin).
+func readTargetLines(f *Factory, path string) ([]string, error) {
+	r, err := openTargets(f, path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	if err := scanTargets(r, func(_ int, line string) error { out = append(out, line); return nil }); err != nil {
 		return nil, usageErrorf("--from-file %s: %v", path, err)
 	}
 	return out, nil
 }
 
-// resolveTargets turns every argument into an absolute URL before anything
-// is sent; the first bad one is a usage error naming it.
-func resolveTargets(env *config.Environment, targets []string) ([]string, error) {
-	urls := make([]string, 0, len(targets))
-	for _, t := range targets {
-		u, err := config.ResolveTarget(env, t)
+// targetList is the URLs a command works through. Arguments and stdin are
+// held in memory; a --from-file file is checked in full before anything is
+// sent and then read again as the run goes, so a file of a million URLs
+// costs no memory.
+type targetList struct {
+	env   *config.Environment
+	held  []string
+	file  string
+	count int
+	// width is the longest URL's length, for table columns.
+	width int
+	// err is set when the file changed between the check and the run.
+	err error
+}
+
+// newTargetList resolves every target (and calls check on each URL) before
+// the run starts; the first bad one is a usage error naming it and, for
+// files, its line.
+func newTargetList(f *Factory, env *config.Environment, args []string, fromFile string, check func(string) error) (*targetList, error) {
+	l := &targetList{env: env}
+	add := func(u string, keep bool) error {
+		if check != nil {
+			if err := check(u); err != nil {
+				return err
+			}
+		}
+		l.count++
+		l.width = max(l.width, len(u))
+		if keep {
+			l.held = append(l.held, u)
+		}
+		return nil
+	}
+	for _, a := range args {
+		u, err := config.ResolveTarget(env, a)
 		if err != nil {
 			return nil, usageError(err)
 		}
-		urls = append(urls, u)
+		if err := add(u, true); err != nil {
+			return nil, err
+		}
 	}
-	return urls, nil
+	if fromFile == "" {
+		return l, nil
+	}
+	r, err := openTargets(f, fromFile)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	stdin := fromFile == "-"
+	err = scanTargets(r, func(n int, line string) error {
+		u, err := config.ResolveTarget(env, line)
+		if err != nil {
+			return usageErrorf("--from-file %s line %d: %v", fromFile, n, err)
+		}
+		return add(u, stdin)
+	})
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return nil, err
+		}
+		return nil, usageErrorf("--from-file %s: %v", fromFile, err)
+	}
+	if !stdin {
+		l.file = fromFile
+	}
+	return l, nil
+}
+
+// All yields every URL in input order.
+func (l *targetList) All(yield func(string) bool) {
+	for _, u := range l.held {
+		if !yield(u) {
+			return
+		}
+	}
+	if l.file == "" {
+		return
+	}
+	file, err := os.Open(l.file)
+	if err != nil {
+		l.err = fmt.Errorf("--from-file %s: %w", l.file, err)
+		return
+	}
+	defer file.Close()
+	stop := errors.New("stop")
+	err = scanTargets(file, func(n int, line string) error {
+		u, err := config.ResolveTarget(l.env, line)
+		if err != nil {
+			return fmt.Errorf("--from-file %s line %d changed during the run: %w", l.file, n, err)
+		}
+		if !yield(u) {
+			return stop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, stop) {
+		l.err = err
+	}
 }
 
 // parseHeaders parses --header "Name: value" flags. Credentials are refused:
