@@ -74,7 +74,11 @@ func normalizeHost(hostport, scheme string) (string, error) {
 	if name == "" {
 		return "", errors.New("empty host name")
 	}
-	if strings.ContainsAny(name, " /\\@?#") {
+	if strings.ContainsAny(name, " /\\@?#[]") {
+		return "", fmt.Errorf("invalid host name %q", name)
+	}
+	// A colon is only allowed inside an IPv6 literal.
+	if ip, _, _ := strings.Cut(name, "%"); strings.Contains(name, ":") && net.ParseIP(ip) == nil {
 		return "", fmt.Errorf("invalid host name %q", name)
 	}
 	if port != "" {
