@@ -99,12 +99,6 @@ func TestConformance(t *testing.T) {
 			if f.Refuse {
 				t.Skip("a cache node has no refusal inside a 200 answer")
 			}
-			if f.FailFirst > 1 && f.Status >= 500 {
-				// The case counts requests per batch; a cache node takes
-				// one request per URL, so the first URL alone uses up the
-				// scripted failures. TestRetriesPerURL covers it.
-				t.Skip("server-error retries are counted per batch; http-purge sends one request per URL")
-			}
 			n := newNode(t, f)
 			return newProvider(t, deps, n), n
 		},
