@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -11,17 +10,7 @@ import (
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/stacktest"
-	"github.com/cachectl/cachectl/pkg/iostreams"
 )
-
-// runCmd executes one command line against the local stack's config.
-func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ios, _, out, errOut := iostreams.Test()
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	code = Execute(context.Background(), args, ios, lookup)
-	return code, out.String(), errOut.String()
-}
 
 // junitDoc is the JUnit XML schema's shape, decoded independently of the writer.
 type junitDoc struct {
@@ -46,7 +35,7 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
 
 	t.Run("verify fails on /dashboard naming owner and rollback", func(t *testing.T) {
-		code, out, stderr := runCmd(t, env, "--config", cfg, "--env", "production", "verify", "-o", "junit")
+		code, out, stderr := run(t, env, "--config", cfg, "--env", "production", "verify", "-o", "junit")
 		if code != ExitCheckFailed {
 			t.Fatalf("exit %d, want 1; stderr: %s", code, stderr)
 		}
@@ -100,13 +89,13 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 		if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if code, out, stderr := runCmd(t, env, "--config", path, "--env", "production", "verify", "-o", "junit"); code != ExitOK {
+		if code, out, stderr := run(t, env, "--config", path, "--env", "production", "verify", "-o", "junit"); code != ExitOK {
 			t.Fatalf("exit %d, want 0; stderr: %s\n%s", code, stderr, out)
 		}
 	})
 
 	t.Run("diff finds the staging drift", func(t *testing.T) {
-		code, out, stderr := runCmd(t, env, "--config", cfg, "--env", "staging", "--env", "production", "diff", "-o", "jsonl")
+		code, out, stderr := run(t, env, "--config", cfg, "--env", "staging", "--env", "production", "diff", "-o", "jsonl")
 		if code != ExitCheckFailed {
 			t.Fatalf("exit %d, want 1; stderr: %s", code, stderr)
 		}
@@ -133,7 +122,7 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 	})
 
 	t.Run("diff of an environment against itself", func(t *testing.T) {
-		if code, out, stderr := runCmd(t, env, "--config", cfg, "--env", "production", "--env", "production", "diff"); code != ExitOK {
+		if code, out, stderr := run(t, env, "--config", cfg, "--env", "production", "--env", "production", "diff"); code != ExitOK {
 			t.Fatalf("exit %d, want 0; stderr: %s\n%s", code, stderr, out)
 		}
 	})
@@ -149,10 +138,10 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := []string{"--config", cfg, "--env", "production", "verify", "--routes", routes, "--warm", "-o", "jsonl"}
-		singleCode, single, _ := runCmd(t, env, base...)
+		singleCode, single, _ := run(t, env, base...)
 		var files []string
 		for i := 1; i <= 4; i++ {
-			_, out, stderr := runCmd(t, env, append(base, "--shard", []string{"1/4", "2/4", "3/4", "4/4"}[i-1])...)
+			_, out, stderr := run(t, env, append(base, "--shard", []string{"1/4", "2/4", "3/4", "4/4"}[i-1])...)
 			f := filepath.Join(dir, "shard.jsonl."+string(rune('0'+i)))
 			if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
 				t.Fatal(err)
@@ -164,11 +153,11 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 		if err := os.WriteFile(singleFile, []byte(single), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		mergedCode, merged, stderr := runCmd(t, env, append([]string{"report", "merge", "-o", "jsonl"}, files...)...)
+		mergedCode, merged, stderr := run(t, env, append([]string{"report", "merge", "-o", "jsonl"}, files...)...)
 		if mergedCode != singleCode {
 			t.Errorf("merge exit %d, single run exit %d (%s)", mergedCode, singleCode, stderr)
 		}
-		_, again, _ := runCmd(t, env, "report", "merge", "-o", "jsonl", singleFile)
+		_, again, _ := run(t, env, "report", "merge", "-o", "jsonl", singleFile)
 		if got, want := stripVolatile(t, merged), stripVolatile(t, again); got != want {
 			t.Errorf("merged shards differ from the single run:\n--- merged\n%s\n--- single\n%s", got, want)
 		}
@@ -219,12 +208,12 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"merge garbage", []string{"report", "merge", cfg}},
 	}
 	for _, tt := range tests {
-		if code, _, stderr := runCmd(t, nil, tt.args...); code != ExitUsage {
+		if code, _, stderr := run(t, nil, tt.args...); code != ExitUsage {
 			t.Errorf("%s: exit %d, want 2 (%s)", tt.name, code, stderr)
 		}
 	}
 	// Nothing listens on port 1: the run could not judge the route.
-	if code, _, stderr := runCmd(t, nil, "--config", cfg, "--env", "production", "verify", "-o", "jsonl"); code != ExitOperational {
+	if code, _, stderr := run(t, nil, "--config", cfg, "--env", "production", "verify", "-o", "jsonl"); code != ExitOperational {
 		t.Errorf("unreachable: exit %d, want 3 (%s)", code, stderr)
 	}
 }
