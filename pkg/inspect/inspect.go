@@ -159,7 +159,7 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 				if time.Now().Add(backoff).After(deadline) {
 					break
 				}
-				if !sleep(ctx, backoff) {
+				if !Sleep(ctx, backoff) {
 					break
 				}
 				backoff = min(backoff*2, 5*time.Second)
@@ -188,7 +188,12 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 	return g
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits for d and reports whether ctx is still live; it returns false
+// as soon as ctx is done.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

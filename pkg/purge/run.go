@@ -138,10 +138,7 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 }
 
 func (r *Runner) logger() *slog.Logger {
-	if r.Logger != nil {
-		return r.Logger
-	}
-	return slog.New(slog.DiscardHandler)
+	return Deps{Logger: r.Logger}.Log()
 }
 
 // session is the state of one Run.

@@ -100,7 +100,7 @@ func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) Rou
 	recs := evaluate(t, inspect.One(ctx, p, t.Index, job, io), opts, 1)
 	io.Repeat = 1 // a retry measures the cache as the previous attempt left it
 	for attempt := 2; attempt <= opts.Retries+1 && anyFailed(recs) && ctx.Err() == nil; attempt++ {
-		if !sleep(ctx, opts.Interval) {
+		if !inspect.Sleep(ctx, opts.Interval) {
 			break
 		}
 		recs = recheck(recs, evaluate(t, inspect.One(ctx, p, t.Index, job, io), opts, attempt))
@@ -176,18 +176,4 @@ func anyFailed(recs []Record) bool {
 		}
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -78,12 +78,8 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if cfg.ZoneID == "" {
 		return nil, errors.New("cloudflare: zone_id is required")
 	}
-	if cfg.Token.IsZero() {
-		env := cfg.TokenEnv
-		if env == "" {
-			env = "the variable named by api_token_env"
-		}
-		return nil, fmt.Errorf("cloudflare: no API token: set %s to a token with the permission %s", env, permissionHint)
+	if err := cfg.RequireToken(Name, "the permission "+permissionHint); err != nil {
+		return nil, err
 	}
 	files := cfg.BatchSize
 	if files == 0 {
@@ -92,18 +88,12 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if files < 1 || files > MaxBatchSize {
 		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (30 on Free/Pro/Business zones, up to 500 on Enterprise)", cfg.BatchSize, MaxBatchSize)
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
+	apiURL, err := cfg.BaseURL(Name, DefaultAPIURL)
+	if err != nil {
+		return nil, err
 	}
-	if u, err := url.Parse(apiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("cloudflare: api_url %q: want an absolute http(s) URL", apiURL)
-	}
-	logger := deps.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	hc := retry.OrDefault(deps.HTTP, logger)
+	logger := deps.Log()
+	hc := deps.Client()
 	// Every option is explicit. The cache package never consults the
 	// environment; only the SDK's root client does, and it is not used.
 	svc := cache.NewCacheService(
@@ -114,7 +104,7 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 		option.WithHeaderDel("X-Auth-Key"),
 		option.WithHeaderDel("X-Auth-Email"),
 	)
-	return &Provider{svc: svc, zone: cfg.ZoneID, apiURL: strings.TrimSuffix(apiURL, "/"), files: files, tokenEnv: cfg.TokenEnv, env: cfg.Environment, log: logger}, nil
+	return &Provider{svc: svc, zone: cfg.ZoneID, apiURL: apiURL, files: files, tokenEnv: cfg.TokenEnv, env: cfg.Environment, log: logger}, nil
 }
 
 // Name returns "cloudflare".

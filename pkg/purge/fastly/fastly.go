@@ -54,26 +54,15 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if cfg.ServiceID == "" {
 		return nil, errors.New("fastly: service_id is required")
 	}
-	if cfg.Token.IsZero() {
-		env := cfg.TokenEnv
-		if env == "" {
-			env = "the variable named by api_token_env"
-		}
-		return nil, fmt.Errorf("fastly: no API token: set %s to a token with the purge_select scope", env)
+	if err := cfg.RequireToken(Name, "the purge_select scope"); err != nil {
+		return nil, err
 	}
-	api := cfg.APIURL
-	if api == "" {
-		api = DefaultAPIURL
+	api, err := cfg.BaseURL(Name, DefaultAPIURL)
+	if err != nil {
+		return nil, err
 	}
-	if u, err := url.Parse(api); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("fastly: api_url %q: want an absolute http(s) URL", api)
-	}
-	logger := deps.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	hc := retry.OrDefault(deps.HTTP, logger)
-	return &Provider{hc: hc, api: strings.TrimSuffix(api, "/"), service: cfg.ServiceID, token: cfg.Token, tokenEnv: cfg.TokenEnv, log: logger}, nil
+	logger := deps.Log()
+	return &Provider{hc: deps.Client(), api: api, service: cfg.ServiceID, token: cfg.Token, tokenEnv: cfg.TokenEnv, log: logger}, nil
 }
 
 // Name returns "fastly".

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/retry"
@@ -48,7 +47,7 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("http-purge: environment %q has no cdn.endpoints; list the cache nodes to purge, e.g. http://127.0.0.1:6081", cfg.Environment)
 	}
-	p := &Provider{method: DefaultMethod, limit: DefaultBatchLimit, client: deps.HTTP, log: deps.Logger}
+	p := &Provider{method: DefaultMethod, limit: DefaultBatchLimit, client: deps.Client(), log: deps.Log()}
 	for _, e := range cfg.Endpoints {
 		u, err := url.Parse(strings.TrimSpace(e))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
@@ -69,12 +68,6 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 	}
 	if cfg.BatchSize > 0 {
 		p.limit = cfg.BatchSize
-	}
-	if p.client == nil {
-		p.client = &http.Client{Timeout: 30 * time.Second}
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
 	}
 	return p, nil
 }
