@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/iostreams"
 )
 
@@ -18,8 +19,7 @@ import (
 func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	code := Execute(context.Background(), args, ios, lookup)
+	code := Execute(context.Background(), args, ios, config.EnvironFromMap(env))
 	return code, out.String(), errOut.String()
 }
 
@@ -65,7 +65,6 @@ func newOrigin(t *testing.T) *origin {
 // writeConfig writes a config with one environment "production" in front of base.
 func writeConfig(t *testing.T, base string) string {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cachectl.yaml")
 	cfg := fmt.Sprintf(`environments:
@@ -142,7 +141,6 @@ func TestInspectBadInputSendsNothing(t *testing.T) {
 
 func TestInspectFullURLWithoutConfig(t *testing.T) {
 	o := newOrigin(t)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	code, out, stderr := run(t, nil, "inspect", "-o", "jsonl", o.URL+"/a")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -162,7 +160,6 @@ func TestInspectNetworkFailureKeepsOtherResults(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	code, out, stderr := run(t, nil, "inspect", "-o", "jsonl", o.URL+"/a", deadURL+"/b", o.URL+"/c")
 	if code != ExitOperational {
 		t.Errorf("exit = %d, want 3", code)
@@ -200,7 +197,6 @@ func TestInspectFindingsAndFailOn(t *testing.T) {
 
 func TestInspectRepeatAndUntil(t *testing.T) {
 	o := newOrigin(t)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	code, out, _ := run(t, nil, "inspect", "-o", "jsonl", "--repeat", "2", o.URL+"/warming")
 	if code != 0 || !strings.Contains(out, `"seq":1`) || strings.Index(out, `"status":"MISS"`) > strings.Index(out, `"status":"HIT"`) {
 		t.Errorf("exit %d, want MISS then HIT:\n%s", code, out)
@@ -255,7 +251,6 @@ func TestConfigCommands(t *testing.T) {
 
 func TestInspectFromFile(t *testing.T) {
 	o := newOrigin(t)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
 	good := filepath.Join(dir, "good.txt")

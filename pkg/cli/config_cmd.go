@@ -30,8 +30,8 @@ func newCmdConfig(f *Factory) *cobra.Command {
 				return err
 			}
 			if f.Globals.ConfigFile == "" {
-				if _, err := firstExisting(config.DefaultSearchPaths()); err != nil {
-					return usageErrorf("config validate: no config file found (looked for %v); pass --config FILE", config.DefaultSearchPaths())
+				if _, err := firstExisting(config.DefaultSearchPaths(f.Environ)); err != nil {
+					return usageErrorf("config validate: no config file found (looked for %v); pass --config FILE", config.DefaultSearchPaths(f.Environ))
 				}
 			}
 			cfg, err := f.Config()

@@ -17,7 +17,6 @@ func TestInspectOnRealStack(t *testing.T) {
 	}
 	s := stacktest.Start(t)
 	cfg := s.ConfigYAML(t)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	session := s.Login(t)
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
 

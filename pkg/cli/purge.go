@@ -101,11 +101,11 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 	return cmd
 }
 
-func journalPath(opt string) (string, error) {
+func journalPath(f *Factory, opt string) (string, error) {
 	if opt != "" {
 		return opt, nil
 	}
-	p, err := purge.DefaultJournalPath()
+	p, err := purge.DefaultJournalPath(f.Lookup)
 	if err != nil {
 		return "", usageErrorf("purge: no journal location (%v); pass --journal FILE", err)
 	}
@@ -121,9 +121,11 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	if err != nil {
 		return err
 	}
-	jpath, err := journalPath(opts.Journal)
-	if err != nil {
-		return err
+	jpath := opts.Journal
+	if opts.Resume != "" || !opts.DryRun {
+		if jpath, err = journalPath(f, opts.Journal); err != nil {
+			return err
+		}
 	}
 
 	// Resume: the targets and settings come from the journal.
@@ -210,6 +212,9 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 
 	if opts.Resume == "" {
 		run = purge.NewRunInfo(env.Name, provider.Name(), opts.Reason)
+		if run.User == "" {
+			run.User = f.Environ.Get("USER")
+		}
 		run.Soft = opts.Soft
 	}
 	runner := &purge.Runner{Provider: provider, Logger: logger, Owner: routeOwner(cfg, env)}
@@ -410,7 +415,7 @@ func newCmdPurgeLog(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			path, err := journalPath(journal)
+			path, err := journalPath(f, journal)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/iostreams"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
@@ -24,9 +25,8 @@ func TestPurgeInterrupted(t *testing.T) {
 	// What signal.NotifyContext does on SIGINT/SIGTERM, while the first
 	// batch's request hangs (the fake records a request when it answers).
 	time.AfterFunc(500*time.Millisecond, cancel)
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	start := time.Now()
-	code := Execute(ctx, []string{"purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 75)}, ios, lookup)
+	code := Execute(ctx, []string{"purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 75)}, ios, config.EnvironFromMap(env))
 	if code != ExitInterrupted {
 		t.Fatalf("exit %d, want 130: %s", code, errOut)
 	}

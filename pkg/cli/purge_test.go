@@ -28,7 +28,6 @@ func cloudflareSetup(t *testing.T, faults fakecdn.Faults) (*cloudflarefake.Serve
 	t.Helper()
 	fake := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}, Faults: faults})
 	t.Cleanup(fake.Close)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	path := filepath.Join(t.TempDir(), "cachectl.yaml")
 	cfg := fmt.Sprintf(`environments:
   production:
@@ -249,7 +248,6 @@ func TestPurgeVerifiedOnRealVarnish(t *testing.T) {
 	}
 	s := stacktest.Start(t)
 	cfg := s.ConfigYAML(t)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	article := "/articles/go-context-cancellation"
 	get := func(base string) string {
 		resp, err := http.Get(base + article)

@@ -47,8 +47,14 @@ type Globals struct {
 type Factory struct {
 	IO      *iostreams.IOStreams
 	Globals *Globals
-	// Lookup reads environment variables (secrets among them).
+	// Environ is the process environment; every variable cachectl reads
+	// (secrets, CACHECTL_ overrides, XDG_ directories) comes from it.
+	Environ config.Environ
+	// Lookup reads one variable of Environ.
 	Lookup config.Lookup
+	// SecretVars are variables a command's flags name as secret sources
+	// (--cookie-env); they are not config overrides.
+	SecretVars []string
 	// Logger writes to stderr at the --log-level.
 	Logger *slog.Logger
 
@@ -61,9 +67,9 @@ type Factory struct {
 func (f *Factory) Config() (*config.Config, error) {
 	if !f.loaded {
 		f.loaded = true
-		opts := config.LoadOptions{File: f.Globals.ConfigFile}
+		opts := config.LoadOptions{File: f.Globals.ConfigFile, Environ: f.Environ, SecretVars: f.SecretVars}
 		if opts.File == "" {
-			opts.SearchPaths = config.DefaultSearchPaths()
+			opts.SearchPaths = config.DefaultSearchPaths(f.Environ)
 		}
 		f.cfg, f.cfgErr = config.Load(opts)
 		if f.cfgErr == nil && f.cfg.File != "" {
@@ -142,6 +148,9 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 			if len(g.Envs) > 0 {
 				g.Env = g.Envs[len(g.Envs)-1]
 			}
+			if fl := cmd.Flags().Lookup("cookie-env"); fl != nil && fl.Value.String() != "" {
+				f.SecretVars = append(f.SecretVars, fl.Value.String())
+			}
 			if g.Insecure {
 				fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
 			}
@@ -151,13 +160,13 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigFile, "config", "", "config file (default ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml)")
 	var defaultEnvs []string
-	if e := os.Getenv("CACHECTL_ENV"); e != "" {
+	if e := f.Environ.Get("CACHECTL_ENV"); e != "" {
 		defaultEnvs = []string{e}
 	}
 	pf.StringArrayVarP(&g.Envs, "env", "e", defaultEnvs, "environment from the config (paths resolve against its base_url; diff takes two) [$CACHECTL_ENV]")
-	pf.StringVarP(&g.Output, "output", "o", os.Getenv("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown) [$CACHECTL_OUTPUT]")
+	pf.StringVarP(&g.Output, "output", "o", f.Environ.Get("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown) [$CACHECTL_OUTPUT]")
 	pf.DurationVar(&g.Timeout, "timeout", config.DefaultTimeout, "timeout for each request")
-	pf.StringVar(&g.LogLevel, "log-level", envOr("CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
+	pf.StringVar(&g.LogLevel, "log-level", envOr(f.Environ, "CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
 	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR)")
 	pf.BoolVar(&g.Insecure, "insecure", false, "DANGEROUS: do not verify TLS certificates")
 
@@ -175,8 +184,8 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 	return root
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+func envOr(env config.Environ, name, def string) string {
+	if v := env.Get(name); v != "" {
 		return v
 	}
 	return def
@@ -200,16 +209,18 @@ func parseLevel(s string) (slog.Level, error) {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Execute(ctx, os.Args[1:], iostreams.System(), os.LookupEnv)
+	env := config.Environ(os.Environ())
+	return Execute(ctx, os.Args[1:], iostreams.System(env.Lookup), env)
 }
 
 // Execute runs one command line. It is the one place that prints the final
 // error (to stderr) and turns it into an exit code.
-func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, lookup config.Lookup) int {
+func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env config.Environ) int {
 	f := &Factory{
 		IO:      ios,
 		Globals: &Globals{},
-		Lookup:  lookup,
+		Environ: env,
+		Lookup:  env.Lookup,
 		Logger:  slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	root := NewRootCmd(f)

@@ -123,9 +123,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	api := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: leakToken, Faults: fakecdn.Faults{FailFirst: 1, Status: http.StatusServiceUnavailable}})
 	t.Cleanup(api.Close)
 	cfg := secretsConfig(t, site.URL, api.APIURL())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken, "GITHUB_ACTIONS": "true"}
+	env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken, "GITHUB_ACTIONS": "true", "XDG_STATE_HOME": t.TempDir()}
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.jsonl")
 	base := []string{"--config", cfg, "--log-level", "debug"}
@@ -309,7 +307,6 @@ func TestSessionCookieStaysOnItsHost(t *testing.T) {
 func TestTLSVerificationAlwaysOn(t *testing.T) {
 	s := faultserver.NewUntrusted(faultserver.Options{})
 	t.Cleanup(s.Close)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	code, out, stderr := run(t, nil, "inspect", "-o", "jsonl", s.URL+"/a")
 	if code != ExitOperational || !strings.Contains(out, "TLS certificate not trusted") {
 		t.Errorf("untrusted certificate: exit %d, output %s", code, out)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -24,34 +23,21 @@ type LoadOptions struct {
 	File string
 	// SearchPaths are tried in order when File is empty; a missing file there is fine.
 	SearchPaths []string
+	// Environ holds the CACHECTL_ variables that override keys; nothing
+	// else of the process environment is read.
+	Environ Environ
+	// SecretVars are variables named on the command line as secret
+	// sources (--cookie-env); they are not overrides.
+	SecretVars []string
 }
 
-// DefaultSearchPaths returns ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml
-// (~/.config when XDG_CONFIG_HOME is unset).
-func DefaultSearchPaths() []string {
-	paths := []string{"cachectl.yaml"}
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			dir = filepath.Join(home, ".config")
-		}
-	}
-	if dir != "" {
-		paths = append(paths, filepath.Join(dir, "cachectl", "config.yaml"))
-	}
-	return paths
-}
-
-// Load reads, decodes and validates the configuration. With no file found on
-// the search path it returns an empty configuration, so full URLs work without
-// one. Every problem found is reported at once in a *ValidationError.
+// Load reads, decodes and validates the configuration, with every CACHECTL_
+// variable in opts.Environ applied on top. With no file found on the search
+// path the configuration is empty, so full URLs work without one. Every
+// problem found is reported at once in a *ValidationError.
 func Load(opts LoadOptions) (*Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-
 	file := opts.File
 	if file == "" {
 		for _, p := range opts.SearchPaths {
@@ -61,20 +47,26 @@ func Load(opts LoadOptions) (*Config, error) {
 			}
 		}
 	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			var pathErr *os.PathError
+			if errors.As(err, &pathErr) {
+				return nil, &FileError{File: file, Err: pathErr.Err}
+			}
+			return nil, &FileError{File: file, Err: err}
+		}
+	}
+	ovs, problems := overrides(opts.Environ, v.AllSettings(), opts.SecretVars)
+	for _, o := range ovs {
+		v.Set(o.key, o.value)
+	}
 	cfg := &Config{Environments: map[string]*Environment{}}
-	if file == "" {
+	if file == "" && len(ovs)+len(problems) == 0 {
 		return cfg, nil
 	}
-	v.SetConfigFile(file)
-	if err := v.ReadInConfig(); err != nil {
-		var pathErr *os.PathError
-		if errors.As(err, &pathErr) {
-			return nil, &FileError{File: file, Err: pathErr.Err}
-		}
-		return nil, &FileError{File: file, Err: err}
-	}
 	settings := v.AllSettings()
-	problems := unknownKeys(settings, reflect.TypeOf(Config{}), "")
+	problems = append(problems, unknownKeys(settings, reflect.TypeOf(Config{}), "")...)
 	if err := v.Unmarshal(cfg); err != nil {
 		problems = append(problems, decodeProblems(err, settings)...)
 	}
@@ -134,7 +126,11 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "config: %s has %d problem(s):", e.File, len(e.Problems))
+	file := e.File
+	if file == "" {
+		file = "the configuration from CACHECTL_ variables"
+	}
+	fmt.Fprintf(&b, "config: %s has %d problem(s):", file, len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p.String())
@@ -246,8 +242,11 @@ func lookupRaw(raw map[string]any, key string) any {
 	for _, part := range strings.Split(key, ".") {
 		name, idx := part, -1
 		if i := strings.Index(part, "["); i >= 0 && strings.HasSuffix(part, "]") {
-			name = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+			n, err := strconv.Atoi(part[i+1 : len(part)-1])
+			if err != nil {
+				return nil
+			}
+			name, idx = part[:i], n
 		}
 		m, ok := cur.(map[string]any)
 		if !ok {

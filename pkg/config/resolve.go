@@ -95,9 +95,6 @@ func redactUser(u *url.URL) string {
 	return c.String()
 }
 
-// Lookup reads an environment variable; tests substitute it.
-type Lookup func(string) (string, bool)
-
 // SessionValue resolves the session cookie value: from the variable named by
 // overrideEnv (--cookie-env) when set, else value_env, else value_file.
 func (e *Environment) SessionValue(lookup Lookup, overrideEnv string) (secret.Value, error) {
@@ -126,7 +123,7 @@ func (c *CDN) Token(lookup Lookup, envName string) (secret.Value, error) {
 
 func fromEnv(lookup Lookup, name, key string) (secret.Value, error) {
 	if lookup == nil {
-		lookup = os.LookupEnv
+		return "", fmt.Errorf("%s names variable %s, but no environment was given to read it from", key, name)
 	}
 	v, ok := lookup(name)
 	if !ok || strings.TrimSpace(v) == "" {

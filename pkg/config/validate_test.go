@@ -72,8 +72,8 @@ func TestLoadValid(t *testing.T) {
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
-	t.Setenv("CACHECTL_ENVIRONMENTS_STAGING_BASE_URL", "https://stage2.example.com")
-	cfg, err := Load(LoadOptions{File: writeFile(t, validConfig)})
+	env := Environ{"CACHECTL_ENVIRONMENTS_STAGING_BASE_URL=https://stage2.example.com"}
+	cfg, err := Load(LoadOptions{File: writeFile(t, validConfig), Environ: env})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,17 +21,20 @@ type IOStreams struct {
 }
 
 // System returns the process's streams. Colour is off when NO_COLOR is set
-// (to any value) or TERM is "dumb".
-func System() *IOStreams {
-	_, noColor := os.LookupEnv("NO_COLOR")
+// (to any value) or TERM is "dumb"; lookup reads the process environment.
+func System(lookup func(string) (string, bool)) *IOStreams {
+	_, noColor := lookup("NO_COLOR")
+	term, _ := lookup("TERM")
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		inTTY:   term.IsTerminal(int(os.Stdin.Fd())),
-		outTTY:  term.IsTerminal(int(os.Stdout.Fd())),
-		errTTY:  term.IsTerminal(int(os.Stderr.Fd())),
-		noColor: noColor || os.Getenv("TERM") == "dumb",
+		inTTY:   isTerminal(os.Stdin),
+		outTTY:  isTerminal(os.Stdout),
+		errTTY:  isTerminal(os.Stderr),
+		noColor: noColor || term == "dumb",
 	}
 }
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Test returns streams backed by buffers, none of them a terminal.
 func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {

@@ -92,14 +92,15 @@ type JournalTarget struct {
 }
 
 // DefaultJournalPath is $XDG_STATE_HOME/cachectl/journal.jsonl, or
-// ~/.local/state/cachectl/journal.jsonl when XDG_STATE_HOME is unset.
-func DefaultJournalPath() (string, error) {
-	if dir := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
+// $HOME/.local/state/cachectl/journal.jsonl when XDG_STATE_HOME is unset;
+// lookup reads the environment.
+func DefaultJournalPath(lookup func(string) (string, bool)) (string, error) {
+	if dir, _ := lookup("XDG_STATE_HOME"); filepath.IsAbs(dir) {
 		return filepath.Join(dir, "cachectl", "journal.jsonl"), nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("purge: locate journal: %w; set XDG_STATE_HOME or --journal", err)
+	home, _ := lookup("HOME")
+	if home == "" {
+		return "", errors.New("neither XDG_STATE_HOME nor HOME is set")
 	}
 	return filepath.Join(home, ".local", "state", "cachectl", "journal.jsonl"), nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,14 +202,18 @@ func TestNewRunID(t *testing.T) {
 }
 
 func TestDefaultJournalPath(t *testing.T) {
-	t.Setenv("XDG_STATE_HOME", "/var/lib/me")
-	if got, err := DefaultJournalPath(); err != nil || got != "/var/lib/me/cachectl/journal.jsonl" {
+	env := map[string]string{"XDG_STATE_HOME": "/var/lib/me", "HOME": "/home/me"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	if got, err := DefaultJournalPath(lookup); err != nil || got != "/var/lib/me/cachectl/journal.jsonl" {
 		t.Fatalf("DefaultJournalPath() = %q, %v", got, err)
 	}
-	t.Setenv("XDG_STATE_HOME", "")
-	t.Setenv("HOME", "/home/me")
-	if got, err := DefaultJournalPath(); err != nil || got != "/home/me/.local/state/cachectl/journal.jsonl" {
+	env["XDG_STATE_HOME"] = ""
+	if got, err := DefaultJournalPath(lookup); err != nil || got != "/home/me/.local/state/cachectl/journal.jsonl" {
 		t.Fatalf("DefaultJournalPath() = %q, %v", got, err)
+	}
+	delete(env, "HOME")
+	if _, err := DefaultJournalPath(lookup); err == nil || !strings.Contains(err.Error(), "HOME") {
+		t.Fatalf("DefaultJournalPath() without HOME: %v, want an error naming HOME", err)
 	}
 }
 

@@ -3,7 +3,6 @@ package purge
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/user"
 	"time"
 
@@ -135,8 +134,8 @@ func NewRunInfo(environment, provider, reason string) RunInfo {
 }
 
 func currentUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
+	if u, err := user.Current(); err == nil {
 		return u.Username
 	}
-	return os.Getenv("USER")
+	return ""
 }
