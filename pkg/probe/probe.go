@@ -171,7 +171,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 	start := time.Now()
 	current := origin
 	for hop := 0; ; hop++ {
-		resp, timing, err := p.do(ctx, current, sameHost(origin, current) && variant == LoggedIn, sess)
+		resp, timing, err := p.do(ctx, current, sameOrigin(origin, current) && variant == LoggedIn, sess)
 		if err != nil {
 			r.Timing.Total = ms(time.Since(start))
 			r.Error = describeError(ctx, err, p.opts.Timeout)
@@ -316,10 +316,27 @@ func isRedirect(code int) bool {
 	return false
 }
 
-// sameHost reports whether the cookie meant for origin may go to u: same host
-// and port, compared case-insensitively.
-func sameHost(origin, u *url.URL) bool {
-	return strings.EqualFold(origin.Host, u.Host)
+// sameOrigin reports whether the cookie meant for origin may go to u: the
+// same scheme, host name (compared case-insensitively) and effective port,
+// so it never goes from https to http nor to another port of the host.
+func sameOrigin(origin, u *url.URL) bool {
+	return strings.EqualFold(origin.Scheme, u.Scheme) &&
+		strings.EqualFold(origin.Hostname(), u.Hostname()) &&
+		effectivePort(origin) == effectivePort(u)
+}
+
+// effectivePort is u's port, or its scheme's default port.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 func ms(d time.Duration) float64 {

@@ -1,9 +1,12 @@
 package probe
 
 import (
+	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -233,5 +236,87 @@ func TestDebugHeadersSent(t *testing.T) {
 	h := rec.all()[0].Header
 	if h.Get("Fastly-Debug") != "1" || !strings.Contains(h.Get("Pragma"), "akamai-x-cache-on") {
 		t.Errorf("debug headers missing: %v", h)
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     bool
+	}{
+		{"https://www.example.com/start", "https://WWW.example.com/echo", true},
+		{"https://www.example.com/start", "https://www.example.com:443/echo", true},
+		{"http://www.example.com:80/start", "http://www.example.com/echo", true},
+		{"https://www.example.com/start", "http://www.example.com/echo", false},
+		{"https://www.example.com/start", "http://www.example.com:443/echo", false},
+		{"http://www.example.com/start", "https://www.example.com/echo", false},
+		{"https://www.example.com/start", "https://www.example.com:8443/echo", false},
+		{"https://www.example.com/start", "https://example.com/echo", false},
+		{"http://[::1]:8080/start", "http://[::1]:8080/echo", true},
+	}
+	for _, tt := range tests {
+		from, _ := url.Parse(tt.from)
+		to, _ := url.Parse(tt.to)
+		if got := sameOrigin(from, to); got != tt.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
+// teeListener records every byte its connections receive.
+type teeListener struct {
+	net.Listener
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *teeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return &teeConn{Conn: c, l: l}, err
+}
+
+func (l *teeListener) received() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type teeConn struct {
+	net.Conn
+	l *teeListener
+}
+
+func (c *teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.mu.Lock()
+	c.l.buf.Write(p[:n])
+	c.l.mu.Unlock()
+	return n, err
+}
+
+// TestCookieNeverFollowsHTTPSToHTTP: https://host:P/start answered by a
+// redirect to http://host:P/echo (same host and port, plain HTTP) must not
+// carry the session cookie in clear text.
+func TestCookieNeverFollowsHTTPSToHTTP(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/start" {
+			http.Redirect(w, r, "http://"+r.Host+"/echo", http.StatusMovedPermanently)
+		}
+	}))
+	tee := &teeListener{Listener: srv.Listener}
+	srv.Listener = tee
+	srv.StartTLS()
+	defer srv.Close()
+	p := New(Options{Follow: true, Transport: srv.Client().Transport})
+	r := p.Probe(context.Background(), srv.URL+"/start", LoggedIn, &Session{Cookie: "sessionid", Value: cookieValue})
+	if len(r.Redirects) != 1 {
+		t.Fatalf("redirects %+v (error %q): want the hop to http:// followed", r.Redirects, r.Error)
+	}
+	got := tee.received()
+	if !strings.Contains(got, "GET /echo") {
+		t.Fatalf("the plain-HTTP request never arrived; received %q", got)
+	}
+	if strings.Contains(got, cookieValue) {
+		t.Errorf("the session cookie crossed from https to http in clear text: %q", got[strings.Index(got, "GET /echo"):])
 	}
 }
