@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/cachectl/cachectl/pkg/secret"
 )
 
 // Journal is the append-only record of purge runs, one JSON object per
@@ -21,6 +23,11 @@ import (
 // records, so an interrupted or crashed run can be resumed exactly. API
 // tokens are never written: entries hold targets, states and messages only.
 type Journal struct {
+	// Scrub removes the run's secrets from every line before it is
+	// written (an API's error text may quote the token); nil keeps lines
+	// as they are.
+	Scrub *secret.Scrubber
+
 	mu   sync.Mutex
 	f    *os.File
 	path string
@@ -152,7 +159,7 @@ func (j *Journal) Append(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("purge: encode journal entry: %w", err)
 	}
-	line = append(line, '\n')
+	line = append(j.Scrub.Bytes(line), '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if _, err := j.f.Write(line); err != nil {

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/url"
 	"sync"
@@ -21,8 +22,8 @@ type Scrubber struct {
 	longest int
 }
 
-// Add registers a secret; its raw, URL-escaped and query-escaped forms are
-// all scrubbed. Values shorter than six bytes are not registered.
+// Add registers a secret; its raw, URL-escaped, query-escaped and
+// JSON-escaped forms are all scrubbed. Values shorter than six bytes are not registered.
 func (s *Scrubber) Add(v Value) {
 	if s == nil || len(v) < minScrubLen {
 		return
@@ -30,7 +31,9 @@ func (s *Scrubber) Add(v Value) {
 	raw := v.Reveal()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, form := range []string{raw, url.QueryEscape(raw), url.PathEscape(raw)} {
+	quoted, _ := json.Marshal(raw)
+	forms := []string{raw, url.QueryEscape(raw), url.PathEscape(raw), string(quoted[1 : len(quoted)-1])}
+	for _, form := range forms {
 		if s.has(form) {
 			continue
 		}

@@ -90,3 +90,11 @@ func FuzzWriterNeverLeaks(f *testing.F) {
 		}
 	})
 }
+
+func TestScrubberJSONEscapedForm(t *testing.T) {
+	s := &Scrubber{}
+	s.Add(Value("a&b<c>d=ef"))
+	if got := s.String(`{"cookie":"a\u0026b\u003cc\u003ed=ef"}`); got != `{"cookie":"REDACTED"}` {
+		t.Errorf("got %s", got)
+	}
+}
