@@ -235,6 +235,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 			return operationalError(fmt.Errorf("purge: %w; nothing was sent", err))
 		}
 		defer j.Close()
+		j.Scrub = f.Scrubber
 		runner.Journal = j
 		logger.Debug("journal", "path", jpath, "run", run.ID)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/iostreams"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/secret"
 )
 
 // Build information, set with -ldflags "-X github.com/cachectl/cachectl/pkg/cli.version=...".
@@ -55,6 +56,9 @@ type Factory struct {
 	// SecretVars are variables a command's flags name as secret sources
 	// (--cookie-env); they are not config overrides.
 	SecretVars []string
+	// Scrubber holds every secret the run resolved; output, logs and the
+	// journal are scrubbed of them.
+	Scrubber *secret.Scrubber
 	// Logger writes to stderr at the --log-level.
 	Logger *slog.Logger
 
@@ -72,6 +76,11 @@ func (f *Factory) Config() (*config.Config, error) {
 			opts.SearchPaths = config.DefaultSearchPaths(f.Environ)
 		}
 		f.cfg, f.cfgErr = config.Load(opts)
+		if f.cfg != nil {
+			for _, v := range f.cfg.SecretValues(f.Lookup) {
+				f.Scrubber.Add(v)
+			}
+		}
 		if f.cfgErr == nil && f.cfg.File != "" {
 			f.Logger.Debug("config loaded", "file", f.cfg.File, "environments", len(f.cfg.Environments), "routes", len(f.cfg.Routes))
 			warnReadableSecrets(f.Logger, f.cfg)
@@ -150,6 +159,9 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 			}
 			if fl := cmd.Flags().Lookup("cookie-env"); fl != nil && fl.Value.String() != "" {
 				f.SecretVars = append(f.SecretVars, fl.Value.String())
+				if v, ok := f.Lookup(fl.Value.String()); ok {
+					f.Scrubber.Add(secret.Value(strings.TrimSpace(v)))
+				}
 			}
 			if g.Insecure {
 				fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
@@ -216,12 +228,20 @@ func Main() int {
 // Execute runs one command line. It is the one place that prints the final
 // error (to stderr) and turns it into an exit code.
 func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env config.Environ) int {
+	// Everything cachectl prints passes through the scrubber, so a secret
+	// a server echoes back (an API quoting the token in an error) never
+	// reaches a terminal, a CI log or a redirected report.
+	scrub := &secret.Scrubber{}
+	out, errOut := secret.NewWriter(ios.Out, scrub), secret.NewWriter(ios.ErrOut, scrub)
+	ios.Out, ios.ErrOut = out, errOut
+	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
 	f := &Factory{
-		IO:      ios,
-		Globals: &Globals{},
-		Environ: env,
-		Lookup:  env.Lookup,
-		Logger:  slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		IO:       ios,
+		Globals:  &Globals{},
+		Environ:  env,
+		Lookup:   env.Lookup,
+		Scrubber: scrub,
+		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)

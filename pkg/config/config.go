@@ -21,6 +21,10 @@ type Config struct {
 
 	// File is the path the configuration was read from; empty when none was used.
 	File string `mapstructure:"-" yaml:"-"`
+
+	// secrets are the variables and files the configuration names as
+	// holding secrets.
+	secrets []secretSource
 }
 
 // Environment is one deployment of the site: production, staging, ...

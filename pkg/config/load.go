@@ -66,6 +66,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		return cfg, nil
 	}
 	settings := v.AllSettings()
+	cfg.secrets = secretSources(settings)
 	problems = append(problems, unknownKeys(settings, reflect.TypeOf(Config{}), "")...)
 	if err := v.Unmarshal(cfg); err != nil {
 		problems = append(problems, decodeProblems(err, settings)...)

@@ -183,18 +183,40 @@ func environmentNames(raw map[string]any) []string {
 // collectSecretVars adds every variable the configuration names as a
 // secret source (session.value_env, cdn.api_token_env, ...) to skip.
 func collectSecretVars(raw any, skip map[string]bool) {
+	for _, src := range secretSources(raw) {
+		if src.env {
+			skip[src.name] = true
+		}
+	}
+}
+
+// secretSource is a variable or file the configuration names as holding a
+// secret: every key ending in _env names a variable, every key ending in
+// _file a file.
+type secretSource struct {
+	name string
+	env  bool
+}
+
+func secretSources(raw any) []secretSource {
+	var out []secretSource
 	switch v := raw.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if s, ok := x.(string); ok && strings.HasSuffix(k, "_env") {
-				skip[s] = true
-				continue
+			s, ok := x.(string)
+			switch {
+			case ok && s != "" && strings.HasSuffix(k, "_env"):
+				out = append(out, secretSource{name: s, env: true})
+			case ok && s != "" && strings.HasSuffix(k, "_file"):
+				out = append(out, secretSource{name: s})
+			default:
+				out = append(out, secretSources(x)...)
 			}
-			collectSecretVars(x, skip)
 		}
 	case []any:
 		for _, x := range v {
-			collectSecretVars(x, skip)
+			out = append(out, secretSources(x)...)
 		}
 	}
+	return out
 }

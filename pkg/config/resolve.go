@@ -144,3 +144,22 @@ func fromFile(path, key string) (secret.Value, error) {
 	}
 	return secret.Value(v), nil
 }
+
+// SecretValues returns every secret the configuration names (session
+// values, API tokens, any key ending in _env or _file) that can be read now,
+// so output can be scrubbed of them whether or not the command uses them.
+func (c *Config) SecretValues(lookup Lookup) []secret.Value {
+	var out []secret.Value
+	for _, src := range c.secrets {
+		var v secret.Value
+		if src.env {
+			v, _ = fromEnv(lookup, src.name, src.name)
+		} else {
+			v, _ = fromFile(src.name, src.name)
+		}
+		if !v.IsZero() {
+			out = append(out, v)
+		}
+	}
+	return out
+}

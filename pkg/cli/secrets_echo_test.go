@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// echoingAPI is a purge API that refuses every request and quotes the
+// request's Authorization header back in its error, as some gateways and
+// misconfigured proxies do.
+func echoingAPI(t *testing.T, status int) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"success":false,"errors":[{"code":10000,"message":"Authentication error: header %q is not valid"}],"messages":[],"result":null}`, r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestTokenEchoedByTheAPINeverPrintedOrJournaled: when the purge API answers
+// 400/401/403 quoting "Bearer <token>", the token appears in no output
+// format, not on stderr at debug level, and not in the journal.
+func TestTokenEchoedByTheAPINeverPrintedOrJournaled(t *testing.T) {
+	site := newSessionSite(t, "http://127.0.0.1:1")
+	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden} {
+		api := echoingAPI(t, status)
+		cfg := secretsConfig(t, site.URL, api.URL+"/client/v4")
+		env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken}
+		for _, format := range []string{"table", "json", "jsonl"} {
+			journal := filepath.Join(t.TempDir(), "journal.jsonl")
+			code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal,
+				"--log-level", "debug", "-o", format, "/articles/1", "/")
+			if code != ExitOperational {
+				t.Errorf("%d -o %s: exit %d, want 3: %s", status, format, code, stderr)
+			}
+			if !strings.Contains(out+stderr, "REDACTED") {
+				t.Errorf("%d -o %s: the echoed error should still be shown, redacted:\n%s%s", status, format, out, stderr)
+			}
+			b, _ := os.ReadFile(journal)
+			for name, text := range map[string]string{"stdout": out, "stderr": stderr, "journal": string(b)} {
+				if strings.Contains(text, leakToken) {
+					t.Errorf("%d -o %s: the token echoed by the API reached %s:\n%s", status, format, name, text)
+				}
+			}
+		}
+	}
+}
+
+// TestSessionEchoedByTheSiteNeverPrinted: a site that puts the visitor's
+// session value into a redirect's Location (and a header) does not get it
+// printed by inspect in any format.
+func TestSessionEchoedByTheSiteNeverPrinted(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("sessionid")
+		if err != nil {
+			w.Header().Set("X-Cache", "HIT")
+			return
+		}
+		w.Header().Set("X-Debug-Session", c.Value)
+		http.Redirect(w, r, "/login?expired="+c.Value, http.StatusFound)
+	}))
+	t.Cleanup(site.Close)
+	cfg := secretsConfig(t, site.URL, "http://127.0.0.1:1/client/v4")
+	env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken}
+	for _, format := range []string{"table", "json", "jsonl"} {
+		code, out, stderr := run(t, env, "inspect", "--config", cfg, "--env", "production", "--log-level", "debug", "-o", format, "/account")
+		if code != 0 {
+			t.Errorf("-o %s: exit %d: %s", format, code, stderr)
+		}
+		if strings.Contains(out+stderr, leakSession) {
+			t.Errorf("-o %s: the session value echoed by the site was printed:\n%s%s", format, out, stderr)
+		}
+	}
+}
