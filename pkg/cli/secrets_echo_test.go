@@ -81,3 +81,41 @@ func TestSessionEchoedByTheSiteNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionReflectedInVerifyActualScrubbed: a site reflecting the session
+// value in a header that a headers.equal check compares makes the check fail
+// with the header's value as `actual`; that value is scrubbed in every
+// format and in the GitHub annotations.
+func TestSessionReflectedInVerifyActualScrubbed(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("sessionid"); err == nil {
+			w.Header().Set("X-User", "session="+c.Value)
+		}
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Header().Set("X-Cache", "MISS")
+	}))
+	t.Cleanup(site.Close)
+	cfg := writeFile(t, "cachectl.yaml", fmt.Sprintf(`environments:
+  production:
+    base_url: %s
+    session: {cookie: sessionid, value_env: TEST_SESSION}
+routes:
+  - path: /account
+    owner: accounts-team
+    expect:
+      logged_in: {headers: {equal: {X-User: anonymous}}}
+`, site.URL))
+	env := map[string]string{"TEST_SESSION": leakSession, "GITHUB_ACTIONS": "true"}
+	for _, format := range []string{"table", "json", "jsonl", "junit", "markdown"} {
+		code, out, stderr := run(t, env, "verify", "--config", cfg, "--env", "production", "-o", format)
+		if code != ExitCheckFailed {
+			t.Errorf("-o %s: exit %d, want 1: %s", format, code, stderr)
+		}
+		if !strings.Contains(out, "REDACTED") {
+			t.Errorf("-o %s: want the reflected value shown as REDACTED:\n%s", format, out)
+		}
+		if strings.Contains(out+stderr, leakSession) {
+			t.Errorf("-o %s: the reflected session value was printed:\n%s%s", format, out, stderr)
+		}
+	}
+}
