@@ -126,8 +126,8 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 	switch {
 	case opts.Concurrency < 1 || opts.Concurrency > 1024:
 		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
-	case opts.Sample < 0:
-		return nil, usageErrorf("--sample %d: expected a number of routes ≥ 1", opts.Sample)
+	case opts.Sample < 0 || opts.Sample > verify.MaxSample:
+		return nil, usageErrorf("--sample %d: expected a number of routes from 1 to %d", opts.Sample, verify.MaxSample)
 	case opts.Retries < 0 || opts.Retries > 100:
 		return nil, usageErrorf("--retry-until-pass %d: expected 0 to 100", opts.Retries)
 	case opts.Retries > 0 && opts.Interval <= 0:

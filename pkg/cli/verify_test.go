@@ -217,3 +217,19 @@ func TestVerifyUsageErrors(t *testing.T) {
 		t.Errorf("unreachable: exit %d, want 3 (%s)", code, stderr)
 	}
 }
+
+// TestVerifySampleAbsurdIsRefused: --sample far above any route count is
+// exit 2, not an out-of-memory crash; a sample above the route count checks
+// every route.
+func TestVerifySampleAbsurdIsRefused(t *testing.T) {
+	o := newOrigin(t)
+	cfg := writeConfig(t, o.URL)
+	code, _, stderr := run(t, nil, "verify", "--config", cfg, "--env", "nosession", "--sample", "999999999999")
+	if code != ExitUsage || !strings.Contains(stderr, "--sample 999999999999") {
+		t.Fatalf("exit %d, want 2 naming --sample: %s", code, stderr)
+	}
+	code, out, stderr := run(t, nil, "verify", "--config", cfg, "--env", "nosession", "--sample", "10000000", "-o", "jsonl")
+	if code == ExitUsage || code == ExitOperational || out == "" {
+		t.Fatalf("--sample 10000000: exit %d: %s%s", code, out, stderr)
+	}
+}

@@ -127,6 +127,10 @@ type Indexed struct {
 	Route string
 }
 
+// MaxSample is the largest --sample accepted: far above any site's route
+// count, far below what would exhaust memory.
+const MaxSample = 10_000_000
+
 // Select numbers routes, keeps a reproducible random sample of n of them
 // (n ≤ 0 keeps all; the same seed and input always give the same sample) and
 // then keeps only the routes of shard s. Sampling comes first, so the N
@@ -177,7 +181,8 @@ func ShardKey(route string) string {
 // generator, returned in input order.
 func reservoir(items iter.Seq[Indexed], n int, seed uint64) []Indexed {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	sample := make([]Indexed, 0, n)
+	// The sample grows with the routes seen: n may far exceed them.
+	sample := make([]Indexed, 0, min(n, 1024))
 	seen := 0
 	for it := range items {
 		seen++
