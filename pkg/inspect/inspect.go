@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cachectl/cachectl/pkg/analyze"
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/pool"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -135,7 +136,7 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 	}
 	for i := range g.Probes {
 		if g.Probes[i].Findings == nil {
-			g.Probes[i].Findings = []probe.Finding{}
+			g.Probes[i].Findings = []finding.Finding{}
 		}
 	}
 	return g
