@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test suite: formatting, vet, staticcheck, the race-enabled tests (unit,
-# golden and integration tests against a real Varnish in front of a real
-# FastAPI origin) and a short run of every fuzz target.
+# The test suite: formatting, a tidy go.mod, vet, staticcheck, no unreachable
+# functions, the race-enabled tests (unit, golden and integration tests against
+# a real Varnish in front of a real FastAPI origin) and a short run of every
+# fuzz target.
 #
 # On a fresh Debian machine it installs what it needs: the Debian packages of
 # the local stack (when root; otherwise it prints the apt-get command) and the
@@ -12,12 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
+DEADCODE_VERSION=v0.52.0     # golang.org/x/tools
+DEADCODE_KEEP=scripts/deadcode-keep.txt
 FUZZTIME=${FUZZTIME:-5s}
 export PATH="/usr/local/go/bin:$PATH"
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"
 
 say() { printf '==> %s\n' "$*" >&2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 # Debian packages of the local stack (Varnish, FastAPI, uvicorn).
 missing=()
@@ -41,6 +46,11 @@ if ! staticcheck -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; th
   say "installing staticcheck $STATICCHECK_VERSION"
   go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
+if ! go version -m "$(command -v deadcode 2>/dev/null || echo /nonexistent)" 2>/dev/null \
+  | grep -q "golang.org/x/tools[[:space:]]*${DEADCODE_VERSION}[[:space:]]"; then
+  say "installing deadcode $DEADCODE_VERSION"
+  go install "golang.org/x/tools/cmd/deadcode@$DEADCODE_VERSION"
+fi
 
 say "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -48,11 +58,41 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
 fi
 
+say "go mod tidy"
+# go.mod lists exactly what the code imports, each requirement marked direct
+# or indirect as it is; -diff changes nothing and exits 1 with the diff.
+if ! tidy=$(go mod tidy -diff 2>&1); then
+  echo "go mod tidy would change go.mod/go.sum (run go mod tidy):" >&2
+  echo "$tidy" >&2; exit 1
+fi
+
 say "go vet"
 go vet ./...
 
 say "staticcheck"
 staticcheck ./...
+
+say "deadcode"
+# Every function is reachable from main or a test, unless it is listed in
+# $DEADCODE_KEEP with the reason it is kept. Entries are import paths inside
+# the module followed by the function (pkg/foo.Func, pkg/foo.Type.Method), so
+# moving code within a file never invalidates them; an entry that is no longer
+# reported is stale and fails the run too, so the list only ever shrinks.
+module=$(go list -m)
+deadcode -test -f '{{range .Funcs}}{{$.Path}}.{{.Name}}{{"\n"}}{{end}}' ./... \
+  | sed "s|^$module/||" | LC_ALL=C sort -u >"$tmp/deadcode-reported"
+sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$DEADCODE_KEEP" | LC_ALL=C sort -u >"$tmp/deadcode-kept"
+unexpected=$(LC_ALL=C comm -23 "$tmp/deadcode-reported" "$tmp/deadcode-kept")
+stale=$(LC_ALL=C comm -13 "$tmp/deadcode-reported" "$tmp/deadcode-kept")
+if [ -n "$unexpected" ]; then
+  echo "unreachable functions (delete them, use them, or list them with a reason in $DEADCODE_KEEP):" >&2
+  printf '  %s\n' $unexpected >&2
+fi
+if [ -n "$stale" ]; then
+  echo "$DEADCODE_KEEP lists functions that are no longer unreachable; remove them:" >&2
+  printf '  %s\n' $stale >&2
+fi
+[ -z "$unexpected$stale" ] || exit 1
 
 say "go test -race"
 go test -race -count=1 -timeout 15m ./...

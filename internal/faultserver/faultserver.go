@@ -246,7 +246,6 @@ type NotTLS struct {
 	URL string
 	ln  net.Listener
 	wg  sync.WaitGroup
-	n   atomic.Int64
 }
 
 // NewNotTLS starts a NotTLS listener on a loopback port. Close it when done.
@@ -264,7 +263,6 @@ func NewNotTLS() (*NotTLS, error) {
 			if err != nil {
 				return
 			}
-			s.n.Add(1)
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -277,9 +275,6 @@ func NewNotTLS() (*NotTLS, error) {
 	}()
 	return s, nil
 }
-
-// Count returns the number of connections accepted.
-func (s *NotTLS) Count() int { return int(s.n.Load()) }
 
 // Close stops the listener and waits for its connections to end.
 func (s *NotTLS) Close() {

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/probe"
 )
@@ -59,55 +60,55 @@ const maxQuoted = 120
 // Findings analyzes one probe. A failed probe (Error set) or nil yields no
 // findings. Messages quote the header values behind each finding but never
 // a cookie value. The result is sorted by severity (error first), then ID.
-func Findings(r *probe.Result) []probe.Finding {
+func Findings(r *probe.Result) []finding.Finding {
 	if r == nil || r.Error != "" {
 		return nil
 	}
 	a := newAnalysis(r)
-	var fs []probe.Finding
-	add := func(id string, sev probe.Severity, format string, args ...any) {
-		fs = append(fs, probe.Finding{ID: id, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	var fs []finding.Finding
+	add := func(id string, sev finding.Severity, format string, args ...any) {
+		fs = append(fs, finding.Finding{ID: id, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 
 	if r.Variant == probe.LoggedIn && a.fromCache {
-		add(IDLoggedInCached, probe.Error,
+		add(IDLoggedInCached, finding.Error,
 			"logged-in response was served from a shared cache (%s); another visitor can receive this user's page — send Cache-Control: private or no-store for sessions, or bypass the cache when the session cookie is present",
 			a.cacheEvidence())
 	}
 	if a.setCookie && !a.cookieFieldPrivate() {
 		switch {
 		case a.fromCache:
-			add(IDSetCookieCacheable, probe.Error,
+			add(IDSetCookieCacheable, finding.Error,
 				"response with Set-Cookie was served from a shared cache (%s); the cookie, and any session in it, is handed to every visitor who gets this copy",
 				a.cacheEvidence())
 		case a.cacheable:
-			add(IDSetCookieCacheable, probe.Error,
+			add(IDSetCookieCacheable, finding.Error,
 				"response sets a cookie and a shared cache may store it (%s; RFC 9111 §7.3: Set-Cookie does not prevent caching) — add private or no-store",
 				a.cacheReason)
 		}
 	}
 	if a.fromCache && (a.pol.d.NoStore || a.pol.d.PrivateAll()) {
-		add(IDPrivateServedFromCache, probe.Error,
+		add(IDPrivateServedFromCache, finding.Error,
 			"response marked %s was served from a shared cache (%s); the CDN ignores the origin's directive, likely through an edge TTL override",
 			a.fieldValue(a.pol.field, a.pol.raw), a.cacheEvidence())
 	}
 	if a.cacheable && !a.fresh.Explicit {
-		add(IDNoExplicitFreshness, probe.Warn,
+		add(IDNoExplicitFreshness, finding.Warn,
 			"status %d is cacheable only heuristically: no s-maxage, max-age, CDN-Cache-Control or Expires, so each cache picks its own lifetime (%s)",
 			r.StatusCode, a.fresh.Source)
 	}
 	if varyStar(a.h) {
-		add(IDVaryStar, probe.Warn,
+		add(IDVaryStar, finding.Warn,
 			"%s: a shared cache can never reuse this response; name the request headers that select the variant instead",
 			a.fieldValue("Vary", joined(a.h, "Vary")))
 	}
 	if slices.Contains(varyFields(a.h), "Cookie") {
 		if a.cacheable {
-			add(IDVaryCookie, probe.Warn,
+			add(IDVaryCookie, finding.Warn,
 				"%s keys the cache on the whole Cookie header, so analytics and consent cookies give nearly every visitor a separate copy and the hit rate collapses; strip irrelevant cookies at the CDN or mark session responses private",
 				a.fieldValue("Vary", joined(a.h, "Vary")))
 		} else {
-			add(IDVaryCookie, probe.Info,
+			add(IDVaryCookie, finding.Info,
 				"%s has no effect on shared caching here because the response is not stored (%s)",
 				a.fieldValue("Vary", joined(a.h, "Vary")), a.cacheReason)
 		}
@@ -118,37 +119,37 @@ func Findings(r *probe.Result) []probe.Finding {
 			allowed += int64(*swr)
 		}
 		if a.age > allowed {
-			add(IDAgeOverMaxAge, probe.Warn,
+			add(IDAgeOverMaxAge, finding.Warn,
 				"Age %d exceeds the shared lifetime of %ds (%s)%s; the CDN keeps serving longer than the origin intends, likely through an edge TTL override",
 				a.age, a.fresh.TTLSeconds, a.fresh.Source, a.swrNote())
 		}
 	}
 	if a.cacheable && a.h.Get("ETag") == "" && a.h.Get("Last-Modified") == "" {
-		add(IDNoValidator, probe.Info,
+		add(IDNoValidator, finding.Info,
 			"cacheable response has neither ETag nor Last-Modified, so a cache cannot revalidate it and must fetch the full body again once it expires")
 	}
 	for _, c := range a.conflicts() {
-		add(IDConflictingDirectives, probe.Warn, "%s", c)
+		add(IDConflictingDirectives, finding.Warn, "%s", c)
 	}
 	for _, iv := range a.invalid() {
-		add(IDInvalidDirective, probe.Warn, "%s", iv)
+		add(IDInvalidDirective, finding.Warn, "%s", iv)
 	}
 	if a.pol.targeted() {
 		cc := "there is no Cache-Control for browsers"
 		if !a.pol.cc.Empty() {
 			cc = "browsers still follow " + a.fieldValue("Cache-Control", joined(a.h, "Cache-Control"))
 		}
-		add(IDCDNOverride, probe.Info,
+		add(IDCDNOverride, finding.Info,
 			"%s overrides Cache-Control at the CDN (RFC 9213); %s",
 			a.fieldValue(a.pol.field, a.pol.raw), cc)
 	}
 	for _, name := range a.pol.ignored {
-		add(IDInvalidDirective, probe.Warn,
+		add(IDInvalidDirective, finding.Warn,
 			"%s is empty or malformed, so CDNs ignore it and fall back to Cache-Control (RFC 9213 §2.1)",
 			a.fieldValue(name, joined(a.h, name)))
 	}
 	if r.Cache.Status == cachestatus.UNKNOWN || r.Cache.Status == "" {
-		add(IDCacheStatusUnknown, probe.Info,
+		add(IDCacheStatusUnknown, finding.Info,
 			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...); name your cache's header with --cache-header NAME")
 	}
 	sortFindings(fs)
@@ -158,7 +159,7 @@ func Findings(r *probe.Result) []probe.Finding {
 // Pair analyzes the anonymous and logged-in probes of the same URL. Each gets
 // its own findings; the findings that need both (personalization without
 // private) are attached to the logged-in probe.
-func Pair(anon, loggedIn *probe.Result) (anonFindings, loggedInFindings []probe.Finding) {
+func Pair(anon, loggedIn *probe.Result) (anonFindings, loggedInFindings []finding.Finding) {
 	anonFindings = Findings(anon)
 	loggedInFindings = Findings(loggedIn)
 	if anon == nil || loggedIn == nil || anon.Error != "" || loggedIn.Error != "" ||
@@ -168,18 +169,18 @@ func Pair(anon, loggedIn *probe.Result) (anonFindings, loggedInFindings []probe.
 	pol := sharedPolicy(ResponseHeader(loggedIn))
 	if anon.BodySHA256 != loggedIn.BodySHA256 {
 		if !pol.d.NoStore && !pol.d.PrivateAll() {
-			loggedInFindings = append(loggedInFindings, probe.Finding{
+			loggedInFindings = append(loggedInFindings, finding.Finding{
 				ID:       IDPersonalizedNotPrivate,
-				Severity: probe.Warn,
+				Severity: finding.Warn,
 				Message: fmt.Sprintf(
 					"logged-in body (status %d, sha256 %s) differs from the anonymous one (status %d, sha256 %s) but %s; a shared cache that ignores cookies in its key can serve this user's page to others — send private or no-store",
 					loggedIn.StatusCode, shortHash(loggedIn.BodySHA256), anon.StatusCode, shortHash(anon.BodySHA256), describeNotPrivate(pol)),
 			})
 		}
 	} else if anon.StatusCode == loggedIn.StatusCode {
-		loggedInFindings = append(loggedInFindings, probe.Finding{
+		loggedInFindings = append(loggedInFindings, finding.Finding{
 			ID:       IDSameBodyLoggedIn,
-			Severity: probe.Info,
+			Severity: finding.Info,
 			Message: fmt.Sprintf(
 				"logged-in and anonymous bodies are identical (status %d, sha256 %s): the page is not personalized, or the session cookie was not accepted",
 				loggedIn.StatusCode, shortHash(loggedIn.BodySHA256)),
@@ -190,8 +191,8 @@ func Pair(anon, loggedIn *probe.Result) (anonFindings, loggedInFindings []probe.
 }
 
 // MaxSeverity returns the highest severity among fs, or "" when fs is empty.
-func MaxSeverity(fs []probe.Finding) probe.Severity {
-	var top probe.Severity
+func MaxSeverity(fs []finding.Finding) finding.Severity {
+	var top finding.Severity
 	for _, f := range fs {
 		if f.Severity.Rank() > top.Rank() {
 			top = f.Severity
@@ -200,8 +201,8 @@ func MaxSeverity(fs []probe.Finding) probe.Severity {
 	return top
 }
 
-func sortFindings(fs []probe.Finding) {
-	slices.SortStableFunc(fs, func(a, b probe.Finding) int {
+func sortFindings(fs []finding.Finding) {
+	slices.SortStableFunc(fs, func(a, b finding.Finding) int {
 		if c := cmp.Compare(b.Severity.Rank(), a.Severity.Rank()); c != 0 {
 			return c
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/probe"
 )
@@ -58,7 +59,7 @@ func withRequest(r *probe.Result, method string, headers map[string]string) *pro
 }
 
 // ids renders findings as "id:severity" in order.
-func ids(fs []probe.Finding) []string {
+func ids(fs []finding.Finding) []string {
 	out := []string{}
 	for _, f := range fs {
 		out = append(out, f.ID+":"+string(f.Severity))
@@ -496,19 +497,19 @@ func TestPair(t *testing.T) {
 
 func TestMaxSeverity(t *testing.T) {
 	tests := []struct {
-		in   []probe.Severity
-		want probe.Severity
+		in   []finding.Severity
+		want finding.Severity
 	}{
 		{nil, ""},
-		{[]probe.Severity{probe.Info}, probe.Info},
-		{[]probe.Severity{probe.Info, probe.Error, probe.Warn}, probe.Error},
-		{[]probe.Severity{probe.Warn, probe.Info}, probe.Warn},
-		{[]probe.Severity{"bogus"}, ""},
+		{[]finding.Severity{finding.Info}, finding.Info},
+		{[]finding.Severity{finding.Info, finding.Error, finding.Warn}, finding.Error},
+		{[]finding.Severity{finding.Warn, finding.Info}, finding.Warn},
+		{[]finding.Severity{"bogus"}, ""},
 	}
 	for _, tt := range tests {
-		var fs []probe.Finding
+		var fs []finding.Finding
 		for i, s := range tt.in {
-			fs = append(fs, probe.Finding{ID: fmt.Sprint(i), Severity: s})
+			fs = append(fs, finding.Finding{ID: fmt.Sprint(i), Severity: s})
 		}
 		if got := MaxSeverity(fs); got != tt.want {
 			t.Errorf("MaxSeverity(%v) = %q, want %q", tt.in, got, tt.want)

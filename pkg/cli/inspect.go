@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/inspect"
@@ -96,7 +97,7 @@ type inspectPlan struct {
 	session  *probe.Session
 	prober   *probe.Prober
 	until    cachestatus.Status
-	failOn   probe.Severity
+	failOn   finding.Severity
 	format   report.Format
 }
 
@@ -139,7 +140,7 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 	switch opts.FailOn {
 	case "":
 	case "warn", "error", "info":
-		p.failOn = probe.Severity(opts.FailOn)
+		p.failOn = finding.Severity(opts.FailOn)
 	default:
 		return nil, usageErrorf("--fail-on %q: expected warn or error", opts.FailOn)
 	}
@@ -229,7 +230,7 @@ func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
 	}
 	start := time.Now()
 	var sum report.InspectSummary
-	worst := probe.Severity("")
+	worst := finding.Severity("")
 	runErr := inspect.Run(ctx, p.prober, iter.Seq[inspect.Job](jobs), inspect.Options{
 		Concurrency: opts.Concurrency,
 		Repeat:      opts.Repeat,

@@ -1,6 +1,9 @@
-// Package inspect probes many URLs as one or more visitor variants with
-// bounded concurrency, analyzes each URL's anonymous/logged-in pair, and
-// hands the results back in input order as soon as they are ready.
+// Package inspect finds out what the cache does with a URL: it probes the
+// URL as each visitor variant (repeating or polling as asked) and attaches
+// the findings of package analyze to every probe and to the
+// anonymous/logged-in pair. Run does this for many URLs with bounded
+// concurrency and hands the results back in input order as soon as they are
+// ready; verify and diff call One for each of their routes.
 package inspect
 
 import (
@@ -11,7 +14,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cachectl/cachectl/pkg/analyze"
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/pool"
 	"github.com/cachectl/cachectl/pkg/probe"
 )
 
@@ -54,14 +59,15 @@ type Group struct {
 // stops early when ctx is cancelled or emit returns an error.
 func Run(ctx context.Context, p *probe.Prober, jobs iter.Seq[Job], opts Options, emit func(Group) error) error {
 	opts = opts.withDefaults()
-	return Ordered(ctx, jobs, opts.Concurrency, func(ctx context.Context, i int, job Job) Group {
+	return pool.Ordered(ctx, jobs, opts.Concurrency, func(ctx context.Context, i int, job Job) Group {
 		return inspectOne(ctx, p, i, job, opts)
 	}, emit)
 }
 
 // One inspects a single job exactly as Run does (repeats, polling, pair
 // analysis); i becomes the group's Index. Callers that do more per job than
-// probing (verify's checks, diff's two environments) run it under Ordered.
+// probing (verify's checks, diff's two environments) run it under
+// pool.Ordered.
 func One(ctx context.Context, p *probe.Prober, i int, job Job, opts Options) Group {
 	return inspectOne(ctx, p, i, job, opts.withDefaults())
 }
@@ -74,58 +80,6 @@ func (o Options) withDefaults() Options {
 		o.Repeat = 1
 	}
 	return o
-}
-
-// Ordered runs work for every job with at most concurrency jobs in flight
-// and calls emit with the results in input order, as soon as each result and
-// all before it are ready. It stops early when ctx is cancelled or emit
-// returns an error.
-func Ordered[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, emit func(R) error) error {
-	if concurrency <= 0 {
-		concurrency = 8
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	// Each job gets a one-slot channel, queued in input order; the consumer
-	// waits on them in that order, so output is ordered while at most
-	// 2×concurrency results are held.
-	order := make(chan chan R, concurrency)
-	sem := make(chan struct{}, concurrency)
-	go func() {
-		defer close(order)
-		i := 0
-		for job := range jobs {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			slot := make(chan R, 1)
-			select {
-			case order <- slot:
-			case <-ctx.Done():
-				return
-			}
-			go func(i int, job J) {
-				defer func() { <-sem }()
-				slot <- work(ctx, i, job)
-			}(i, job)
-			i++
-		}
-	}()
-	for slot := range order {
-		var r R
-		select {
-		case r = <-slot:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if err := emit(r); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
 }
 
 func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Options) Group {
@@ -159,7 +113,7 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 				if time.Now().Add(backoff).After(deadline) {
 					break
 				}
-				if !Sleep(ctx, backoff) {
+				if !pool.Sleep(ctx, backoff) {
 					break
 				}
 				backoff = min(backoff*2, 5*time.Second)
@@ -182,24 +136,8 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 	}
 	for i := range g.Probes {
 		if g.Probes[i].Findings == nil {
-			g.Probes[i].Findings = []probe.Finding{}
+			g.Probes[i].Findings = []finding.Finding{}
 		}
 	}
 	return g
-}
-
-// Sleep waits for d and reports whether ctx is still live; it returns false
-// as soon as ctx is done.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -153,7 +154,7 @@ func (p *Prober) RequestHeaders() map[string]string {
 // Probe requests rawURL once as the given variant. Failures are reported in
 // Result.Error, never returned: a probe always yields a result.
 func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess *Session) Result {
-	r := Result{URL: rawURL, Variant: variant, Method: p.opts.Method, Findings: []Finding{}}
+	r := Result{URL: rawURL, Variant: variant, Method: p.opts.Method, Findings: []finding.Finding{}}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 

@@ -3,6 +3,7 @@ package probe
 import (
 	"net/http"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 )
 
@@ -14,36 +15,6 @@ const (
 	Anonymous Variant = "anonymous"
 	LoggedIn  Variant = "logged_in"
 )
-
-// Severity of a finding.
-type Severity string
-
-// Severities, in increasing order.
-const (
-	Info  Severity = "info"
-	Warn  Severity = "warn"
-	Error Severity = "error"
-)
-
-// Rank orders severities: info < warn < error. Unknown severities rank 0.
-func (s Severity) Rank() int {
-	switch s {
-	case Info:
-		return 1
-	case Warn:
-		return 2
-	case Error:
-		return 3
-	}
-	return 0
-}
-
-// Finding is one observation about how a route is cached.
-type Finding struct {
-	ID       string   `json:"id"`
-	Severity Severity `json:"severity"`
-	Message  string   `json:"message"`
-}
 
 // Timing holds the phases of one request in milliseconds.
 type Timing struct {
@@ -102,7 +73,7 @@ type Result struct {
 	// Timing is the request's phases in milliseconds.
 	Timing Timing `json:"timing_ms"`
 	// Findings are filled by package analyze.
-	Findings []Finding `json:"findings"`
+	Findings []finding.Finding `json:"findings"`
 	// Error says why the probe failed; empty on success.
 	Error string `json:"error,omitempty"`
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/golden"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
@@ -178,5 +179,5 @@ func TestDryRunShowsCloudflareRequests(t *testing.T) {
 	if strings.Contains(buf.String(), goodToken) {
 		t.Fatal("dry run printed the token")
 	}
-	compareGolden(t, "dryrun-cloudflare.golden", strings.ReplaceAll(buf.String(), srv.URL, "http://API"))
+	golden.Check(t, "dryrun-cloudflare", []byte(strings.ReplaceAll(buf.String(), srv.URL, "http://API")))
 }

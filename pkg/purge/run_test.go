@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/golden"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"golang.org/x/time/rate"
@@ -434,7 +435,7 @@ func TestDryRunGolden(t *testing.T) {
 		}
 	}
 	got := strings.ReplaceAll(buf.String(), strings.TrimPrefix(node.srv.URL, "http://"), "NODE")
-	compareGolden(t, "dryrun.golden", got)
+	golden.Check(t, "dryrun", []byte(got))
 
 	// Without a Describer the dry run lists the targets.
 	buf.Reset()
@@ -442,7 +443,7 @@ func TestDryRunGolden(t *testing.T) {
 	if _, err := (&purge.Runner{Provider: plain}).Run(t.Context(), run, batches[:1]); err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, "dryrun-plain.golden", buf.String())
+	golden.Check(t, "dryrun-plain", buf.Bytes())
 
 	if _, _, _, err := purge.Pending(j.Path(), run.ID); err == nil || !strings.Contains(err.Error(), "dry run") {
 		t.Fatalf("Pending() of a dry run error = %v, want one saying it was a dry run", err)

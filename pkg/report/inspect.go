@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/inspect"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -246,7 +247,7 @@ func (t *inspectTable) Close(s InspectSummary) error {
 		line += ", " + st.Red(fmt.Sprintf("%d failed", s.Errors))
 	}
 	var fs []string
-	for _, sev := range []probe.Severity{probe.Error, probe.Warn, probe.Info} {
+	for _, sev := range []finding.Severity{finding.Error, finding.Warn, finding.Info} {
 		if n := s.Findings[string(sev)]; n > 0 {
 			fs = append(fs, fmt.Sprintf("%d %s", n, sev))
 		}
@@ -287,11 +288,11 @@ func colorStatus(st Style, s cachestatus.Status, text string) string {
 	return text
 }
 
-func colorSeverity(st Style, s probe.Severity) string {
+func colorSeverity(st Style, s finding.Severity) string {
 	switch s {
-	case probe.Error:
+	case finding.Error:
 		return st.Red("✖ error")
-	case probe.Warn:
+	case finding.Warn:
 		return st.Yellow("▲ warn ")
 	}
 	return st.Dim("• info ")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/golden"
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/inspect"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -23,20 +24,20 @@ func sampleGroups() []inspect.Group {
 			{URL: article, Variant: probe.Anonymous, Seq: 1, Method: "GET", StatusCode: 200,
 				Cache:        cachestatus.Result{Status: cachestatus.MISS, Source: "X-Cache", Raw: "MISS", Layers: []cachestatus.Layer{{Status: cachestatus.MISS, Raw: "MISS"}}, AgeS: age(0), CDN: "varnish"},
 				CacheControl: "public, max-age=600", Vary: "Accept-Encoding", ETag: `"a1"`, BodyBytes: 2048,
-				Timing: probe.Timing{DNS: 0, Connect: 0.21, TTFB: 4.2, Total: 4.9}, Findings: []probe.Finding{}},
+				Timing: probe.Timing{DNS: 0, Connect: 0.21, TTFB: 4.2, Total: 4.9}, Findings: []finding.Finding{}},
 			{URL: article, Variant: probe.Anonymous, Seq: 2, Method: "GET", StatusCode: 200,
 				Cache:        cachestatus.Result{Status: cachestatus.HIT, Source: "X-Cache", Raw: "HIT", Layers: []cachestatus.Layer{{Status: cachestatus.HIT, Raw: "HIT"}}, AgeS: age(1), CDN: "varnish"},
 				CacheControl: "public, max-age=600", Vary: "Accept-Encoding", ETag: `"a1"`, BodyBytes: 2048,
-				Timing: probe.Timing{Connect: 0.18, TTFB: 0.9, Total: 1.2}, Findings: []probe.Finding{}},
+				Timing: probe.Timing{Connect: 0.18, TTFB: 0.9, Total: 1.2}, Findings: []finding.Finding{}},
 		}},
 		{Index: 1, URL: "http://127.0.0.1:16081/dashboard", Probes: []probe.Result{
 			{URL: "http://127.0.0.1:16081/dashboard", Variant: probe.LoggedIn, Method: "GET", StatusCode: 200,
 				Cache:        cachestatus.Result{Status: cachestatus.HIT, Source: "X-Cache", Raw: "HIT", Layers: []cachestatus.Layer{{Status: cachestatus.HIT, Raw: "HIT"}}, AgeS: age(3), CDN: "varnish"},
 				CacheControl: "public, max-age=120", SetCookie: true, RequestHeaders: map[string]string{"Cookie": "sessionid=REDACTED"},
 				Timing: probe.Timing{Connect: 0.2, TTFB: 1.1, Total: 1.4},
-				Findings: []probe.Finding{
-					{ID: "logged-in-cached", Severity: probe.Error, Message: "the logged-in response came from a shared cache (X-Cache: HIT, Age: 3)"},
-					{ID: "set-cookie-cacheable", Severity: probe.Error, Message: "Set-Cookie on a response a shared cache may store"},
+				Findings: []finding.Finding{
+					{ID: "logged-in-cached", Severity: finding.Error, Message: "the logged-in response came from a shared cache (X-Cache: HIT, Age: 3)"},
+					{ID: "set-cookie-cacheable", Severity: finding.Error, Message: "Set-Cookie on a response a shared cache may store"},
 				}},
 		}},
 		{Index: 2, URL: "https://www.example.com/", Probes: []probe.Result{
@@ -44,15 +45,15 @@ func sampleGroups() []inspect.Group {
 				Cache: cachestatus.Result{Status: cachestatus.HIT, Source: "X-Cache", Raw: "MISS, HIT", CDN: "fastly", Layers: []cachestatus.Layer{
 					{Name: "cache-iad2120-IAD", Status: cachestatus.MISS, Raw: "MISS"}, {Name: "cache-sjc3120-SJC", Status: cachestatus.HIT, Raw: "HIT"}}},
 				CacheControl: "max-age=60", CDNCacheControl: map[string]string{"Surrogate-Control": "max-age=3600"},
-				Timing: probe.Timing{DNS: 12.5, Connect: 20.1, TLS: 31.7, TTFB: 80, Total: 1234.5}, Findings: []probe.Finding{{ID: "no-validator", Severity: probe.Info, Message: "no ETag or Last-Modified"}}},
+				Timing: probe.Timing{DNS: 12.5, Connect: 20.1, TLS: 31.7, TTFB: 80, Total: 1234.5}, Findings: []finding.Finding{{ID: "no-validator", Severity: finding.Info, Message: "no ETag or Last-Modified"}}},
 		}},
 		{Index: 3, URL: "http://127.0.0.1:16081/redirect-me", Probes: []probe.Result{
 			{URL: "http://127.0.0.1:16081/redirect-me", Variant: probe.Anonymous, Method: "GET", StatusCode: 301, Location: "/",
-				Cache: cachestatus.Result{Status: cachestatus.MISS, Source: "X-Cache", Raw: "MISS"}, Timing: probe.Timing{TTFB: 2, Total: 2.1}, Findings: []probe.Finding{}},
+				Cache: cachestatus.Result{Status: cachestatus.MISS, Source: "X-Cache", Raw: "MISS"}, Timing: probe.Timing{TTFB: 2, Total: 2.1}, Findings: []finding.Finding{}},
 		}},
 		{Index: 4, URL: "http://127.0.0.1:1/down", Probes: []probe.Result{
 			{URL: "http://127.0.0.1:1/down", Variant: probe.Anonymous, Method: "GET", Error: "connection to 127.0.0.1:1 failed: connect: connection refused",
-				Cache: cachestatus.Result{Status: cachestatus.UNKNOWN, Layers: []cachestatus.Layer{}}, Timing: probe.Timing{Total: 0.4}, Findings: []probe.Finding{}},
+				Cache: cachestatus.Result{Status: cachestatus.UNKNOWN, Layers: []cachestatus.Layer{}}, Timing: probe.Timing{Total: 0.4}, Findings: []finding.Finding{}},
 		}, Unreached: nil},
 	}
 }

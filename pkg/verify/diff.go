@@ -15,6 +15,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/analyze"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/inspect"
+	"github.com/cachectl/cachectl/pkg/pool"
 	"github.com/cachectl/cachectl/pkg/probe"
 )
 
@@ -112,7 +113,7 @@ func Diff(ctx context.Context, pa, pb *probe.Prober, targets iter.Seq[DiffTarget
 	if len(opts.Variants) == 0 {
 		opts.Variants = []probe.Variant{probe.Anonymous}
 	}
-	return inspect.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t DiffTarget) DiffRecord {
+	return pool.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t DiffTarget) DiffRecord {
 		ga := inspect.One(ctx, pa, t.Index, inspect.Job{URL: t.URLA, Variants: opts.Variants}, inspect.Options{Repeat: 2, Session: opts.SessionA, Limiter: opts.Limiter})
 		gb := inspect.One(ctx, pb, t.Index, inspect.Job{URL: t.URLB, Variants: opts.Variants}, inspect.Options{Repeat: 2, Session: opts.SessionB, Limiter: opts.Limiter})
 		return Compare(t, ga, gb, opts)

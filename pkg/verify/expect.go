@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/analyze"
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -42,7 +43,7 @@ const (
 // when neither it nor the defaults section states any expectation: a route
 // nobody described still fails on a finding as serious as a logged-in page
 // served from a shared cache.
-const DefaultFindingsSeverity = probe.Error
+const DefaultFindingsSeverity = finding.Error
 
 // Outcome is one evaluated check.
 type Outcome struct {
@@ -164,7 +165,7 @@ func Compile(e *config.Expectation) (*Checklist, error) {
 		}
 	}
 	if e.FailOnFindings != "" {
-		sev := probe.Severity(e.FailOnFindings)
+		sev := finding.Severity(e.FailOnFindings)
 		if sev.Rank() == 0 {
 			return nil, fmt.Errorf("fail_on_findings: %q is not a severity (expected one of %s)", e.FailOnFindings, strings.Join(config.Severities, ", "))
 		}
@@ -202,7 +203,7 @@ func (c *Checklist) Evaluate(r *probe.Result, now time.Time) []Outcome {
 	return out
 }
 
-func findingsCheck(sev probe.Severity) check {
+func findingsCheck(sev finding.Severity) check {
 	expected := fmt.Sprintf("no finding at or above %s", sev)
 	return check{name: CheckFindings, eval: func(r *probe.Result, _ time.Time) (bool, string, string) {
 		var hits []string

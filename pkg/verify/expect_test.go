@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -24,13 +25,13 @@ func response(code int, cache cachestatus.Status, ttfb float64, header ...string
 	return &probe.Result{
 		StatusCode: code, Cache: cachestatus.Result{Status: cache, Source: "X-Cache", Raw: string(cache)},
 		CacheControl: h.Get("Cache-Control"), Vary: h.Get("Vary"), SetCookie: h.Get("Set-Cookie") != "",
-		Timing: probe.Timing{TTFB: ttfb}, Header: h, Findings: []probe.Finding{},
+		Timing: probe.Timing{TTFB: ttfb}, Header: h, Findings: []finding.Finding{},
 	}
 }
 
 func TestEvaluate(t *testing.T) {
 	dashboard := response(200, cachestatus.HIT, 0.8, "Cache-Control", "public, max-age=120", "X-Cache", "HIT", "Vary", "Accept-Encoding")
-	dashboard.Findings = []probe.Finding{{ID: "logged-in-cached", Severity: probe.Error}, {ID: "no-validator", Severity: probe.Info}}
+	dashboard.Findings = []finding.Finding{{ID: "logged-in-cached", Severity: finding.Error}, {ID: "no-validator", Severity: finding.Info}}
 	tests := []struct {
 		name   string
 		expect *config.Expectation

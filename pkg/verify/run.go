@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/inspect"
+	"github.com/cachectl/cachectl/pkg/pool"
 	"github.com/cachectl/cachectl/pkg/probe"
 )
 
@@ -86,7 +87,7 @@ func Run(ctx context.Context, p *probe.Prober, targets iter.Seq[Target], opts Op
 	if len(opts.Variants) == 0 {
 		opts.Variants = []probe.Variant{probe.Anonymous}
 	}
-	return inspect.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
+	return pool.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
 		return verifyOne(ctx, p, t, opts)
 	}, emit)
 }
@@ -100,7 +101,7 @@ func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) Rou
 	recs := evaluate(t, inspect.One(ctx, p, t.Index, job, io), opts, 1)
 	io.Repeat = 1 // a retry measures the cache as the previous attempt left it
 	for attempt := 2; attempt <= opts.Retries+1 && anyFailed(recs) && ctx.Err() == nil; attempt++ {
-		if !inspect.Sleep(ctx, opts.Interval) {
+		if !pool.Sleep(ctx, opts.Interval) {
 			break
 		}
 		recs = recheck(recs, evaluate(t, inspect.One(ctx, p, t.Index, job, io), opts, attempt))
