@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -47,17 +48,23 @@ func Load(opts LoadOptions) (*Config, error) {
 			}
 		}
 	}
+	var problems []Problem
 	if file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
+		src, err := readRegular(file, MaxConfigBytes)
+		if err != nil {
 			var pathErr *os.PathError
 			if errors.As(err, &pathErr) {
 				return nil, &FileError{File: file, Err: pathErr.Err}
 			}
 			return nil, &FileError{File: file, Err: err}
 		}
+		if err := v.ReadConfig(bytes.NewReader(src)); err != nil {
+			return nil, &FileError{File: file, Err: err}
+		}
+		problems = caseDuplicates(src)
 	}
-	ovs, problems := overrides(opts.Environ, v.AllSettings(), opts.SecretVars)
+	ovs, ovProblems := overrides(opts.Environ, v.AllSettings(), opts.SecretVars)
+	problems = append(problems, ovProblems...)
 	for _, o := range ovs {
 		v.Set(o.key, o.value)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/secret"
@@ -133,9 +132,12 @@ func fromEnv(lookup Lookup, name, key string) (secret.Value, error) {
 }
 
 func fromFile(path, key string) (secret.Value, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, MaxSecretFileBytes)
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot read %s: %w", key, path, errors.Unwrap(err))
+		if u := errors.Unwrap(err); u != nil {
+			err = u
+		}
+		return "", fmt.Errorf("%s: cannot read %s: %w (expected a regular file holding the secret)", key, path, err)
 	}
 	v, _, _ := strings.Cut(string(b), "\n")
 	v = strings.TrimSpace(v)

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestCaseDuplicateKeysRejected: Production and production, or HOSTS and
+// hosts, in one file are both reported with their key paths instead of one
+// silently replacing the other.
+func TestCaseDuplicateKeysRejected(t *testing.T) {
+	src := `environments:
+  production:
+    base_url: https://www.example.com
+    hosts: [www.example.com]
+    HOSTS: [evil.example.net]
+  Production:
+    base_url: https://other.example.com
+`
+	_, err := Load(LoadOptions{File: writeFile(t, src)})
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a ValidationError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`environments.production.HOSTS: found "HOSTS" (line 5), expected a key not also written as environments.production.hosts`,
+		`environments.Production: found "Production" (line 6), expected a key not also written as environments.production`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+// TestConfigFromDeviceOrFIFORefused: --config /dev/zero or a FIFO is
+// refused at once instead of growing without bound or hanging.
+func TestConfigFromDeviceOrFIFORefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "config.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/dev/zero": "a device", fifo: "a named pipe", t.TempDir(): "a directory"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(LoadOptions{File: path}); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: got %v, want a refusal naming %s", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Load hung", path)
+		}
+	}
+}
+
+// TestConfigOverSizeCapRefused: a configuration above MaxConfigBytes is
+// refused with the cap in the message.
+func TestConfigOverSizeCapRefused(t *testing.T) {
+	big := "# " + strings.Repeat("x", MaxConfigBytes) + "\nenvironments: {}\n"
+	_, err := Load(LoadOptions{File: writeFile(t, big)})
+	if err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+		t.Fatalf("got %v, want a refusal naming the 4 MiB cap", err)
+	}
+}
+
+// TestSecretFileMustBeRegular: session.value_file on /dev/zero or a FIFO is
+// an error, never a hang or an unbounded read.
+func TestSecretFileMustBeRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "session.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, []byte(strings.Repeat("s", MaxSecretFileBytes+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", fifo, big} {
+		src := "environments:\n  p:\n    base_url: https://www.example.com\n    session: {cookie: sessionid, value_file: " + path + "}\n"
+		cfg, err := Load(LoadOptions{File: writeFile(t, src)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_ = cfg.SecretValues(nil)
+			_, err := cfg.Environments["p"].SessionValue(nil, "")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "regular file") {
+				t.Errorf("%s: got %v, want a refusal", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: reading the secret hung", path)
+		}
+	}
+}
