@@ -14,6 +14,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/target"
 	"github.com/cachectl/cachectl/pkg/verify"
 )
 
@@ -138,11 +139,11 @@ func planDiff(f *Factory, opts *DiffOptions) (*diffPlan, error) {
 		if !strings.HasPrefix(r, "/") {
 			return nil, usageErrorf("diff: %q is not a path (expected /path: each side resolves it against its own base_url)", r)
 		}
-		ua, err := config.ResolveTarget(p.a.env, r)
+		ua, err := target.Resolve(p.a.env.TargetEnv(), r)
 		if err != nil {
 			return nil, usageError(err)
 		}
-		ub, err := config.ResolveTarget(p.b.env, r)
+		ub, err := target.Resolve(p.b.env.TargetEnv(), r)
 		if err != nil {
 			return nil, usageError(err)
 		}

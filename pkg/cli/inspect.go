@@ -183,12 +183,7 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 	}
 	var check func(string) error
 	if p.session != nil {
-		check = func(u string) error {
-			if !hostAllowed(env, u) {
-				return usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(env.AllowedHosts(), ", "))
-			}
-			return nil
-		}
+		check = sessionHosts(env)
 	}
 	if p.targets, err = newTargetList(f, env, opts.Targets, opts.FromFile, check); err != nil {
 		return nil, err
@@ -212,6 +207,10 @@ func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
 	if err != nil {
 		return err
 	}
+	return runInspect(ctx, f, opts, p)
+}
+
+func runInspect(ctx context.Context, f *Factory, opts *InspectOptions, p *inspectPlan) error {
 	w, err := report.NewInspectWriter(p.format, f.IO.Out, report.InspectOptions{
 		Style:          f.Style(),
 		RequestHeaders: p.prober.RequestHeaders(),
@@ -253,8 +252,8 @@ func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
 	if err := w.Close(sum); err != nil {
 		return operationalError(fmt.Errorf("inspect: writing output: %w", err))
 	}
-	if runErr == nil {
-		runErr = p.targets.err
+	if runErr == nil && p.targets.err != nil {
+		return p.targets.err
 	}
 	if runErr != nil {
 		return operationalError(fmt.Errorf("inspect: %w", runErr))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/purge/providers"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/retry"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // PurgeOptions are the parsed flags of `cachectl purge`.
@@ -122,7 +122,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		return err
 	}
 	jpath := opts.Journal
-	if opts.Resume != "" || !opts.DryRun {
+	if opts.Resume != "" {
 		if jpath, err = journalPath(f, opts.Journal); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	if opts.Resume == "" {
 		in := purge.Input{URLs: opts.Targets, Tags: opts.Tags, Prefixes: opts.Prefixes, Hosts: opts.Hosts, Everything: opts.Everything}
 		if opts.FromFile != "" {
-			lines, err := readPurgeFile(f, opts.FromFile)
+			lines, err := readPurgeFile(f, env, opts.FromFile)
 			if err != nil {
 				return err
 			}
@@ -183,6 +183,11 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	}
 	if opts.Warm && !opts.Verify {
 		return usageErrorf("purge: --warm needs --verify")
+	}
+	if opts.Resume == "" && !opts.DryRun {
+		if jpath, err = journalPath(f, opts.Journal); err != nil {
+			return err
+		}
 	}
 
 	pcfg, err := providerConfig(f, env)
@@ -289,22 +294,23 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	return nil
 }
 
-// readPurgeFile reads --from-file with line numbers in errors.
-func readPurgeFile(f *Factory, path string) ([]string, error) {
-	var r io.Reader = f.IO.In
-	if path != "-" {
-		file, err := os.Open(path)
-		if err != nil {
-			return nil, usageErrorf("--from-file: %v (expected a readable file with one URL or path per line)", err)
-		}
-		defer file.Close()
-		r = file
-	}
-	lines, err := purge.ReadTargetsFile(r)
+// readPurgeFile reads --from-file: each line resolved and normalized, with
+// line numbers in errors.
+func readPurgeFile(f *Factory, env *config.Environment, path string) ([]string, error) {
+	r, err := openTargets(f, path)
 	if err != nil {
-		return nil, usageErrorf("--from-file %s: %v; nothing was sent", path, err)
+		return nil, err
 	}
-	return lines, nil
+	defer r.Close()
+	pipe := &target.Pipeline{Env: env.TargetEnv(), Canonical: true}
+	var urls []string
+	for t, err := range pipe.Read(r) {
+		if err != nil {
+			return nil, usageErrorf("--from-file %s %v; nothing was sent", path, err)
+		}
+		urls = append(urls, t.URL)
+	}
+	return urls, nil
 }
 
 // classifyPurgeError maps the engine's input errors to exit 2.
@@ -347,10 +353,8 @@ func routeOwner(cfg *config.Config, env *config.Environment) func(string) string
 		if r.Owner == "" {
 			continue
 		}
-		if u, err := config.ResolveTarget(env, r.Path); err == nil {
-			if n, err := purge.NormalizeURL(u); err == nil {
-				owners[n] = r.Owner
-			}
+		if u, err := target.Canonical(env.TargetEnv(), r.Path); err == nil {
+			owners[u] = r.Owner
 		}
 	}
 	return func(u string) string { return owners[u] }

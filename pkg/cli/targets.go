@@ -1,75 +1,40 @@
 package cli
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
-	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // openTargets opens --from-file PATH ("-" is stdin).
 func openTargets(f *Factory, path string) (io.ReadCloser, error) {
-	if path == "-" {
-		return io.NopCloser(f.IO.In), nil
-	}
-	file, err := os.Open(path)
+	r, err := target.Open(path, f.IO.In)
 	if err != nil {
 		return nil, usageErrorf("--from-file: %v (expected a readable file with one URL or path per line)", err)
 	}
-	return file, nil
-}
-
-// scanTargets calls fn for each target line of r with its line number,
-// skipping blank lines and # comments.
-func scanTargets(r io.Reader, fn func(n int, line string) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if err := fn(n, line); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
-// readTargetLines reads one target per line from path ("-" is stdin).
-func readTargetLines(f *Factory, path string) ([]string, error) {
-	r, err := openTargets(f, path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var out []string
-	if err := scanTargets(r, func(_ int, line string) error { out = append(out, line); return nil }); err != nil {
-		return nil, usageErrorf("--from-file %s: %v", path, err)
-	}
-	return out, nil
+	return r, nil
 }
 
 // targetList is the URLs a command works through. Arguments and stdin are
 // held in memory; a --from-file file is checked in full before anything is
 // sent and then read again as the run goes, so a file of a million URLs
-// costs no memory.
+// costs no memory. Both readings go through one pipeline: a line that
+// changed in between is checked like any other, and refused.
 type targetList struct {
-	env   *config.Environment
+	pipe  *target.Pipeline
 	held  []string
 	file  string
 	count int
 	// width is the longest URL's length, for table columns.
 	width int
-	// err is set when the file changed between the check and the run.
+	// err is set when the file changed between the check and the run so
+	// that a line no longer passes; the run stops there.
 	err error
 }
 
@@ -77,28 +42,20 @@ type targetList struct {
 // the run starts; the first bad one is a usage error naming it and, for
 // files, its line.
 func newTargetList(f *Factory, env *config.Environment, args []string, fromFile string, check func(string) error) (*targetList, error) {
-	l := &targetList{env: env}
-	add := func(u string, keep bool) error {
-		if check != nil {
-			if err := check(u); err != nil {
-				return err
-			}
-		}
+	l := &targetList{pipe: &target.Pipeline{Env: env.TargetEnv(), Check: check}}
+	add := func(u string, keep bool) {
 		l.count++
 		l.width = max(l.width, len(u))
 		if keep {
 			l.held = append(l.held, u)
 		}
-		return nil
 	}
 	for _, a := range args {
-		u, err := config.ResolveTarget(env, a)
+		u, err := l.pipe.URL(a)
 		if err != nil {
 			return nil, usageError(err)
 		}
-		if err := add(u, true); err != nil {
-			return nil, err
-		}
+		add(u, true)
 	}
 	if fromFile == "" {
 		return l, nil
@@ -109,19 +66,11 @@ func newTargetList(f *Factory, env *config.Environment, args []string, fromFile 
 	}
 	defer r.Close()
 	stdin := fromFile == "-"
-	err = scanTargets(r, func(n int, line string) error {
-		u, err := config.ResolveTarget(env, line)
+	for t, err := range l.pipe.Read(r) {
 		if err != nil {
-			return usageErrorf("--from-file %s line %d: %v", fromFile, n, err)
+			return nil, usageErrorf("--from-file %s %v", fromFile, err)
 		}
-		return add(u, stdin)
-	})
-	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return nil, err
-		}
-		return nil, usageErrorf("--from-file %s: %v", fromFile, err)
+		add(t.URL, stdin)
 	}
 	if !stdin {
 		l.file = fromFile
@@ -141,23 +90,18 @@ func (l *targetList) All(yield func(string) bool) {
 	}
 	file, err := os.Open(l.file)
 	if err != nil {
-		l.err = fmt.Errorf("--from-file %s: %w", l.file, err)
+		l.err = usageErrorf("--from-file %s: %v (it was readable when checked)", l.file, err)
 		return
 	}
 	defer file.Close()
-	stop := errors.New("stop")
-	err = scanTargets(file, func(n int, line string) error {
-		u, err := config.ResolveTarget(l.env, line)
+	for t, err := range l.pipe.Read(file) {
 		if err != nil {
-			return fmt.Errorf("--from-file %s line %d changed during the run: %w", l.file, n, err)
+			l.err = usageErrorf("--from-file %s %v (the file changed after it was checked; the run stopped there)", l.file, err)
+			return
 		}
-		if !yield(u) {
-			return stop
+		if !yield(t.URL) {
+			return
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, stop) {
-		l.err = err
 	}
 }
 
@@ -185,10 +129,16 @@ func parseHeaders(flags []string, env *config.Environment) (http.Header, error) 
 	return h, nil
 }
 
-// hostAllowed reports whether rawURL's host is one of the environment's hosts.
-func hostAllowed(env *config.Environment, rawURL string) bool {
-	u, err := url.Parse(rawURL)
-	return err == nil && purge.HostAllowed(u.Host, env.AllowedHosts())
+// sessionHosts is the check for a run that sends the session cookie: only
+// to the environment's own hosts.
+func sessionHosts(env *config.Environment) func(string) error {
+	tenv := env.TargetEnv()
+	return func(u string) error {
+		if !tenv.Allows(u) {
+			return fmt.Errorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(tenv.AllowedHosts(), ", "))
+		}
+		return nil
+	}
 }
 
 func plural(n int, one, many string) string {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"iter"
@@ -20,6 +19,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/shard"
+	"github.com/cachectl/cachectl/pkg/target"
 	"github.com/cachectl/cachectl/pkg/verify"
 	"github.com/cachectl/cachectl/pkg/verify/sitemap"
 )
@@ -96,7 +96,7 @@ type verifyPlan struct {
 	cfgFile  string
 	format   report.Format
 	planner  *verify.Planner
-	routes   func() iter.Seq[string]
+	routes   func(readErr *error) iter.Seq[string]
 	shard    shard.Shard
 	total    int
 	width    int
@@ -104,6 +104,9 @@ type verifyPlan struct {
 	session  *probe.Session
 	prober   *probe.Prober
 	limiter  *rate.Limiter
+	// check is what every route's URL must pass: the session cookie's
+	// host allow-list, when there is a session.
+	check func(string) error
 }
 
 func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPlan, error) {
@@ -161,26 +164,22 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 		f.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", env.Name, "routes", n)
 	}
 
-	var scanErr error
-	if p.routes, err = verifyRoutes(ctx, f, opts, env, p.planner, &scanErr); err != nil {
+	if p.routes, err = verifyRoutes(ctx, f, opts, env, p.planner); err != nil {
 		return nil, err
+	}
+	if p.session != nil {
+		p.check = sessionHosts(env)
 	}
 	// Every route is resolved and checked before the first request, and
 	// counted for the progress bar; a --routes file is read twice rather
-	// than held in memory.
-	for r := range verify.Select(p.routes(), opts.Sample, opts.Seed, p.shard) {
-		t, err := p.planner.Target(r.Index, r.Route)
-		if err != nil {
-			return nil, usageError(fmt.Errorf("route %d (%s): %w", r.Index+1, r.Route, err))
-		}
-		if p.session != nil && !hostAllowed(env, t.URL) {
-			return nil, usageErrorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", t.URL, env.Name, strings.Join(env.AllowedHosts(), ", "))
-		}
+	// than held in memory, and checked again as the run reads it.
+	err = p.each(opts, func(r verify.Indexed, _ verify.Target) bool {
 		p.total++
 		p.width = max(p.width, utf8.RuneCountInString(r.Route))
-	}
-	if scanErr != nil {
-		return nil, usageErrorf("--routes %s: %v", opts.Routes, scanErr)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	if p.total == 0 && p.shard.Whole() {
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
@@ -188,6 +187,29 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 
 	p.prober, err = f.newProber(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders)
 	return p, err
+}
+
+// each resolves and checks the selected routes in order and calls fn with
+// each until fn returns false. The first route that fails, or a --routes
+// file that cannot be read, ends it with a usage error.
+func (p *verifyPlan) each(opts *VerifyOptions, fn func(verify.Indexed, verify.Target) bool) error {
+	var readErr error
+	for r := range verify.Select(p.routes(&readErr), opts.Sample, opts.Seed, p.shard) {
+		t, err := p.planner.Target(r.Index, r.Route)
+		if err == nil && p.check != nil {
+			err = p.check(t.URL)
+		}
+		if err != nil {
+			return usageError(fmt.Errorf("route %d (%s): %w", r.Index+1, r.Route, err))
+		}
+		if !fn(r, t) {
+			return nil
+		}
+	}
+	if readErr != nil {
+		return usageErrorf("--routes %s %v", opts.Routes, readErr)
+	}
+	return nil
 }
 
 func orDash(s string) string {
@@ -233,23 +255,24 @@ func verifyShard(f *Factory, opts *VerifyOptions) (shard.Shard, error) {
 }
 
 // verifyRoutes returns a function yielding the route names, as often as
-// called: from --routes, --sitemap (both may be given), or the config.
-func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *config.Environment, planner *verify.Planner, scanErr *error) (func() iter.Seq[string], error) {
+// called: from --routes, --sitemap (both may be given), or the config. A
+// --routes file is read anew at each call; a problem reading it ends the
+// sequence and is stored in *readErr.
+func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *config.Environment, planner *verify.Planner) (func(*error) iter.Seq[string], error) {
 	var lists [][]string
 	var file string
 	switch {
 	case opts.Routes == "-":
-		lines, err := readTargetLines(f, "-")
-		if err != nil {
-			return nil, err
+		var lines []string
+		sc := target.NewScanner(f.IO.In)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		if err := sc.Err(); err != nil {
+			return nil, usageErrorf("--routes - %v", err)
 		}
 		lists = append(lists, lines)
 	case opts.Routes != "":
-		fh, err := os.Open(opts.Routes)
-		if err != nil {
-			return nil, usageErrorf("--routes: %v (expected a readable file with one path or URL per line)", err)
-		}
-		_ = fh.Close()
 		file = opts.Routes
 	}
 	if opts.Sitemap != "" {
@@ -262,13 +285,23 @@ func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *con
 	if file == "" && len(lists) == 0 {
 		lists = append(lists, planner.Routes())
 	}
-	return func() iter.Seq[string] {
+	return func(readErr *error) iter.Seq[string] {
 		return func(yield func(string) bool) {
 			if file != "" {
-				for line := range fileLines(file, scanErr) {
-					if !yield(line) {
+				fh, err := os.Open(file)
+				if err != nil {
+					*readErr = fmt.Errorf("cannot be read: %w (expected a readable file with one path or URL per line)", err)
+					return
+				}
+				defer fh.Close()
+				sc := target.NewScanner(fh)
+				for sc.Scan() {
+					if !yield(sc.Text()) {
 						return
 					}
+				}
+				if *readErr = sc.Err(); *readErr != nil {
+					return
 				}
 			}
 			for _, l := range lists {
@@ -282,39 +315,13 @@ func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *con
 	}, nil
 }
 
-// fileLines streams the non-blank, non-comment lines of a file.
-func fileLines(path string, errp *error) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		fh, err := os.Open(path)
-		if err != nil {
-			*errp = err
-			return
-		}
-		defer fh.Close()
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if !yield(line) {
-				return
-			}
-		}
-		if err := sc.Err(); err != nil {
-			*errp = err
-		}
-	}
-}
-
 // readSitemap fetches a sitemap without cookies and turns its pages into
 // paths of the environment; pages on other hosts are skipped with a warning.
 func readSitemap(ctx context.Context, f *Factory, src string, env *config.Environment) ([]string, error) {
 	client := &http.Client{Timeout: f.Globals.Timeout * 3}
 	pages, skipped, err := sitemap.Read(ctx, src, sitemap.Options{
 		Client:    client,
-		Allowed:   func(host string) bool { return hostAllowed(env, "http://"+host+"/") },
+		Allowed:   func(host string) bool { return target.HostAllowed(host, env.AllowedHosts()) },
 		UserAgent: probe.DefaultUserAgent,
 	})
 	if err != nil {
@@ -342,6 +349,10 @@ func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
+	return runVerify(ctx, f, opts, p)
+}
+
+func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions, p *verifyPlan) error {
 	start := time.Now()
 	w, err := report.NewVerifyWriter(p.format, f.IO.Out, report.VerifyOptions{
 		Style: f.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
@@ -368,16 +379,12 @@ func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	if !p.shard.Whole() {
 		shardLabel = p.shard.String()
 	}
+	// The routes are checked again as the run reads them: a --routes file
+	// that changed since the plan stops the run at the first route that no
+	// longer passes.
+	var targetErr error
 	targets := func(yield func(verify.Target) bool) {
-		for r := range verify.Select(p.routes(), opts.Sample, opts.Seed, p.shard) {
-			t, err := p.planner.Target(r.Index, r.Route)
-			if err != nil {
-				continue // validated before the run started
-			}
-			if !yield(t) {
-				return
-			}
-		}
+		targetErr = p.each(opts, func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
 	}
 	var sum verify.Summary
 	runErr := verify.Run(ctx, p.prober, targets, verify.Options{
@@ -410,6 +417,10 @@ func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
 	sum.Finish()
 	if err := finishOutput("verify", func() error { return w.Close(&sum) }, annotate, runErr); err != nil {
 		return err
+	}
+	if targetErr != nil {
+		// Only a --routes file is read again; the other sources are held.
+		return fmt.Errorf("%w (--routes %s changed after it was checked; the run stopped there)", targetErr, opts.Routes)
 	}
 	return verdict("verify", &sum)
 }

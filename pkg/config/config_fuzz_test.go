@@ -5,8 +5,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // FuzzLoadConfig feeds arbitrary YAML to Load: it must never panic, must
@@ -58,62 +59,12 @@ func FuzzLoadConfig(f *testing.F) {
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				t.Fatalf("accepted base_url %q of %q", env.BaseURL, name)
 			}
-			if _, err := ResolveTarget(env, "/a"); err != nil {
+			if _, err := target.Resolve(env.TargetEnv(), "/a"); err != nil {
 				t.Fatalf("accepted environment %q cannot resolve /a: %v", name, err)
 			}
 			if len(env.AllowedHosts()) == 0 {
 				t.Fatalf("environment %q allows no host", name)
 			}
-		}
-	})
-}
-
-// FuzzResolveTarget: any target against any base URL either resolves to an
-// absolute http(s) URL without credentials or fragment, on the base URL's
-// host for a path, or fails with a message naming what was expected.
-func FuzzResolveTarget(f *testing.F) {
-	for _, s := range [][2]string{
-		{"https://www.example.com", "/blog/post-1"},
-		{"https://www.example.com/base/", "/a?b=c#frag"},
-		{"https://www.example.com", "https://www.example.com/a"},
-		{"http://127.0.0.1:8080", "/%2F..%2Fetc"},
-		{"https://www.example.com", "//evil.example/a"},
-		{"https://www.example.com", "https://user:pass@www.example.com/"},
-		{"https://www.example.com", "ftp://x/"},
-		{"https://[::1]:8443", "/ä/ü?q=%zz"},
-		{"::", "/a"},
-		{"https://www.example.com", "  "},
-	} {
-		f.Add(s[0], s[1])
-	}
-	f.Fuzz(func(t *testing.T, base, target string) {
-		env := &Environment{Name: "fuzz", BaseURL: base}
-		got, err := ResolveTarget(env, target)
-		if err != nil {
-			if !strings.Contains(err.Error(), "expected") && !strings.Contains(err.Error(), "invalid") {
-				t.Fatalf("error %q says neither what is invalid nor what was expected", err)
-			}
-			return
-		}
-		u, perr := url.Parse(got)
-		if perr != nil {
-			t.Fatalf("ResolveTarget(%q, %q) = %q, which does not parse: %v", base, target, got, perr)
-		}
-		if u.Fragment != "" {
-			t.Fatalf("ResolveTarget(%q, %q) = %q keeps a fragment", base, target, got)
-		}
-		if strings.HasPrefix(strings.TrimSpace(target), "/") {
-			b, berr := url.Parse(base)
-			if berr != nil {
-				t.Fatalf("resolved a path against an unparseable base %q", base)
-			}
-			if !strings.EqualFold(u.Host, b.Host) {
-				t.Fatalf("path %q against %q went to host %q", target, base, u.Host)
-			}
-			return
-		}
-		if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
-			t.Fatalf("ResolveTarget(%q, %q) = %q: want an http(s) URL with a host and no credentials", base, target, got)
 		}
 	})
 }

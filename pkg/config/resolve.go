@@ -3,14 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/secret"
+	"github.com/cachectl/cachectl/pkg/target"
 )
-
-// ErrNoEnvironment is returned when a path needs an environment and none was chosen.
-var ErrNoEnvironment = errors.New("no environment")
 
 // Env returns the named environment, with an error listing the known ones.
 func (c *Config) Env(name string) (*Environment, error) {
@@ -28,70 +25,18 @@ func (c *Config) Env(name string) (*Environment, error) {
 	return nil, fmt.Errorf("unknown environment %q (expected one of: %s)", name, strings.Join(known, ", "))
 }
 
+// TargetEnv is the environment as the target pipeline sees it: name, base
+// URL and host allow-list. It is nil for a nil environment (none chosen).
+func (e *Environment) TargetEnv() *target.Env {
+	if e == nil {
+		return nil
+	}
+	return &target.Env{Name: e.Name, BaseURL: e.BaseURL, Hosts: e.Hosts}
+}
+
 // AllowedHosts returns the environment's hosts, defaulting to the base URL's host.
 func (e *Environment) AllowedHosts() []string {
-	if len(e.Hosts) > 0 {
-		return e.Hosts
-	}
-	if u, err := url.Parse(e.BaseURL); err == nil && u.Host != "" {
-		return []string{u.Host}
-	}
-	return nil
-}
-
-// ResolveTarget turns a URL or a path into an absolute URL. A path needs an
-// environment (env may be nil for full URLs).
-func ResolveTarget(env *Environment, target string) (string, error) {
-	target = strings.TrimSpace(target)
-	if target == "" {
-		return "", fmt.Errorf("empty target (expected a URL such as https://www.example.com/a or a path such as /a)")
-	}
-	if strings.HasPrefix(target, "/") {
-		if env == nil {
-			return "", fmt.Errorf("%s is a path but no environment was chosen (expected --env NAME with a base_url, or a full URL): %w", target, ErrNoEnvironment)
-		}
-		if strings.HasPrefix(target, "//") {
-			return "", fmt.Errorf("%s: a path must not start with // (expected /path or a full URL)", target)
-		}
-		base, err := url.Parse(env.BaseURL)
-		if err != nil {
-			return "", fmt.Errorf("environment %q has an invalid base_url %q: %w", env.Name, env.BaseURL, err)
-		}
-		ref, err := url.Parse(target)
-		if err != nil {
-			return "", fmt.Errorf("invalid path %q: %w", target, err)
-		}
-		u := *base
-		u.Path = strings.TrimSuffix(base.Path, "/") + ref.Path
-		u.RawPath = ""
-		if ref.RawPath != "" {
-			u.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + ref.RawPath
-		}
-		u.RawQuery = ref.RawQuery
-		u.Fragment = ""
-		return u.String(), nil
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		return "", fmt.Errorf("invalid URL %q: %w (expected http(s)://host/path or /path)", target, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("invalid URL %q: expected scheme http or https, or a path starting with /", target)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("invalid URL %q: no host (expected http(s)://host/path)", target)
-	}
-	if u.User != nil {
-		return "", fmt.Errorf("invalid URL %q: credentials in URLs are refused (expected http(s)://host/path)", redactUser(u))
-	}
-	u.Fragment = ""
-	return u.String(), nil
-}
-
-func redactUser(u *url.URL) string {
-	c := *u
-	c.User = url.User("REDACTED")
-	return c.String()
+	return e.TargetEnv().AllowedHosts()
 }
 
 // SessionValue resolves the session cookie value: from the variable named by

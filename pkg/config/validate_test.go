@@ -165,42 +165,6 @@ routes:
 	}
 }
 
-func TestResolveTarget(t *testing.T) {
-	env := &Environment{Name: "production", BaseURL: "https://www.example.com/site"}
-	tests := []struct {
-		env     *Environment
-		in      string
-		want    string
-		wantErr string
-	}{
-		{env, "/a/b?x=1", "https://www.example.com/site/a/b?x=1", ""},
-		{env, "/Case/Kept", "https://www.example.com/site/Case/Kept", ""},
-		{nil, "https://Other.example.com/x#frag", "https://Other.example.com/x", ""},
-		{nil, "/x", "", "no environment was chosen"},
-		{env, "//evil.example.com/x", "", "must not start with //"},
-		{nil, "ftp://a/b", "", "expected scheme http or https"},
-		{nil, "https:///path", "", "no host"},
-		{nil, "https://user:pw@a.example/", "", "credentials in URLs are refused"},
-		{nil, "   ", "", "empty target"},
-		{nil, "www.example.com/x", "", "expected scheme http or https"},
-	}
-	for _, tt := range tests {
-		got, err := ResolveTarget(tt.env, tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ResolveTarget(%q) error = %v, want %q", tt.in, err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "pw") {
-				t.Errorf("error echoes a password: %v", err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ResolveTarget(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestSecretsResolve(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "session")

@@ -1,15 +1,12 @@
 package purge
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // InputError is a purge request refused before anything was sent: no
@@ -24,102 +21,6 @@ func (e *InputError) Error() string { return e.msg }
 
 func inputErrorf(format string, args ...any) error {
 	return &InputError{msg: fmt.Sprintf(format, args...)}
-}
-
-// NormalizeURL returns the canonical form of an absolute http or https URL:
-// scheme and host lower-cased, the default port dropped, an empty path
-// written as "/", the fragment dropped. Path case, percent-encoding and the
-// query string are kept as given because caches key on them.
-func NormalizeURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("purge: %q is not a valid URL: %w", raw, errors.Unwrap(err))
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("purge: %q is not an http or https URL", raw)
-	}
-	if u.Opaque != "" || u.Host == "" {
-		return "", fmt.Errorf("purge: %q has no host", raw)
-	}
-	if u.User != nil {
-		// Credentials would end up in the journal and the output.
-		return "", fmt.Errorf("purge: %s://%s%s carries user credentials; remove them", scheme, u.Host, u.EscapedPath())
-	}
-	host, err := normalizeHost(u.Host, scheme)
-	if err != nil {
-		return "", fmt.Errorf("purge: %q: %w", raw, err)
-	}
-	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	out := scheme + "://" + host + path
-	if u.RawQuery != "" || u.ForceQuery {
-		out += "?" + u.RawQuery
-	}
-	return out, nil
-}
-
-// normalizeHost lower-cases host[:port] and drops the scheme's default port.
-func normalizeHost(hostport, scheme string) (string, error) {
-	hostport = strings.ToLower(hostport)
-	name, port := hostport, ""
-	if h, p, err := net.SplitHostPort(hostport); err == nil {
-		name, port = h, p
-	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
-		name = hostport[1 : len(hostport)-1]
-	}
-	if name == "" {
-		return "", errors.New("empty host name")
-	}
-	if strings.ContainsAny(name, " /\\@?#[]") {
-		return "", fmt.Errorf("invalid host name %q", name)
-	}
-	// A colon is only allowed inside an IPv6 literal.
-	if ip, _, _ := strings.Cut(name, "%"); strings.Contains(name, ":") && net.ParseIP(ip) == nil {
-		return "", fmt.Errorf("invalid host name %q", name)
-	}
-	if port != "" {
-		for _, c := range port {
-			if c < '0' || c > '9' {
-				return "", fmt.Errorf("invalid port %q", port)
-			}
-		}
-	}
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	if strings.Contains(name, ":") {
-		name = "[" + name + "]"
-	}
-	if port != "" {
-		return name + ":" + port, nil
-	}
-	return name, nil
-}
-
-// ResolveURL turns a command-line argument into a normalized URL: a path
-// ("/blog/post-1") is resolved against baseURL, a full URL is used as is.
-func ResolveURL(arg, baseURL string) (string, error) {
-	arg = strings.TrimSpace(arg)
-	if strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "//") {
-		if baseURL == "" {
-			return "", inputErrorf("purge: %s is a path but the environment has no base_url; give a full URL", arg)
-		}
-		base, err := url.Parse(baseURL)
-		if err != nil {
-			return "", inputErrorf("purge: base_url %q is not a valid URL", baseURL)
-		}
-		prefix := strings.TrimSuffix(base.Scheme+"://"+base.Host+base.EscapedPath(), "/")
-		arg = prefix + arg
-	}
-	u, err := NormalizeURL(arg)
-	if err != nil {
-		return "", &InputError{msg: err.Error()}
-	}
-	return u, nil
 }
 
 // Input is what a user asked to purge, as given on the command line.
@@ -146,11 +47,12 @@ func (in Input) Targets(baseURL string) ([]Target, error) {
 		}
 		return []Target{{Kind: KindEverything}}, nil
 	}
+	env := &target.Env{BaseURL: baseURL}
 	var out []Target
 	for _, raw := range in.URLs {
-		u, err := ResolveURL(raw, baseURL)
+		u, err := target.Canonical(env, raw)
 		if err != nil {
-			return nil, err
+			return nil, inputErrorf("purge: %v", err)
 		}
 		out = append(out, Target{Kind: KindURL, Value: u})
 	}
@@ -169,7 +71,7 @@ func (in Input) Targets(baseURL string) ([]Target, error) {
 		out = append(out, Target{Kind: KindPrefix, Value: p})
 	}
 	for _, raw := range in.Hosts {
-		h, err := normalizeHost(strings.TrimSpace(raw), "")
+		h, err := target.NormalizeHost(strings.TrimSpace(raw), "")
 		if err != nil || strings.ContainsAny(raw, "/:") {
 			return nil, inputErrorf("purge: --host %q must be a host name such as www.example.com", raw)
 		}
@@ -185,15 +87,15 @@ func NormalizePrefix(raw, baseURL string) (string, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case strings.HasPrefix(s, "/"):
-		r, err := ResolveURL(s, baseURL)
+		r, err := target.Canonical(&target.Env{BaseURL: baseURL}, s)
 		if err != nil {
-			return "", err
+			return "", inputErrorf("purge: %v", err)
 		}
 		s = r
 	case !strings.Contains(s, "://"):
 		s = "https://" + s
 	}
-	u, err := NormalizeURL(s)
+	u, err := target.Normalize(s)
 	if err != nil {
 		return "", inputErrorf("purge: prefix %q is not a URL, host/path or path", raw)
 	}
@@ -324,69 +226,10 @@ func CheckHosts(env string, targets []Target, allowed []string) error {
 		default:
 			continue
 		}
-		if !HostAllowed(host, allowed) {
+		if !target.HostAllowed(host, allowed) {
 			return inputErrorf("purge: %s is outside environment %q (allowed hosts: %s); nothing was sent",
 				t.Value, env, strings.Join(allowed, ", "))
 		}
 	}
 	return nil
-}
-
-// HostAllowed reports whether hostport ("host" or "host:port") matches one of
-// the allowed entries, with the rules CheckHosts documents. The session
-// cookie follows the same rules.
-func HostAllowed(hostport string, allowed []string) bool {
-	hostport = strings.ToLower(hostport)
-	name := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		name = h
-	}
-	name = strings.Trim(name, "[]")
-	return slices.ContainsFunc(allowed, func(a string) bool {
-		a = strings.ToLower(strings.TrimSpace(a))
-		if suffix, ok := strings.CutPrefix(a, "*."); ok {
-			return strings.HasSuffix(name, "."+suffix)
-		}
-		if _, _, err := net.SplitHostPort(a); err == nil {
-			return a == hostport
-		}
-		return strings.Trim(a, "[]") == name
-	})
-}
-
-// ReadTargetsFile reads URLs and paths, one per line. Blank lines and lines
-// starting with "#" are skipped. A line that is neither a URL nor a path is
-// reported with its line number.
-func ReadTargetsFile(r io.Reader) ([]string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	var out []string
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\ufeff")
-		}
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.ContainsAny(line, " \t") {
-			return nil, inputErrorf("purge: targets file line %d: %q holds more than one target; give one per line", n, line)
-		}
-		switch {
-		case strings.HasPrefix(line, "/"):
-		case strings.Contains(line, "://"):
-			if _, err := NormalizeURL(line); err != nil {
-				return nil, inputErrorf("purge: targets file line %d: %s", n, strings.TrimPrefix(err.Error(), "purge: "))
-			}
-		default:
-			return nil, inputErrorf("purge: targets file line %d: %q is neither a URL nor a path starting with /", n, line)
-		}
-		out = append(out, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("purge: read targets file after line %d: %w", n, err)
-	}
-	return out, nil
 }

@@ -7,73 +7,6 @@ import (
 	"testing"
 )
 
-func TestNormalizeURL(t *testing.T) {
-	tests := []struct {
-		in, want string
-		wantErr  string
-	}{
-		{in: "https://www.example.com/a", want: "https://www.example.com/a"},
-		{in: "HTTPS://WWW.Example.COM/Blog/Post-1", want: "https://www.example.com/Blog/Post-1"},
-		{in: "https://www.example.com:443/a", want: "https://www.example.com/a"},
-		{in: "http://www.example.com:80/a", want: "http://www.example.com/a"},
-		{in: "http://www.example.com:443/a", want: "http://www.example.com:443/a"},
-		{in: "https://www.example.com:8443/a", want: "https://www.example.com:8443/a"},
-		{in: "https://www.example.com", want: "https://www.example.com/"},
-		{in: "  https://www.example.com/a?b=1&a=2#frag ", want: "https://www.example.com/a?b=1&a=2"},
-		{in: "https://www.example.com/a?", want: "https://www.example.com/a?"},
-		{in: "https://www.example.com/caf%C3%A9/%2F", want: "https://www.example.com/caf%C3%A9/%2F"},
-		{in: "http://[::1]:80/x", want: "http://[::1]/x"},
-		{in: "http://127.0.0.1:6081/", want: "http://127.0.0.1:6081/"},
-		{in: "ftp://www.example.com/a", wantErr: "not an http or https URL"},
-		{in: "/blog/post-1", wantErr: "not an http or https URL"},
-		{in: "www.example.com/a", wantErr: "not an http or https URL"},
-		{in: "https:///a", wantErr: "has no host"},
-		{in: "https://user:secret@www.example.com/a", wantErr: "carries user credentials"},
-		{in: "https://www.example.com:x/a", wantErr: "not a valid URL"},
-		{in: "https://www.exa mple.com/a", wantErr: "not a valid URL"},
-	}
-	for _, tt := range tests {
-		got, err := NormalizeURL(tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("NormalizeURL(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "secret") {
-				t.Errorf("NormalizeURL(%q) error %q repeats the password", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("NormalizeURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-func FuzzNormalizeURL(f *testing.F) {
-	for _, s := range []string{
-		"https://www.example.com/a", "HTTP://Example.COM:80/A?q=1#x", "https://[::1]:443/",
-		"http://127.0.0.1:6081/blog/post-1", "https://www.example.com/caf%C3%A9?", "https:///x", "mailto:a@b",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		got, err := NormalizeURL(raw)
-		if err != nil {
-			return
-		}
-		again, err := NormalizeURL(got)
-		if err != nil {
-			t.Fatalf("NormalizeURL(%q) = %q, which does not normalize again: %v", raw, got, err)
-		}
-		if again != got {
-			t.Fatalf("NormalizeURL is not idempotent: %q -> %q -> %q", raw, got, again)
-		}
-		if !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
-			t.Fatalf("NormalizeURL(%q) = %q, want an http(s) URL", raw, got)
-		}
-	})
-}
-
 func TestInputTargets(t *testing.T) {
 	const base = "https://www.example.com"
 	tests := []struct {
@@ -114,17 +47,6 @@ func TestInputTargets(t *testing.T) {
 				t.Fatalf("Targets() = %v, %v; want %v", got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestResolveURLWithoutBase(t *testing.T) {
-	_, err := ResolveURL("/a", "")
-	if err == nil || !strings.Contains(err.Error(), "no base_url") {
-		t.Fatalf("ResolveURL(/a, \"\") error = %v, want one about base_url", err)
-	}
-	got, err := ResolveURL("/b", "http://127.0.0.1:6081/site/")
-	if want := "http://127.0.0.1:6081/site/b"; err != nil || got != want {
-		t.Fatalf("ResolveURL = %q, %v; want %q", got, err, want)
 	}
 }
 
@@ -231,54 +153,4 @@ func TestCheckHostsMessage(t *testing.T) {
 	if !errors.As(err, &ie) {
 		t.Fatalf("CheckHosts() error is %T, want *InputError", err)
 	}
-}
-
-func TestReadTargetsFile(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    []string
-		wantErr string
-	}{
-		{
-			name: "comments blanks and crlf",
-			in:   "\ufeff# changed pages\r\n/blog/post-1\r\n\r\n  https://www.example.com/about  \n#/skipped\n",
-			want: []string{"/blog/post-1", "https://www.example.com/about"},
-		},
-		{name: "empty", in: "", want: nil},
-		{name: "two on a line", in: "/a\n/b /c\n", wantErr: "line 2:"},
-		{name: "not a url", in: "# x\n\nwww.example.com/a\n", wantErr: "line 3:"},
-		{name: "bad url", in: "/a\nftp://x/y\n", wantErr: "line 2: \"ftp://x/y\" is not an http or https URL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadTargetsFile(strings.NewReader(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ReadTargetsFile() error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("ReadTargetsFile() = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzReadTargetsFile(f *testing.F) {
-	f.Add("# changed\n/blog/post-1\nhttps://www.example.com/a?x=1\n")
-	f.Add("\ufeff/a\r\n\r\n#c\n")
-	f.Add("/a /b\n")
-	f.Fuzz(func(t *testing.T, in string) {
-		got, err := ReadTargetsFile(strings.NewReader(in))
-		if err != nil {
-			return
-		}
-		for _, line := range got {
-			if line == "" || strings.HasPrefix(line, "#") || strings.ContainsAny(line, " \t\n") {
-				t.Fatalf("ReadTargetsFile(%q) returned %q", in, line)
-			}
-		}
-	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/shard"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // Target is one route to verify in one environment.
@@ -102,7 +103,7 @@ func (p *Planner) Routes() []string {
 // Target resolves one route name.
 func (p *Planner) Target(index int, route string) (Target, error) {
 	route = strings.TrimSpace(route)
-	u, err := config.ResolveTarget(p.env, route)
+	u, err := target.Resolve(p.env.TargetEnv(), route)
 	if err != nil {
 		return Target{}, err
 	}
