@@ -71,17 +71,14 @@ func exitCode(ctx context.Context, err error) int {
 	var ve *config.ValidationError
 	var fe *config.FileError
 	switch {
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	case ctx.Err() != nil:
+		// Interrupted: whatever the command was doing (reading input,
+		// probing, purging) stopped because of the signal.
 		return ExitInterrupted
 	case errors.As(err, &ee):
-		if ee.Code == ExitOperational && ctx.Err() != nil && errors.Is(ee.Err, context.Canceled) {
-			return ExitInterrupted
-		}
 		return ee.Code
 	case errors.As(err, &ve), errors.As(err, &fe):
 		return ExitUsage
-	case ctx.Err() != nil:
-		return ExitInterrupted
 	}
 	return ExitOperational
 }

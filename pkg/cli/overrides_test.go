@@ -14,7 +14,7 @@ import (
 // purge at a test API although the file has no api_url; the dry run shows
 // it and the real run reaches only it.
 func TestOverrideOfAPIURLAbsentFromFile(t *testing.T) {
-	fake, _, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, _, env := cloudflareSetup(t, cloudflareNoFaults())
 	path := filepath.Join(t.TempDir(), "cachectl.yaml")
 	cfg := fmt.Sprintf("environments:\n  production:\n    base_url: https://%s\n    cdn: {provider: cloudflare, zone_id: %s, api_token_env: TEST_CF_TOKEN}\n", zoneHost, zoneID)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -35,7 +35,7 @@ func TestOverrideOfAPIURLAbsentFromFile(t *testing.T) {
 // TestOverrideNamingNoKeyExits2: a CACHECTL_ variable that names no config
 // key stops every command with exit 2 naming it; nothing is sent.
 func TestOverrideNamingNoKeyExits2(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, env := cloudflareSetup(t, cloudflareNoFaults())
 	env["CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_APIURL"] = "http://127.0.0.1:1/"
 	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "/articles/1")
 	if code != ExitUsage || !strings.Contains(stderr, "CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_APIURL") {
@@ -45,3 +45,5 @@ func TestOverrideNamingNoKeyExits2(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func cloudflareNoFaults() fakecdn.Faults { return fakecdn.Faults{} }

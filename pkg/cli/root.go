@@ -234,6 +234,7 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	scrub := &secret.Scrubber{}
 	out, errOut := secret.NewWriter(ios.Out, scrub), secret.NewWriter(ios.ErrOut, scrub)
 	ios.Out, ios.ErrOut = out, errOut
+	ios.In = iostreams.CancelableReader(ctx, ios.In)
 	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
 	f := &Factory{
 		IO:       ios,

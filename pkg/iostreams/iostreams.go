@@ -4,6 +4,7 @@ package iostreams
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 
@@ -66,3 +67,43 @@ func (s *IOStreams) ProgressEnabled() bool { return s.outTTY && s.errTTY }
 
 // CanPrompt reports whether the user can be asked a question.
 func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY }
+
+// CancelableReader returns a reader whose Read returns ctx's error as soon
+// as ctx is done, even while the underlying read blocks (a terminal or a
+// pipe nobody writes to), so Ctrl-C stops a command waiting for input.
+func CancelableReader(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r, done: make(chan readResult, 1)}
+}
+
+type readResult struct {
+	b   []byte
+	err error
+}
+
+type ctxReader struct {
+	ctx      context.Context
+	r        io.Reader
+	done     chan readResult
+	inFlight bool
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if !c.inFlight {
+		c.inFlight = true
+		buf := make([]byte, len(p))
+		go func() {
+			n, err := c.r.Read(buf)
+			c.done <- readResult{buf[:n], err}
+		}()
+	}
+	select {
+	case res := <-c.done:
+		c.inFlight = false
+		return copy(p, res.b), res.err
+	case <-c.ctx.Done():
+		return 0, c.ctx.Err()
+	}
+}
