@@ -65,95 +65,123 @@ func Findings(r *probe.Result) []finding.Finding {
 		return nil
 	}
 	a := newAnalysis(r)
-	var fs []finding.Finding
-	add := func(id string, sev finding.Severity, format string, args ...any) {
-		fs = append(fs, finding.Finding{ID: id, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	var fs findingList
+	a.sharing(&fs)
+	a.lifetime(&fs)
+	a.directives(&fs)
+	if r.Cache.Status == cachestatus.UNKNOWN || r.Cache.Status == "" {
+		fs.add(IDCacheStatusUnknown, finding.Info,
+			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...); name your cache's header with --cache-header NAME")
 	}
+	sortFindings(fs)
+	return fs
+}
 
-	if r.Variant == probe.LoggedIn && a.fromCache {
-		add(IDLoggedInCached, finding.Error,
+// findingList collects findings in the order they are found; sortFindings
+// keeps that order among findings of the same severity and ID.
+type findingList []finding.Finding
+
+func (l *findingList) add(id string, sev finding.Severity, format string, args ...any) {
+	*l = append(*l, finding.Finding{ID: id, Severity: sev, Message: fmt.Sprintf(format, args...)})
+}
+
+// sharing finds responses one visitor's page could reach another through:
+// a logged-in page, a cookie or a private response in a shared cache.
+func (a *analysis) sharing(fs *findingList) {
+	if a.r.Variant == probe.LoggedIn && a.fromCache {
+		fs.add(IDLoggedInCached, finding.Error,
 			"logged-in response was served from a shared cache (%s); another visitor can receive this user's page — send Cache-Control: private or no-store for sessions, or bypass the cache when the session cookie is present",
 			a.cacheEvidence())
 	}
 	if a.setCookie && !a.cookieFieldPrivate() {
 		switch {
 		case a.fromCache:
-			add(IDSetCookieCacheable, finding.Error,
+			fs.add(IDSetCookieCacheable, finding.Error,
 				"response with Set-Cookie was served from a shared cache (%s); the cookie, and any session in it, is handed to every visitor who gets this copy",
 				a.cacheEvidence())
 		case a.cacheable:
-			add(IDSetCookieCacheable, finding.Error,
+			fs.add(IDSetCookieCacheable, finding.Error,
 				"response sets a cookie and a shared cache may store it (%s; RFC 9111 §7.3: Set-Cookie does not prevent caching) — add private or no-store",
 				a.cacheReason)
 		}
 	}
 	if a.fromCache && (a.pol.d.NoStore || a.pol.d.PrivateAll()) {
-		add(IDPrivateServedFromCache, finding.Error,
+		fs.add(IDPrivateServedFromCache, finding.Error,
 			"response marked %s was served from a shared cache (%s); the CDN ignores the origin's directive, likely through an edge TTL override",
 			a.fieldValue(a.pol.field, a.pol.raw), a.cacheEvidence())
 	}
+}
+
+// lifetime finds what makes a copy live too long, too short or not be
+// reusable at all: heuristic freshness, Vary, an Age past the lifetime and
+// missing validators.
+func (a *analysis) lifetime(fs *findingList) {
 	if a.cacheable && !a.fresh.Explicit {
-		add(IDNoExplicitFreshness, finding.Warn,
+		fs.add(IDNoExplicitFreshness, finding.Warn,
 			"status %d is cacheable only heuristically: no s-maxage, max-age, CDN-Cache-Control or Expires, so each cache picks its own lifetime (%s)",
-			r.StatusCode, a.fresh.Source)
+			a.r.StatusCode, a.fresh.Source)
 	}
-	if varyStar(a.h) {
-		add(IDVaryStar, finding.Warn,
-			"%s: a shared cache can never reuse this response; name the request headers that select the variant instead",
-			a.fieldValue("Vary", joined(a.h, "Vary")))
-	}
-	if slices.Contains(varyFields(a.h), "Cookie") {
-		if a.cacheable {
-			add(IDVaryCookie, finding.Warn,
-				"%s keys the cache on the whole Cookie header, so analytics and consent cookies give nearly every visitor a separate copy and the hit rate collapses; strip irrelevant cookies at the CDN or mark session responses private",
-				a.fieldValue("Vary", joined(a.h, "Vary")))
-		} else {
-			add(IDVaryCookie, finding.Info,
-				"%s has no effect on shared caching here because the response is not stored (%s)",
-				a.fieldValue("Vary", joined(a.h, "Vary")), a.cacheReason)
-		}
-	}
+	a.vary(fs)
 	if a.hasAge && a.fresh.Explicit && a.fresh.TTLSeconds > 0 {
 		allowed := a.fresh.TTLSeconds
 		if swr := a.pol.d.StaleWhileRevalidate; swr != nil {
 			allowed += int64(*swr)
 		}
 		if a.age > allowed {
-			add(IDAgeOverMaxAge, finding.Warn,
+			fs.add(IDAgeOverMaxAge, finding.Warn,
 				"Age %d exceeds the shared lifetime of %ds (%s)%s; the CDN keeps serving longer than the origin intends, likely through an edge TTL override",
 				a.age, a.fresh.TTLSeconds, a.fresh.Source, a.swrNote())
 		}
 	}
 	if a.cacheable && a.h.Get("ETag") == "" && a.h.Get("Last-Modified") == "" {
-		add(IDNoValidator, finding.Info,
+		fs.add(IDNoValidator, finding.Info,
 			"cacheable response has neither ETag nor Last-Modified, so a cache cannot revalidate it and must fetch the full body again once it expires")
 	}
+}
+
+// vary finds Vary values that defeat a shared cache.
+func (a *analysis) vary(fs *findingList) {
+	if varyStar(a.h) {
+		fs.add(IDVaryStar, finding.Warn,
+			"%s: a shared cache can never reuse this response; name the request headers that select the variant instead",
+			a.fieldValue("Vary", joined(a.h, "Vary")))
+	}
+	if !slices.Contains(varyFields(a.h), "Cookie") {
+		return
+	}
+	if a.cacheable {
+		fs.add(IDVaryCookie, finding.Warn,
+			"%s keys the cache on the whole Cookie header, so analytics and consent cookies give nearly every visitor a separate copy and the hit rate collapses; strip irrelevant cookies at the CDN or mark session responses private",
+			a.fieldValue("Vary", joined(a.h, "Vary")))
+	} else {
+		fs.add(IDVaryCookie, finding.Info,
+			"%s has no effect on shared caching here because the response is not stored (%s)",
+			a.fieldValue("Vary", joined(a.h, "Vary")), a.cacheReason)
+	}
+}
+
+// directives finds contradictory, malformed and CDN-targeted directives.
+func (a *analysis) directives(fs *findingList) {
 	for _, c := range a.conflicts() {
-		add(IDConflictingDirectives, finding.Warn, "%s", c)
+		fs.add(IDConflictingDirectives, finding.Warn, "%s", c)
 	}
 	for _, iv := range a.invalid() {
-		add(IDInvalidDirective, finding.Warn, "%s", iv)
+		fs.add(IDInvalidDirective, finding.Warn, "%s", iv)
 	}
 	if a.pol.targeted() {
 		cc := "there is no Cache-Control for browsers"
 		if !a.pol.cc.Empty() {
 			cc = "browsers still follow " + a.fieldValue("Cache-Control", joined(a.h, "Cache-Control"))
 		}
-		add(IDCDNOverride, finding.Info,
+		fs.add(IDCDNOverride, finding.Info,
 			"%s overrides Cache-Control at the CDN (RFC 9213); %s",
 			a.fieldValue(a.pol.field, a.pol.raw), cc)
 	}
 	for _, name := range a.pol.ignored {
-		add(IDInvalidDirective, finding.Warn,
+		fs.add(IDInvalidDirective, finding.Warn,
 			"%s is empty or malformed, so CDNs ignore it and fall back to Cache-Control (RFC 9213 §2.1)",
 			a.fieldValue(name, joined(a.h, name)))
 	}
-	if r.Cache.Status == cachestatus.UNKNOWN || r.Cache.Status == "" {
-		add(IDCacheStatusUnknown, finding.Info,
-			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...); name your cache's header with --cache-header NAME")
-	}
-	sortFindings(fs)
-	return fs
 }
 
 // Pair analyzes the anonymous and logged-in probes of the same URL. Each gets

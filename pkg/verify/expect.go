@@ -72,97 +72,19 @@ func Compile(e *config.Expectation) (*Checklist, error) {
 		return &Checklist{checks: []check{findingsCheck(DefaultFindingsSeverity)}}, nil
 	}
 	var cl Checklist
-	add := func(name string, eval func(*probe.Result, time.Time) (bool, string, string)) {
-		cl.checks = append(cl.checks, check{name: name, eval: eval})
-	}
 	if e.Status != nil {
 		want := *e.Status
-		add(CheckStatus, func(r *probe.Result, _ time.Time) (bool, string, string) {
+		cl.add(CheckStatus, func(r *probe.Result, _ time.Time) (bool, string, string) {
 			return r.StatusCode == want, strconv.Itoa(want), strconv.Itoa(r.StatusCode)
 		})
 	}
-	if len(e.Cache) > 0 {
-		allowed := make([]cachestatus.Status, 0, len(e.Cache))
-		for _, s := range e.Cache {
-			st, ok := cachestatus.ParseStatus(s)
-			if !ok {
-				return nil, fmt.Errorf("cache: %q is not a cache status (expected one of %s)", s, strings.Join(config.Statuses, ", "))
-			}
-			allowed = append(allowed, st)
-		}
-		expected := "one of " + joinStatuses(allowed)
-		if len(allowed) == 1 {
-			expected = string(allowed[0])
-		}
-		add(CheckCache, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			return slices.Contains(allowed, r.Cache.Status), expected, describeCache(r.Cache)
-		})
+	if err := cl.addCache(e.Cache); err != nil {
+		return nil, err
 	}
-	if e.Private != nil {
-		want := *e.Private
-		add(CheckPrivate, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			got := analyze.ParseCacheControl(r.CacheControl).PrivateAll()
-			return got == want, directiveExpectation("private", want), describeCacheControl(r.CacheControl)
-		})
-	}
-	if e.NoStore != nil {
-		want := *e.NoStore
-		add(CheckNoStore, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			got := analyze.ParseCacheControl(r.CacheControl).NoStore
-			return got == want, directiveExpectation("no-store", want), describeCacheControl(r.CacheControl)
-		})
-	}
-	if e.MinMaxAge != nil {
-		lo := *e.MinMaxAge
-		add(CheckMinMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
-			f := analyze.SharedFreshness(r.Header, now)
-			return f.TTLSeconds >= lo, fmt.Sprintf("shared-cache lifetime ≥ %d s", lo), describeFreshness(f)
-		})
-	}
-	if e.MaxMaxAge != nil {
-		hi := *e.MaxMaxAge
-		add(CheckMaxMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
-			f := analyze.SharedFreshness(r.Header, now)
-			return f.TTLSeconds <= hi, fmt.Sprintf("shared-cache lifetime ≤ %d s", hi), describeFreshness(f)
-		})
-	}
-	if e.MaxTTFBMs != nil {
-		limit := *e.MaxTTFBMs
-		add(CheckMaxTTFB, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			return r.Timing.TTFB <= limit, "TTFB ≤ " + formatMS(limit), formatMS(r.Timing.TTFB)
-		})
-	}
-	if h := e.Headers; h != nil {
-		for _, name := range sortedUnique(h.Present) {
-			add(checkHeaderPresent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
-				v, ok := headerValue(r.Header, name)
-				return ok, name + " present", describeHeader(name, v, ok)
-			})
-		}
-		for _, name := range sortedUnique(h.Absent) {
-			add(checkHeaderAbsent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
-				v, ok := headerValue(r.Header, name)
-				return !ok, name + " absent", describeHeader(name, v, ok)
-			})
-		}
-		for _, key := range sortedKeys(h.Equal) {
-			name, want := http.CanonicalHeaderKey(key), h.Equal[key]
-			add(checkHeaderEqual+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
-				v, ok := headerValue(r.Header, name)
-				return ok && v == want, name + ": " + want, describeHeader(name, v, ok)
-			})
-		}
-		for _, key := range sortedKeys(h.Match) {
-			name := http.CanonicalHeaderKey(key)
-			re, err := regexp.Compile(h.Match[key])
-			if err != nil {
-				return nil, fmt.Errorf("headers.match.%s: %q is not a valid regular expression: %w", key, h.Match[key], err)
-			}
-			add(checkHeaderMatch+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
-				v, ok := headerValue(r.Header, name)
-				return ok && re.MatchString(v), name + " matching " + re.String(), describeHeader(name, v, ok)
-			})
-		}
+	cl.addDirectives(e)
+	cl.addLimits(e)
+	if err := cl.addHeaders(e.Headers); err != nil {
+		return nil, err
 	}
 	if e.FailOnFindings != "" {
 		sev := finding.Severity(e.FailOnFindings)
@@ -177,6 +99,114 @@ func Compile(e *config.Expectation) (*Checklist, error) {
 		cl.checks = append(cl.checks, findingsCheck(DefaultFindingsSeverity))
 	}
 	return &cl, nil
+}
+
+func (c *Checklist) add(name string, eval func(*probe.Result, time.Time) (bool, string, string)) {
+	c.checks = append(c.checks, check{name: name, eval: eval})
+}
+
+// addCache adds the cache check: the normalized status is one of those listed.
+func (c *Checklist) addCache(statuses []string) error {
+	if len(statuses) == 0 {
+		return nil
+	}
+	allowed := make([]cachestatus.Status, 0, len(statuses))
+	for _, s := range statuses {
+		st, ok := cachestatus.ParseStatus(s)
+		if !ok {
+			return fmt.Errorf("cache: %q is not a cache status (expected one of %s)", s, strings.Join(config.Statuses, ", "))
+		}
+		allowed = append(allowed, st)
+	}
+	expected := "one of " + joinStatuses(allowed)
+	if len(allowed) == 1 {
+		expected = string(allowed[0])
+	}
+	c.add(CheckCache, func(r *probe.Result, _ time.Time) (bool, string, string) {
+		return slices.Contains(allowed, r.Cache.Status), expected, describeCache(r.Cache)
+	})
+	return nil
+}
+
+// addDirectives adds the private and no_store checks on Cache-Control.
+func (c *Checklist) addDirectives(e *config.Expectation) {
+	if e.Private != nil {
+		want := *e.Private
+		c.add(CheckPrivate, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			got := analyze.ParseCacheControl(r.CacheControl).PrivateAll()
+			return got == want, directiveExpectation("private", want), describeCacheControl(r.CacheControl)
+		})
+	}
+	if e.NoStore != nil {
+		want := *e.NoStore
+		c.add(CheckNoStore, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			got := analyze.ParseCacheControl(r.CacheControl).NoStore
+			return got == want, directiveExpectation("no-store", want), describeCacheControl(r.CacheControl)
+		})
+	}
+}
+
+// addLimits adds the bounds on the shared-cache lifetime and on TTFB.
+func (c *Checklist) addLimits(e *config.Expectation) {
+	if e.MinMaxAge != nil {
+		lo := *e.MinMaxAge
+		c.add(CheckMinMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
+			f := analyze.SharedFreshness(r.Header, now)
+			return f.TTLSeconds >= lo, fmt.Sprintf("shared-cache lifetime ≥ %d s", lo), describeFreshness(f)
+		})
+	}
+	if e.MaxMaxAge != nil {
+		hi := *e.MaxMaxAge
+		c.add(CheckMaxMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
+			f := analyze.SharedFreshness(r.Header, now)
+			return f.TTLSeconds <= hi, fmt.Sprintf("shared-cache lifetime ≤ %d s", hi), describeFreshness(f)
+		})
+	}
+	if e.MaxTTFBMs != nil {
+		limit := *e.MaxTTFBMs
+		c.add(CheckMaxTTFB, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			return r.Timing.TTFB <= limit, "TTFB ≤ " + formatMS(limit), formatMS(r.Timing.TTFB)
+		})
+	}
+}
+
+// addHeaders adds one check per header named in h: present, absent, equal
+// to a value, matching a regular expression, in that order and by name.
+func (c *Checklist) addHeaders(h *config.HeaderExpect) error {
+	if h == nil {
+		return nil
+	}
+	for _, name := range sortedUnique(h.Present) {
+		c.add(checkHeaderPresent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			v, ok := headerValue(r.Header, name)
+			return ok, name + " present", describeHeader(name, v, ok)
+		})
+	}
+	for _, name := range sortedUnique(h.Absent) {
+		c.add(checkHeaderAbsent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			v, ok := headerValue(r.Header, name)
+			return !ok, name + " absent", describeHeader(name, v, ok)
+		})
+	}
+	for _, key := range sortedKeys(h.Equal) {
+		name, want := http.CanonicalHeaderKey(key), h.Equal[key]
+		c.add(checkHeaderEqual+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			v, ok := headerValue(r.Header, name)
+			return ok && v == want, name + ": " + want, describeHeader(name, v, ok)
+		})
+	}
+	for _, key := range sortedKeys(h.Match) {
+		name := http.CanonicalHeaderKey(key)
+		re, err := regexp.Compile(h.Match[key])
+		if err != nil {
+			return fmt.Errorf("headers.match.%s: %q is not a valid regular expression: %w", key, h.Match[key], err)
+		}
+		c.add(checkHeaderMatch+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+			v, ok := headerValue(r.Header, name)
+			return ok && re.MatchString(v), name + " matching " + re.String(), describeHeader(name, v, ok)
+		})
+	}
+	return nil
 }
 
 // Names lists the checks in evaluation order.
