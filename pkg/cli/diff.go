@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/time/rate"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -18,8 +17,11 @@ import (
 	"github.com/cachectl/cachectl/pkg/verify"
 )
 
-// DiffOptions are the parsed flags of `cachectl diff`.
+// DiffOptions are the parsed flags of `cachectl diff` and what its plan and
+// run steps use. The two environments are the --env flags (Globals.Envs).
 type DiffOptions struct {
+	cmdDeps
+
 	Targets     []string
 	Ignore      []string
 	Concurrency int
@@ -28,7 +30,7 @@ type DiffOptions struct {
 }
 
 func newCmdDiff(f *Factory, runF func(context.Context, *DiffOptions) error) *cobra.Command {
-	opts := &DiffOptions{}
+	opts := &DiffOptions{cmdDeps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "diff --env A --env B [PATH...]",
 		Short: "Compare how two environments cache the same routes",
@@ -52,7 +54,7 @@ probe got no response on either side.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return diffRun(cmd.Context(), f, opts)
+			return diffRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -63,12 +65,15 @@ probe got no response on either side.`,
 	return cmd
 }
 
+// diffSide is one environment of a diff and how it is probed.
 type diffSide struct {
 	env     *config.Environment
-	prober  *probe.Prober
+	probe   probe.Options
 	session *probe.Session
 }
 
+// diffPlan is everything diff needs, decided before any probe is built or
+// sent: every refusal comes from planDiff.
 type diffPlan struct {
 	a, b     diffSide
 	targets  []verify.DiffTarget
@@ -78,49 +83,28 @@ type diffPlan struct {
 	width    int
 }
 
-func planDiff(f *Factory, opts *DiffOptions) (*diffPlan, error) {
-	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+func planDiff(opts *DiffOptions) (*diffPlan, error) {
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := f.Config()
+	cfg, err := opts.Config()
 	if err != nil {
 		return nil, err
 	}
-	envs := f.Globals.Envs
+	envs := opts.Globals.Envs
 	if len(envs) != 2 {
 		return nil, usageErrorf("diff: expected --env A --env B (two environments), got %d (known: %s)", len(envs), strings.Join(cfg.EnvNames(), ", "))
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
-		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
-	}
-	if opts.Rate < 0 {
-		return nil, usageErrorf("--rate %g: expected requests per second ≥ 0 (0: no cap)", opts.Rate)
-	}
-	for _, ig := range opts.Ignore {
-		if !slices.Contains(verify.DiffFields[1:], ig) {
-			return nil, usageErrorf("--ignore %q: expected one of %s", ig, strings.Join(verify.DiffFields[1:], ", "))
-		}
+	if err := checkDiffFlags(opts); err != nil {
+		return nil, err
 	}
 	p := &diffPlan{format: format, cfgFile: cfg.File}
-	sides := []*diffSide{&p.a, &p.b}
-	for i, name := range envs {
-		env, err := cfg.Env(name)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		s := sides[i]
-		s.env = env
-		if env.Session != nil {
-			val, err := env.SessionValue(f.Lookup, "")
-			if err != nil {
-				return nil, usageError(err)
-			}
-			s.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
-		}
-		if s.prober, err = f.newProber(env, probe.Options{KeepAlive: !opts.Fresh}, nil, nil); err != nil {
-			return nil, err
-		}
+	if p.a, err = planDiffSide(opts, cfg, envs[0]); err != nil {
+		return nil, err
+	}
+	if p.b, err = planDiffSide(opts, cfg, envs[1]); err != nil {
+		return nil, err
 	}
 	p.variants = []probe.Variant{probe.Anonymous}
 	if p.a.session != nil && p.b.session != nil {
@@ -135,49 +119,86 @@ func planDiff(f *Factory, opts *DiffOptions) (*diffPlan, error) {
 	if len(routes) == 0 {
 		return nil, usageErrorf("diff: no routes (expected PATH arguments or routes in %s)", orDash(cfg.File))
 	}
-	for i, r := range routes {
-		if !strings.HasPrefix(r, "/") {
-			return nil, usageErrorf("diff: %q is not a path (expected /path: each side resolves it against its own base_url)", r)
-		}
-		ua, err := target.Resolve(p.a.env.TargetEnv(), r)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		ub, err := target.Resolve(p.b.env.TargetEnv(), r)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		p.targets = append(p.targets, verify.DiffTarget{Index: i, Route: r, URLA: ua, URLB: ub})
-		p.width = max(p.width, utf8.RuneCountInString(r))
+	if err := p.resolve(routes); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-func diffRun(ctx context.Context, f *Factory, opts *DiffOptions) error {
-	p, err := planDiff(f, opts)
+// checkDiffFlags checks the flags that need no config.
+func checkDiffFlags(opts *DiffOptions) error {
+	if err := checkConcurrency(opts.Concurrency); err != nil {
+		return err
+	}
+	if err := checkRate(opts.Rate); err != nil {
+		return err
+	}
+	for _, ig := range opts.Ignore {
+		if !slices.Contains(verify.DiffFields[1:], ig) {
+			return usageErrorf("--ignore %q: expected one of %s", ig, strings.Join(verify.DiffFields[1:], ", "))
+		}
+	}
+	return nil
+}
+
+// planDiffSide is the environment named name, its session and its probes.
+func planDiffSide(opts *DiffOptions, cfg *config.Config, name string) (diffSide, error) {
+	env, err := cfg.Env(name)
+	if err != nil {
+		return diffSide{}, usageError(err)
+	}
+	s := diffSide{env: env}
+	if s.session, err = resolveSession(opts.Lookup, env, ""); err != nil {
+		return diffSide{}, err
+	}
+	if s.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, nil); err != nil {
+		return diffSide{}, err
+	}
+	return s, nil
+}
+
+// resolve turns each route, a path, into a URL on each side.
+func (p *diffPlan) resolve(routes []string) error {
+	for i, r := range routes {
+		if !strings.HasPrefix(r, "/") {
+			return usageErrorf("diff: %q is not a path (expected /path: each side resolves it against its own base_url)", r)
+		}
+		ua, err := target.Resolve(p.a.env.TargetEnv(), r)
+		if err != nil {
+			return usageError(err)
+		}
+		ub, err := target.Resolve(p.b.env.TargetEnv(), r)
+		if err != nil {
+			return usageError(err)
+		}
+		p.targets = append(p.targets, verify.DiffTarget{Index: i, Route: r, URLA: ua, URLB: ub})
+		p.width = max(p.width, utf8.RuneCountInString(r))
+	}
+	return nil
+}
+
+func diffRun(ctx context.Context, opts *DiffOptions) error {
+	p, err := planDiff(opts)
 	if err != nil {
 		return err
 	}
+	return runDiff(ctx, opts, p)
+}
+
+func runDiff(ctx context.Context, opts *DiffOptions, p *diffPlan) error {
 	start := time.Now()
-	w, err := report.NewDiffWriter(p.format, f.IO.Out, report.DiffOptions{
-		Style: f.Style(), EnvA: p.a.env.Name, EnvB: p.b.env.Name, RouteWidth: p.width, Timestamp: start,
+	w, err := report.NewDiffWriter(p.format, opts.IO.Out, report.DiffOptions{
+		Style: opts.Style(), EnvA: p.a.env.Name, EnvB: p.b.env.Name, RouteWidth: p.width, Timestamp: start,
 	})
 	if err != nil {
 		return usageError(err)
 	}
-	var annotate *report.GitHubAnnotator
-	if v, _ := f.Lookup("GITHUB_ACTIONS"); v == "true" {
-		annotate = report.NewGitHubAnnotator(f.IO.ErrOut, p.cfgFile)
-	}
-	var limiter *rate.Limiter
-	if opts.Rate > 0 {
-		limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
-	}
+	annotate := githubAnnotator(opts.cmdDeps, p.cfgFile)
 	var sum verify.DiffSummary
-	runErr := verify.Diff(ctx, p.a.prober, p.b.prober, slices.Values(p.targets), verify.DiffOptions{
+	runErr := verify.Diff(ctx, probe.New(p.a.probe), probe.New(p.b.probe), slices.Values(p.targets), verify.DiffOptions{
 		EnvA: p.a.env.Name, EnvB: p.b.env.Name, Variants: p.variants,
 		SessionA: p.a.session, SessionB: p.b.session,
-		Concurrency: opts.Concurrency, Limiter: limiter, Ignore: opts.Ignore,
+		Concurrency: opts.Concurrency, Limiter: rateLimiter(opts.Rate), Ignore: opts.Ignore,
 	}, func(r verify.DiffRecord) error {
 		sum.Add(r)
 		if annotate != nil {

@@ -17,8 +17,11 @@ import (
 	"github.com/cachectl/cachectl/pkg/report"
 )
 
-// InspectOptions are the parsed flags of `cachectl inspect`.
+// InspectOptions are the parsed flags of `cachectl inspect` and what its
+// plan and run steps use.
 type InspectOptions struct {
+	cmdDeps
+
 	Targets      []string
 	FromFile     string
 	As           string
@@ -38,7 +41,7 @@ type InspectOptions struct {
 }
 
 func newCmdInspect(f *Factory, runF func(context.Context, *InspectOptions) error) *cobra.Command {
-	opts := &InspectOptions{}
+	opts := &InspectOptions{cmdDeps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "inspect URL|PATH...",
 		Short: "Show how routes are cached for an anonymous and a logged-in visitor",
@@ -68,7 +71,7 @@ above that severity; with --until, the status was reached), 1 when a finding or
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return inspectRun(cmd.Context(), f, opts)
+			return inspectRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -90,50 +93,82 @@ above that severity; with --until, the status was reached), 1 when a finding or
 	return cmd
 }
 
-// inspectPlan is everything inspect needs, validated before any request.
+// inspectPlan is everything inspect needs, decided before anything is
+// built or sent: every refusal comes from planInspect.
 type inspectPlan struct {
 	targets  *targetList
 	variants []probe.Variant
 	session  *probe.Session
-	prober   *probe.Prober
+	probe    probe.Options
 	until    cachestatus.Status
 	failOn   finding.Severity
 	format   report.Format
 }
 
-func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
-	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
+func planInspect(opts *InspectOptions) (*inspectPlan, error) {
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := f.Config()
+	cfg, err := opts.Config()
 	if err != nil {
 		return nil, err
 	}
-	env, err := f.Environment()
+	env, err := opts.Environment()
 	if err != nil {
 		return nil, err
 	}
 	p := &inspectPlan{format: format}
-	if len(opts.Targets) == 0 && opts.FromFile == "" {
-		return nil, usageErrorf("inspect: no URL or path given (expected URL|PATH arguments or --from-file FILE)")
+	method, err := p.readFlags(opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
-		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
+	if p.variants, err = inspectVariants(opts.As, hasSession(env)); err != nil {
+		return nil, err
+	}
+	if p.session, err = inspectSession(opts, cfg.File, env, p.variants); err != nil {
+		return nil, err
+	}
+	if p.targets, err = newTargetList(opts.IO.In, env, opts.Targets, opts.FromFile, sessionCheck(env, p.session)); err != nil {
+		return nil, err
+	}
+	if p.targets.count == 0 {
+		return nil, usageErrorf("inspect: %s holds no URL or path (expected one per line)", opts.FromFile)
+	}
+	p.probe, err = opts.proberOptions(env, probe.Options{
+		Method:       method,
+		UserAgent:    opts.UserAgent,
+		DebugHeaders: opts.DebugHeaders,
+		Follow:       opts.Follow,
+		KeepAlive:    opts.KeepAlive,
+	}, opts.Headers, opts.CacheHeaders)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readFlags checks the flags that need no config and returns the method.
+func (p *inspectPlan) readFlags(opts *InspectOptions) (string, error) {
+	if len(opts.Targets) == 0 && opts.FromFile == "" {
+		return "", usageErrorf("inspect: no URL or path given (expected URL|PATH arguments or --from-file FILE)")
+	}
+	if err := checkConcurrency(opts.Concurrency); err != nil {
+		return "", err
 	}
 	if opts.Repeat < 1 || opts.Repeat > 1000 {
-		return nil, usageErrorf("--repeat %d: expected 1 to 1000", opts.Repeat)
+		return "", usageErrorf("--repeat %d: expected 1 to 1000", opts.Repeat)
 	}
 	if opts.Until != "" {
 		st, ok := cachestatus.ParseStatus(opts.Until)
 		if !ok {
-			return nil, usageErrorf("--until %q: expected one of %s", opts.Until, strings.Join(config.Statuses, ", "))
+			return "", usageErrorf("--until %q: expected one of %s", opts.Until, strings.Join(config.Statuses, ", "))
 		}
 		if opts.Repeat > 1 {
-			return nil, usageErrorf("--until and --repeat do not go together (--until repeats until the status is seen)")
+			return "", usageErrorf("--until and --repeat do not go together (--until repeats until the status is seen)")
 		}
 		if opts.Wait <= 0 {
-			return nil, usageErrorf("--wait %s: expected a positive duration such as 30s", opts.Wait)
+			return "", usageErrorf("--wait %s: expected a positive duration such as 30s", opts.Wait)
 		}
 		p.until = st
 	}
@@ -142,78 +177,65 @@ func planInspect(f *Factory, opts *InspectOptions) (*inspectPlan, error) {
 	case "warn", "error", "info":
 		p.failOn = finding.Severity(opts.FailOn)
 	default:
-		return nil, usageErrorf("--fail-on %q: expected warn or error", opts.FailOn)
+		return "", usageErrorf("--fail-on %q: expected warn or error", opts.FailOn)
 	}
 	method := strings.ToUpper(opts.Method)
 	if method != "GET" && method != "HEAD" {
-		return nil, usageErrorf("--method %q: expected GET or HEAD", opts.Method)
+		return "", usageErrorf("--method %q: expected GET or HEAD", opts.Method)
 	}
-
-	hasSession := env != nil && env.Session != nil
-	switch strings.ReplaceAll(opts.As, "_", "-") {
-	case "":
-		p.variants = []probe.Variant{probe.Anonymous}
-		if hasSession {
-			p.variants = append(p.variants, probe.LoggedIn)
-		}
-	case "anonymous":
-		p.variants = []probe.Variant{probe.Anonymous}
-	case "logged-in":
-		p.variants = []probe.Variant{probe.LoggedIn}
-	case "both":
-		p.variants = []probe.Variant{probe.Anonymous, probe.LoggedIn}
-	default:
-		return nil, usageErrorf("--as %q: expected anonymous, logged-in or both", opts.As)
-	}
-	if opts.CookieEnv != "" && !hasSession {
-		return nil, usageErrorf("--cookie-env needs an environment with a session (session.cookie in the config) and --env NAME")
-	}
-	if len(p.variants) > 1 || p.variants[0] == probe.LoggedIn {
-		if !hasSession {
-			if env == nil {
-				return nil, usageErrorf("--as %s needs --env NAME for an environment with a session configured", opts.As)
-			}
-			return nil, usageErrorf("--as %s: environment %q has no session (expected session.cookie and session.value_env in %s)", opts.As, env.Name, cfg.File)
-		}
-		val, err := env.SessionValue(f.Lookup, opts.CookieEnv)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
-	}
-	var check func(string) error
-	if p.session != nil {
-		check = sessionHosts(env)
-	}
-	if p.targets, err = newTargetList(f, env, opts.Targets, opts.FromFile, check); err != nil {
-		return nil, err
-	}
-	if p.targets.count == 0 {
-		return nil, usageErrorf("inspect: %s holds no URL or path (expected one per line)", opts.FromFile)
-	}
-
-	p.prober, err = f.newProber(env, probe.Options{
-		Method:       method,
-		UserAgent:    opts.UserAgent,
-		DebugHeaders: opts.DebugHeaders,
-		Follow:       opts.Follow,
-		KeepAlive:    opts.KeepAlive,
-	}, opts.Headers, opts.CacheHeaders)
-	return p, err
+	return method, nil
 }
 
-func inspectRun(ctx context.Context, f *Factory, opts *InspectOptions) error {
-	p, err := planInspect(f, opts)
+// inspectVariants reads --as; without it, a run probes the logged-in
+// variant too when the environment has a session.
+func inspectVariants(as string, session bool) ([]probe.Variant, error) {
+	switch strings.ReplaceAll(as, "_", "-") {
+	case "":
+		if session {
+			return []probe.Variant{probe.Anonymous, probe.LoggedIn}, nil
+		}
+		return []probe.Variant{probe.Anonymous}, nil
+	case "anonymous":
+		return []probe.Variant{probe.Anonymous}, nil
+	case "logged-in":
+		return []probe.Variant{probe.LoggedIn}, nil
+	case "both":
+		return []probe.Variant{probe.Anonymous, probe.LoggedIn}, nil
+	}
+	return nil, usageErrorf("--as %q: expected anonymous, logged-in or both", as)
+}
+
+// inspectSession is the session the logged-in variant is probed with, nil
+// when that variant is not probed.
+func inspectSession(opts *InspectOptions, cfgFile string, env *config.Environment, variants []probe.Variant) (*probe.Session, error) {
+	if err := checkCookieEnv(env, opts.CookieEnv, cfgFile); err != nil {
+		return nil, err
+	}
+	if !probesLoggedIn(variants) {
+		return nil, nil
+	}
+	if !hasSession(env) {
+		if env == nil {
+			return nil, usageErrorf("--as %s needs --env NAME for an environment with a session configured", opts.As)
+		}
+		return nil, usageErrorf("--as %s: environment %q has no session (expected session.cookie and session.value_env in %s)", opts.As, env.Name, cfgFile)
+	}
+	return resolveSession(opts.Lookup, env, opts.CookieEnv)
+}
+
+func inspectRun(ctx context.Context, opts *InspectOptions) error {
+	p, err := planInspect(opts)
 	if err != nil {
 		return err
 	}
-	return runInspect(ctx, f, opts, p)
+	return runInspect(ctx, opts, p)
 }
 
-func runInspect(ctx context.Context, f *Factory, opts *InspectOptions, p *inspectPlan) error {
-	w, err := report.NewInspectWriter(p.format, f.IO.Out, report.InspectOptions{
-		Style:          f.Style(),
-		RequestHeaders: p.prober.RequestHeaders(),
+func runInspect(ctx context.Context, opts *InspectOptions, p *inspectPlan) error {
+	prober := probe.New(p.probe)
+	w, err := report.NewInspectWriter(p.format, opts.IO.Out, report.InspectOptions{
+		Style:          opts.Style(),
+		RequestHeaders: prober.RequestHeaders(),
 		URLWidth:       p.targets.width,
 		Fresh:          !opts.KeepAlive,
 	})
@@ -230,7 +252,7 @@ func runInspect(ctx context.Context, f *Factory, opts *InspectOptions, p *inspec
 	start := time.Now()
 	var sum report.InspectSummary
 	worst := finding.Severity("")
-	runErr := inspect.Run(ctx, p.prober, iter.Seq[inspect.Job](jobs), inspect.Options{
+	runErr := inspect.Run(ctx, prober, iter.Seq[inspect.Job](jobs), inspect.Options{
 		Concurrency: opts.Concurrency,
 		Repeat:      opts.Repeat,
 		Until:       p.until,
@@ -244,7 +266,7 @@ func runInspect(ctx context.Context, f *Factory, opts *InspectOptions, p *inspec
 					worst = fd.Severity
 				}
 			}
-			f.Logger.Debug("probe", "url", pr.URL, "variant", pr.Variant, "status", pr.StatusCode, "cache", pr.Cache.Status, "source", pr.Cache.Source, "error", pr.Error)
+			opts.Logger.Debug("probe", "url", pr.URL, "variant", pr.Variant, "status", pr.StatusCode, "cache", pr.Cache.Status, "source", pr.Cache.Source, "error", pr.Error)
 		}
 		return w.Group(g)
 	})
@@ -258,11 +280,16 @@ func runInspect(ctx context.Context, f *Factory, opts *InspectOptions, p *inspec
 	if runErr != nil {
 		return operationalError(fmt.Errorf("inspect: %w", runErr))
 	}
+	return p.verdict(&sum, worst, opts.Wait)
+}
+
+// verdict turns a finished inspect run into the exit-code contract.
+func (p *inspectPlan) verdict(sum *report.InspectSummary, worst finding.Severity, wait time.Duration) error {
 	switch {
 	case sum.Errors > 0:
 		return operationalError(fmt.Errorf("inspect: %s of %d failed (network, TLS or timeout; see each probe's error)", plural(sum.Errors, "probe", "probes"), sum.Probes))
 	case sum.Unreached > 0:
-		return checkFailed("inspect: %d route/variant pair(s) never reached cache status %s within %s", sum.Unreached, p.until, opts.Wait)
+		return checkFailed("inspect: %d route/variant pair(s) never reached cache status %s within %s", sum.Unreached, p.until, wait)
 	case p.failOn != "" && worst.Rank() >= p.failOn.Rank():
 		return checkFailed("inspect: findings at or above %q (--fail-on %s)", p.failOn, p.failOn)
 	}

@@ -22,13 +22,16 @@ func newCmdReport(f *Factory) *cobra.Command {
 	return cmd
 }
 
-// ReportMergeOptions are the parsed arguments of `cachectl report merge`.
+// ReportMergeOptions are the parsed arguments of `cachectl report merge`
+// and what its plan and run steps use.
 type ReportMergeOptions struct {
+	cmdDeps
+
 	Files []string
 }
 
 func newCmdReportMerge(f *Factory, runF func(context.Context, *ReportMergeOptions) error) *cobra.Command {
-	opts := &ReportMergeOptions{}
+	opts := &ReportMergeOptions{cmdDeps: f.deps()}
 	return &cobra.Command{
 		Use:   "merge FILE.jsonl...",
 		Short: "Combine the jsonl outputs of sharded verify runs into one report",
@@ -44,68 +47,66 @@ checks passed, 1 a check failed, 3 a probe got no response. "-" reads stdin.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return reportMergeRun(f, opts)
+			return reportMergeRun(opts)
 		},
 	}
 }
 
-func reportMergeRun(f *Factory, opts *ReportMergeOptions) error {
-	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+// reportMergePlan is the files to merge, opened, and the output format;
+// every refusal comes from planReportMerge.
+type reportMergePlan struct {
+	format  report.Format
+	readers []*verify.Reader
+	files   []io.Closer
+}
+
+func planReportMerge(opts *ReportMergeOptions) (*reportMergePlan, error) {
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	readers := make([]*verify.Reader, 0, len(opts.Files))
+	p := &reportMergePlan{format: format, readers: make([]*verify.Reader, 0, len(opts.Files))}
 	for _, name := range opts.Files {
 		var r io.Reader
 		if name == "-" {
-			r = f.IO.In
+			r = opts.IO.In
 		} else {
 			fh, err := os.Open(name)
 			if err != nil {
-				return usageErrorf("report merge: %v (expected the jsonl output of cachectl verify)", err)
+				p.close()
+				return nil, usageErrorf("report merge: %v (expected the jsonl output of cachectl verify)", err)
 			}
-			defer fh.Close()
+			p.files = append(p.files, fh)
 			r = fh
 		}
-		readers = append(readers, verify.NewReader(name, r))
+		p.readers = append(p.readers, verify.NewReader(name, r))
 	}
-	// The environment and route width come from the records; the table's
-	// width is fixed before the first line, so the longest route is not known.
-	var (
-		w   report.VerifyWriter
-		sum verify.Summary
-		cur []verify.Record
-		ann *report.GitHubAnnotator
-	)
-	if v, _ := f.Lookup("GITHUB_ACTIONS"); v == "true" {
-		ann = report.NewGitHubAnnotator(f.IO.ErrOut, "")
+	return p, nil
+}
+
+func (p *reportMergePlan) close() {
+	for _, c := range p.files {
+		_ = c.Close()
 	}
-	open := func(env string) error {
-		if w != nil {
-			return nil
-		}
-		var err error
-		w, err = report.NewVerifyWriter(format, f.IO.Out, report.VerifyOptions{Style: f.Style(), Env: env, RouteWidth: 40})
+}
+
+func reportMergeRun(opts *ReportMergeOptions) error {
+	p, err := planReportMerge(opts)
+	if err != nil {
 		return err
 	}
-	flush := func() error {
-		if len(cur) == 0 {
-			return nil
-		}
-		if err := open(cur[0].Env); err != nil {
+	defer p.close()
+	return runReportMerge(opts, p)
+}
+
+func runReportMerge(opts *ReportMergeOptions, p *reportMergePlan) error {
+	out := &mergeOutput{format: p.format, w: opts.IO.Out, style: opts.Style()}
+	var sum verify.Summary
+	ann := githubAnnotator(opts.cmdDeps, "")
+	err := verify.Merge(p.readers, func(r verify.Record) error {
+		if err := out.add(r); err != nil {
 			return err
 		}
-		err := w.Route(cur)
-		cur = cur[:0]
-		return err
-	}
-	err = verify.Merge(readers, func(r verify.Record) error {
-		if len(cur) > 0 && cur[0].Index != r.Index {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		cur = append(cur, r)
 		sum.Add(r)
 		if ann != nil {
 			return ann.Check(r)
@@ -115,14 +116,14 @@ func reportMergeRun(f *Factory, opts *ReportMergeOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("report merge: %w", err))
 	}
-	if err := flush(); err != nil {
+	if err := out.flush(); err != nil {
 		return operationalError(fmt.Errorf("report merge: writing output: %w", err))
 	}
-	if err := open(""); err != nil {
+	if err := out.open(""); err != nil {
 		return usageError(err)
 	}
 	sum.Finish()
-	if err := w.Close(&sum); err != nil {
+	if err := out.report.Close(&sum); err != nil {
 		return operationalError(fmt.Errorf("report merge: writing output: %w", err))
 	}
 	if ann != nil {
@@ -134,4 +135,50 @@ func reportMergeRun(f *Factory, opts *ReportMergeOptions) error {
 		return usageErrorf("report merge: no records in %d file(s) (expected the -o jsonl output of cachectl verify)", len(opts.Files))
 	}
 	return verdict("report merge", &sum)
+}
+
+// mergeOutput writes merged records a route at a time. The environment and
+// route width come from the records; the table's width is fixed before the
+// first line, so the longest route is not known.
+type mergeOutput struct {
+	format report.Format
+	w      io.Writer
+	style  report.Style
+	report report.VerifyWriter
+	// cur holds the records of the route being read.
+	cur []verify.Record
+}
+
+// open starts the report for environment env, once.
+func (m *mergeOutput) open(env string) error {
+	if m.report != nil {
+		return nil
+	}
+	var err error
+	m.report, err = report.NewVerifyWriter(m.format, m.w, report.VerifyOptions{Style: m.style, Env: env, RouteWidth: 40})
+	return err
+}
+
+// add takes the next record; a record of another route writes the one before.
+func (m *mergeOutput) add(r verify.Record) error {
+	if len(m.cur) > 0 && m.cur[0].Index != r.Index {
+		if err := m.flush(); err != nil {
+			return err
+		}
+	}
+	m.cur = append(m.cur, r)
+	return nil
+}
+
+// flush writes the route being read.
+func (m *mergeOutput) flush() error {
+	if len(m.cur) == 0 {
+		return nil
+	}
+	if err := m.open(m.cur[0].Env); err != nil {
+		return err
+	}
+	err := m.report.Route(m.cur)
+	m.cur = m.cur[:0]
+	return err
 }

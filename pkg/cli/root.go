@@ -59,8 +59,10 @@ type Factory struct {
 	// Scrubber holds every secret the run resolved; output, logs and the
 	// journal are scrubbed of them.
 	Scrubber *secret.Scrubber
-	// Logger writes to stderr at the --log-level.
-	Logger *slog.Logger
+	// Logger writes to stderr at LogLevel, which --log-level sets before a
+	// command runs.
+	Logger   *slog.Logger
+	LogLevel *slog.LevelVar
 
 	cfg    *config.Config
 	cfgErr error
@@ -139,35 +141,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			level, err := parseLevel(g.LogLevel)
-			if err != nil {
-				return usageError(err)
-			}
-			f.Logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
-			if g.NoColor {
-				f.IO.DisableColor()
-			}
-			if g.Timeout <= 0 {
-				return usageErrorf("--timeout %s: expected a positive duration such as 10s", g.Timeout)
-			}
-			if len(g.Envs) > 1 && cmd.Annotations[annotationMultiEnv] == "" {
-				return usageErrorf("--env given %d times (%s): expected one environment (only diff compares two)", len(g.Envs), strings.Join(g.Envs, ", "))
-			}
-			if len(g.Envs) > 0 {
-				g.Env = g.Envs[len(g.Envs)-1]
-			}
-			if fl := cmd.Flags().Lookup("cookie-env"); fl != nil && fl.Value.String() != "" {
-				f.SecretVars = append(f.SecretVars, fl.Value.String())
-				if v, ok := f.Lookup(fl.Value.String()); ok {
-					f.Scrubber.Add(secret.Value(strings.TrimSpace(v)))
-				}
-			}
-			if g.Insecure {
-				fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
-			}
-			return nil
-		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.applyGlobals(cmd) },
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigFile, "config", "", "config file (default ./cachectl.yaml, then $XDG_CONFIG_HOME/cachectl/config.yaml)")
@@ -190,10 +164,42 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdInspect(f, nil),
 		newCmdPurge(f),
 		newCmdConfig(f),
-		newCmdVersion(f),
+		newCmdVersion(f, nil),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
 	)
 	return root
+}
+
+// applyGlobals checks the global flags and applies them before cmd runs.
+func (f *Factory) applyGlobals(cmd *cobra.Command) error {
+	g := f.Globals
+	level, err := parseLevel(g.LogLevel)
+	if err != nil {
+		return usageError(err)
+	}
+	f.LogLevel.Set(level)
+	if g.NoColor {
+		f.IO.DisableColor()
+	}
+	if g.Timeout <= 0 {
+		return usageErrorf("--timeout %s: expected a positive duration such as 10s", g.Timeout)
+	}
+	if len(g.Envs) > 1 && cmd.Annotations[annotationMultiEnv] == "" {
+		return usageErrorf("--env given %d times (%s): expected one environment (only diff compares two)", len(g.Envs), strings.Join(g.Envs, ", "))
+	}
+	if len(g.Envs) > 0 {
+		g.Env = g.Envs[len(g.Envs)-1]
+	}
+	if fl := cmd.Flags().Lookup("cookie-env"); fl != nil && fl.Value.String() != "" {
+		f.SecretVars = append(f.SecretVars, fl.Value.String())
+		if v, ok := f.Lookup(fl.Value.String()); ok {
+			f.Scrubber.Add(secret.Value(strings.TrimSpace(v)))
+		}
+	}
+	if g.Insecure {
+		fmt.Fprintln(f.IO.ErrOut, "WARNING: --insecure: TLS certificates are NOT verified; responses may come from anyone")
+	}
+	return nil
 }
 
 func envOr(env config.Environ, name, def string) string {
@@ -236,13 +242,16 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	ios.Out, ios.ErrOut = out, errOut
 	ios.In = iostreams.CancelableReader(ctx, ios.In)
 	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelWarn)
 	f := &Factory{
 		IO:       ios,
 		Globals:  &Globals{},
 		Environ:  env,
 		Lookup:   env.Lookup,
 		Scrubber: scrub,
-		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})),
+		LogLevel: level,
 	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)

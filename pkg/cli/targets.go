@@ -8,13 +8,17 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
-	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // openTargets opens --from-file PATH ("-" is stdin).
 func openTargets(f *Factory, path string) (io.ReadCloser, error) {
-	r, err := target.Open(path, f.IO.In)
+	return openTargetFile(path, f.IO.In)
+}
+
+// openTargetFile opens --from-file PATH, reading stdin for "-".
+func openTargetFile(path string, stdin io.Reader) (io.ReadCloser, error) {
+	r, err := target.Open(path, stdin)
 	if err != nil {
 		return nil, usageErrorf("--from-file: %v (expected a readable file with one URL or path per line)", err)
 	}
@@ -41,7 +45,7 @@ type targetList struct {
 // newTargetList resolves every target (and calls check on each URL) before
 // the run starts; the first bad one is a usage error naming it and, for
 // files, its line.
-func newTargetList(f *Factory, env *config.Environment, args []string, fromFile string, check func(string) error) (*targetList, error) {
+func newTargetList(in io.Reader, env *config.Environment, args []string, fromFile string, check func(string) error) (*targetList, error) {
 	l := &targetList{pipe: &target.Pipeline{Env: env.TargetEnv(), Check: check}}
 	add := func(u string, keep bool) {
 		l.count++
@@ -60,7 +64,7 @@ func newTargetList(f *Factory, env *config.Environment, args []string, fromFile 
 	if fromFile == "" {
 		return l, nil
 	}
-	r, err := openTargets(f, fromFile)
+	r, err := openTargetFile(fromFile, in)
 	if err != nil {
 		return nil, err
 	}
@@ -146,26 +150,4 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// newProber builds the prober a command uses against env (nil for bare
-// URLs): the environment's headers plus --header flags, cache-status headers
-// from the flags, the environment and the config, and the global timeout and
-// TLS setting. o carries the command's own choices (method, keep-alive, ...).
-func (f *Factory) newProber(env *config.Environment, o probe.Options, headerFlags, cacheHeaderFlags []string) (*probe.Prober, error) {
-	cfg, err := f.Config()
-	if err != nil {
-		return nil, err
-	}
-	if o.Header, err = parseHeaders(headerFlags, env); err != nil {
-		return nil, err
-	}
-	o.CacheHeaders = append([]string{}, cacheHeaderFlags...)
-	if env != nil {
-		o.CacheHeaders = append(o.CacheHeaders, env.CacheHeaders...)
-	}
-	o.CacheHeaders = append(o.CacheHeaders, cfg.CacheHeaders...)
-	o.Timeout = f.Globals.Timeout
-	o.Insecure = f.Globals.Insecure
-	return probe.New(o), nil
 }

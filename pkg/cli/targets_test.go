@@ -61,13 +61,13 @@ func TestTargetsFileSwappedBetweenPassesIsRechecked(t *testing.T) {
 		{
 			name: "inspect --from-file",
 			planAndRun: func(f *Factory, file string, swap func()) error {
-				opts := &InspectOptions{FromFile: file, Concurrency: 1, Repeat: 1, Method: "GET", Wait: time.Second}
-				p, err := planInspect(f, opts)
+				opts := &InspectOptions{cmdDeps: f.deps(), FromFile: file, Concurrency: 1, Repeat: 1, Method: "GET", Wait: time.Second}
+				p, err := planInspect(opts)
 				if err != nil {
 					t.Fatalf("plan: %v", err)
 				}
 				swap()
-				return runInspect(ctx, f, opts, p)
+				return runInspect(ctx, opts, p)
 			},
 			want: func(file string) []string {
 				return []string{"--from-file " + file + " line 3: " + steal + " is not on a host of environment"}
@@ -76,13 +76,13 @@ func TestTargetsFileSwappedBetweenPassesIsRechecked(t *testing.T) {
 		{
 			name: "verify --routes",
 			planAndRun: func(f *Factory, file string, swap func()) error {
-				opts := &VerifyOptions{Routes: file, Concurrency: 1, Seed: 1, Interval: time.Second}
-				p, err := planVerify(ctx, f, opts)
+				opts := &VerifyOptions{cmdDeps: f.deps(), Routes: file, Concurrency: 1, Seed: 1, Interval: time.Second}
+				p, err := planVerify(ctx, opts)
 				if err != nil {
 					t.Fatalf("plan: %v", err)
 				}
 				swap()
-				return runVerify(ctx, f, opts, p)
+				return runVerify(ctx, opts, p)
 			},
 			want: func(file string) []string {
 				return []string{steal + " is not on a host of environment", "--routes " + file + " changed after it was checked"}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/time/rate"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -24,8 +23,11 @@ import (
 	"github.com/cachectl/cachectl/pkg/verify/sitemap"
 )
 
-// VerifyOptions are the parsed flags of `cachectl verify`.
+// VerifyOptions are the parsed flags of `cachectl verify` and what its plan
+// and run steps use.
 type VerifyOptions struct {
+	cmdDeps
+
 	Routes       string
 	Sitemap      string
 	Sample       int
@@ -43,7 +45,7 @@ type VerifyOptions struct {
 }
 
 func newCmdVerify(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
-	opts := &VerifyOptions{}
+	opts := &VerifyOptions{cmdDeps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check every route's cache expectations against one environment",
@@ -69,7 +71,7 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return verifyRun(cmd.Context(), f, opts)
+			return verifyRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -90,7 +92,8 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 	return cmd
 }
 
-// verifyPlan is everything verify needs, validated before any request.
+// verifyPlan is everything verify needs, decided before any probe is
+// built or sent: every refusal comes from planVerify.
 type verifyPlan struct {
 	env      *config.Environment
 	cfgFile  string
@@ -102,23 +105,22 @@ type verifyPlan struct {
 	width    int
 	variants []probe.Variant
 	session  *probe.Session
-	prober   *probe.Prober
-	limiter  *rate.Limiter
+	probe    probe.Options
 	// check is what every route's URL must pass: the session cookie's
 	// host allow-list, when there is a session.
 	check func(string) error
 }
 
-func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPlan, error) {
-	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := f.Config()
+	cfg, err := opts.Config()
 	if err != nil {
 		return nil, err
 	}
-	env, err := f.Environment()
+	env, err := opts.Environment()
 	if err != nil {
 		return nil, err
 	}
@@ -126,50 +128,22 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, one of: %s)", strings.Join(cfg.EnvNames(), ", "))
 	}
 	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
-	switch {
-	case opts.Concurrency < 1 || opts.Concurrency > 1024:
-		return nil, usageErrorf("--concurrency %d: expected 1 to 1024", opts.Concurrency)
-	case opts.Sample < 0 || opts.Sample > verify.MaxSample:
-		return nil, usageErrorf("--sample %d: expected a number of routes from 1 to %d", opts.Sample, verify.MaxSample)
-	case opts.Retries < 0 || opts.Retries > 100:
-		return nil, usageErrorf("--retry-until-pass %d: expected 0 to 100", opts.Retries)
-	case opts.Retries > 0 && opts.Interval <= 0:
-		return nil, usageErrorf("--interval %s: expected a positive duration such as 5s", opts.Interval)
-	case opts.Rate < 0:
-		return nil, usageErrorf("--rate %g: expected requests per second ≥ 0 (0: no cap)", opts.Rate)
+	if err := checkVerifyFlags(opts); err != nil {
+		return nil, err
 	}
-	if opts.Rate > 0 {
-		p.limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
-	}
-	if p.shard, err = verifyShard(f, opts); err != nil {
+	if p.shard, err = verifyShard(opts); err != nil {
 		return nil, err
 	}
 	if p.planner, err = verify.NewPlanner(cfg, env); err != nil {
 		return nil, usageError(fmt.Errorf("config: %w", err))
 	}
-
-	hasSession := env.Session != nil
-	if opts.CookieEnv != "" && !hasSession {
-		return nil, usageErrorf("--cookie-env: environment %q has no session (expected session.cookie in %s)", env.Name, cfg.File)
-	}
-	p.variants = []probe.Variant{probe.Anonymous}
-	if hasSession {
-		val, err := env.SessionValue(f.Lookup, opts.CookieEnv)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		p.session = &probe.Session{Cookie: env.Session.Cookie, Value: val}
-		p.variants = append(p.variants, probe.LoggedIn)
-	} else if n := loggedInExpectations(cfg); n > 0 {
-		f.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", env.Name, "routes", n)
-	}
-
-	if p.routes, err = verifyRoutes(ctx, f, opts, env, p.planner); err != nil {
+	if err := p.planSession(opts, cfg); err != nil {
 		return nil, err
 	}
-	if p.session != nil {
-		p.check = sessionHosts(env)
+	if p.routes, err = verifyRoutes(ctx, opts, env, p.planner); err != nil {
+		return nil, err
 	}
+	p.check = sessionCheck(env, p.session)
 	// Every route is resolved and checked before the first request, and
 	// counted for the progress bar; a --routes file is read twice rather
 	// than held in memory, and checked again as the run reads it.
@@ -184,9 +158,45 @@ func planVerify(ctx context.Context, f *Factory, opts *VerifyOptions) (*verifyPl
 	if p.total == 0 && p.shard.Whole() {
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
+	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
-	p.prober, err = f.newProber(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders)
-	return p, err
+// checkVerifyFlags checks the flags that need no config.
+func checkVerifyFlags(opts *VerifyOptions) error {
+	if err := checkConcurrency(opts.Concurrency); err != nil {
+		return err
+	}
+	switch {
+	case opts.Sample < 0 || opts.Sample > verify.MaxSample:
+		return usageErrorf("--sample %d: expected a number of routes from 1 to %d", opts.Sample, verify.MaxSample)
+	case opts.Retries < 0 || opts.Retries > 100:
+		return usageErrorf("--retry-until-pass %d: expected 0 to 100", opts.Retries)
+	case opts.Retries > 0 && opts.Interval <= 0:
+		return usageErrorf("--interval %s: expected a positive duration such as 5s", opts.Interval)
+	}
+	return checkRate(opts.Rate)
+}
+
+// planSession picks the variants: the logged-in one too when the
+// environment has a session, whose value must then be readable.
+func (p *verifyPlan) planSession(opts *VerifyOptions, cfg *config.Config) error {
+	if err := checkCookieEnv(p.env, opts.CookieEnv, cfg.File); err != nil {
+		return err
+	}
+	session, err := resolveSession(opts.Lookup, p.env, opts.CookieEnv)
+	if err != nil {
+		return err
+	}
+	p.session, p.variants = session, []probe.Variant{probe.Anonymous}
+	if session != nil {
+		p.variants = append(p.variants, probe.LoggedIn)
+	} else if n := loggedInExpectations(cfg); n > 0 {
+		opts.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", p.env.Name, "routes", n)
+	}
+	return nil
 }
 
 // each resolves and checks the selected routes in order and calls fn with
@@ -230,7 +240,7 @@ func loggedInExpectations(cfg *config.Config) int {
 }
 
 // verifyShard reads --shard I/N or --shards N with $JOB_COMPLETION_INDEX.
-func verifyShard(f *Factory, opts *VerifyOptions) (shard.Shard, error) {
+func verifyShard(opts *VerifyOptions) (shard.Shard, error) {
 	switch {
 	case opts.Shard != "" && opts.Shards != 0:
 		return shard.Shard{}, usageErrorf("--shard and --shards do not go together (--shards takes the index from $JOB_COMPLETION_INDEX)")
@@ -241,7 +251,7 @@ func verifyShard(f *Factory, opts *VerifyOptions) (shard.Shard, error) {
 		}
 		return s, nil
 	case opts.Shards != 0:
-		idx, ok := f.Lookup("JOB_COMPLETION_INDEX")
+		idx, ok := opts.Lookup("JOB_COMPLETION_INDEX")
 		if !ok || idx == "" {
 			return shard.Shard{}, usageErrorf("--shards %d: $JOB_COMPLETION_INDEX is not set (expected a Kubernetes Indexed Job, or use --shard I/N)", opts.Shards)
 		}
@@ -258,13 +268,13 @@ func verifyShard(f *Factory, opts *VerifyOptions) (shard.Shard, error) {
 // called: from --routes, --sitemap (both may be given), or the config. A
 // --routes file is read anew at each call; a problem reading it ends the
 // sequence and is stored in *readErr.
-func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *config.Environment, planner *verify.Planner) (func(*error) iter.Seq[string], error) {
+func verifyRoutes(ctx context.Context, opts *VerifyOptions, env *config.Environment, planner *verify.Planner) (func(*error) iter.Seq[string], error) {
 	var lists [][]string
 	var file string
 	switch {
 	case opts.Routes == "-":
 		var lines []string
-		sc := target.NewScanner(f.IO.In)
+		sc := target.NewScanner(opts.IO.In)
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
 		}
@@ -276,7 +286,7 @@ func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *con
 		file = opts.Routes
 	}
 	if opts.Sitemap != "" {
-		pages, err := readSitemap(ctx, f, opts.Sitemap, env)
+		pages, err := readSitemap(ctx, opts.cmdDeps, opts.Sitemap, env)
 		if err != nil {
 			return nil, err
 		}
@@ -317,8 +327,8 @@ func verifyRoutes(ctx context.Context, f *Factory, opts *VerifyOptions, env *con
 
 // readSitemap fetches a sitemap without cookies and turns its pages into
 // paths of the environment; pages on other hosts are skipped with a warning.
-func readSitemap(ctx context.Context, f *Factory, src string, env *config.Environment) ([]string, error) {
-	client := &http.Client{Timeout: f.Globals.Timeout * 3}
+func readSitemap(ctx context.Context, d cmdDeps, src string, env *config.Environment) ([]string, error) {
+	client := &http.Client{Timeout: d.Globals.Timeout * 3}
 	pages, skipped, err := sitemap.Read(ctx, src, sitemap.Options{
 		Client:    client,
 		Allowed:   func(host string) bool { return target.HostAllowed(host, env.AllowedHosts()) },
@@ -331,7 +341,7 @@ func readSitemap(ctx context.Context, f *Factory, src string, env *config.Enviro
 		return nil, usageError(fmt.Errorf("--sitemap: %w", err))
 	}
 	if len(skipped) > 0 {
-		f.Logger.Warn("sitemap entries skipped", "count", len(skipped), "first", skipped[0].Loc, "reason", skipped[0].Reason)
+		d.Logger.Warn("sitemap entries skipped", "count", len(skipped), "first", skipped[0].Loc, "reason", skipped[0].Reason)
 	}
 	routes := make([]string, 0, len(pages))
 	for _, p := range pages {
@@ -344,37 +354,23 @@ func readSitemap(ctx context.Context, f *Factory, src string, env *config.Enviro
 	return routes, nil
 }
 
-func verifyRun(ctx context.Context, f *Factory, opts *VerifyOptions) error {
-	p, err := planVerify(ctx, f, opts)
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	p, err := planVerify(ctx, opts)
 	if err != nil {
 		return err
 	}
-	return runVerify(ctx, f, opts, p)
+	return runVerify(ctx, opts, p)
 }
 
-func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions, p *verifyPlan) error {
+func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	start := time.Now()
-	w, err := report.NewVerifyWriter(p.format, f.IO.Out, report.VerifyOptions{
-		Style: f.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
+	w, err := report.NewVerifyWriter(p.format, opts.IO.Out, report.VerifyOptions{
+		Style: opts.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
 	})
 	if err != nil {
 		return usageError(err)
 	}
-	var annotate *report.GitHubAnnotator
-	if v, _ := f.Lookup("GITHUB_ACTIONS"); v == "true" {
-		annotate = report.NewGitHubAnnotator(f.IO.ErrOut, p.cfgFile)
-	}
-	var bar *progressbar.ProgressBar
-	if f.IO.ProgressEnabled() {
-		bar = progressbar.NewOptions(p.total,
-			progressbar.OptionSetWriter(f.IO.ErrOut),
-			progressbar.OptionSetDescription("verify "+p.env.Name),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
+	out := &verifyOutput{w: w, annotate: githubAnnotator(opts.cmdDeps, p.cfgFile), bar: verifyProgress(opts, p)}
 	shardLabel := ""
 	if !p.shard.Whole() {
 		shardLabel = p.shard.String()
@@ -386,43 +382,70 @@ func runVerify(ctx context.Context, f *Factory, opts *VerifyOptions, p *verifyPl
 	targets := func(yield func(verify.Target) bool) {
 		targetErr = p.each(opts, func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
 	}
-	var sum verify.Summary
-	runErr := verify.Run(ctx, p.prober, targets, verify.Options{
+	runErr := verify.Run(ctx, probe.New(p.probe), targets, verify.Options{
 		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,
-		Concurrency: opts.Concurrency, Warm: opts.Warm, Retries: opts.Retries, Interval: opts.Interval, Limiter: p.limiter,
-	}, func(res verify.RouteResult) error {
-		for _, r := range res.Records {
-			sum.Add(r)
-			if annotate != nil {
-				if err := annotate.Check(r); err != nil {
-					return err
-				}
-			}
-		}
-		if bar != nil {
-			_ = bar.Clear() // the table shares the terminal
-		}
-		if err := w.Route(res.Records); err != nil {
-			return err
-		}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
-		return nil
-	})
-	if bar != nil {
-		_ = bar.Finish()
+		Concurrency: opts.Concurrency, Warm: opts.Warm, Retries: opts.Retries, Interval: opts.Interval, Limiter: rateLimiter(opts.Rate),
+	}, out.route)
+	if out.bar != nil {
+		_ = out.bar.Finish()
 	}
+	sum := &out.sum
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	sum.Finish()
-	if err := finishOutput("verify", func() error { return w.Close(&sum) }, annotate, runErr); err != nil {
+	if err := finishOutput("verify", func() error { return w.Close(sum) }, out.annotate, runErr); err != nil {
 		return err
 	}
 	if targetErr != nil {
 		// Only a --routes file is read again; the other sources are held.
 		return fmt.Errorf("%w (--routes %s changed after it was checked; the run stopped there)", targetErr, opts.Routes)
 	}
-	return verdict("verify", &sum)
+	return verdict("verify", sum)
+}
+
+// verifyProgress is the progress bar on stderr, nil unless both stdout and
+// stderr are terminals.
+func verifyProgress(opts *VerifyOptions, p *verifyPlan) *progressbar.ProgressBar {
+	if !opts.IO.ProgressEnabled() {
+		return nil
+	}
+	return progressbar.NewOptions(p.total,
+		progressbar.OptionSetWriter(opts.IO.ErrOut),
+		progressbar.OptionSetDescription("verify "+p.env.Name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// verifyOutput takes each route's results as the run finishes it: totals,
+// annotations, the report and the progress bar.
+type verifyOutput struct {
+	w        report.VerifyWriter
+	annotate *report.GitHubAnnotator
+	bar      *progressbar.ProgressBar
+	sum      verify.Summary
+}
+
+func (o *verifyOutput) route(res verify.RouteResult) error {
+	for _, r := range res.Records {
+		o.sum.Add(r)
+		if o.annotate != nil {
+			if err := o.annotate.Check(r); err != nil {
+				return err
+			}
+		}
+	}
+	if o.bar != nil {
+		_ = o.bar.Clear() // the table shares the terminal
+	}
+	if err := o.w.Route(res.Records); err != nil {
+		return err
+	}
+	if o.bar != nil {
+		_ = o.bar.Add(1)
+	}
+	return nil
 }
 
 // finishOutput ends a run's report and annotations; a run stopped by an

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -42,24 +43,38 @@ func buildInfo() VersionInfo {
 	return v
 }
 
-func newCmdVersion(f *Factory) *cobra.Command {
+// VersionOptions are what `cachectl version` uses; it has no flags of its
+// own (-o json picks JSON).
+type VersionOptions struct {
+	cmdDeps
+}
+
+func newCmdVersion(f *Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{cmdDeps: f.deps()}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := f.OutputFormat(report.Table, report.JSON)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			v := buildInfo()
-			if format == report.JSON {
-				enc := json.NewEncoder(f.IO.Out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
-			}
-			_, err = fmt.Fprintf(f.IO.Out, "cachectl %s\ncommit: %s\ngo: %s %s\n", v.Version, v.Commit, v.GoVersion, v.Platform)
-			return err
+			return versionRun(opts)
 		},
 	}
+}
+
+func versionRun(opts *VersionOptions) error {
+	format, err := opts.OutputFormat(report.Table, report.JSON)
+	if err != nil {
+		return err
+	}
+	v := buildInfo()
+	if format == report.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err = fmt.Fprintf(opts.IO.Out, "cachectl %s\ncommit: %s\ngo: %s %s\n", v.Version, v.Commit, v.GoVersion, v.Platform)
+	return err
 }

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"slices"
+
+	"golang.org/x/time/rate"
+
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/report"
+)
+
+// checkConcurrency bounds --concurrency, the routes probed at once.
+func checkConcurrency(n int) error {
+	if n < 1 || n > 1024 {
+		return usageErrorf("--concurrency %d: expected 1 to 1024", n)
+	}
+	return nil
+}
+
+// checkRate refuses a negative --rate.
+func checkRate(perSecond float64) error {
+	if perSecond < 0 {
+		return usageErrorf("--rate %g: expected requests per second ≥ 0 (0: no cap)", perSecond)
+	}
+	return nil
+}
+
+// rateLimiter caps requests at --rate per second; nil (no cap) for 0.
+func rateLimiter(perSecond float64) *rate.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), 1)
+}
+
+// githubAnnotator writes GitHub Actions annotations (failed checks, drift)
+// to stderr, next to whatever -o writes, when the run is a GitHub Actions
+// job (GITHUB_ACTIONS=true); otherwise it is nil. cfgFile is the file the
+// annotations point at, "" for none.
+func githubAnnotator(d cmdDeps, cfgFile string) *report.GitHubAnnotator {
+	if v, _ := d.Lookup("GITHUB_ACTIONS"); v != "true" {
+		return nil
+	}
+	return report.NewGitHubAnnotator(d.IO.ErrOut, cfgFile)
+}
+
+// hasSession reports whether env (nil when none was named) has a session,
+// which enables the logged-in variant.
+func hasSession(env *config.Environment) bool {
+	return env != nil && env.Session != nil
+}
+
+// checkCookieEnv refuses --cookie-env VAR when there is no session for the
+// value to be sent with.
+func checkCookieEnv(env *config.Environment, cookieEnv, cfgFile string) error {
+	switch {
+	case cookieEnv == "" || hasSession(env):
+		return nil
+	case env == nil:
+		return usageErrorf("--cookie-env needs an environment with a session (session.cookie in the config) and --env NAME")
+	}
+	return usageErrorf("--cookie-env: environment %q has no session (expected session.cookie in %s)", env.Name, cfgFile)
+}
+
+// resolveSession is env's session cookie with its value, read from the
+// variable cookieEnv names (--cookie-env) or else from the config's
+// value_env or value_file; nil when env has no session. A value that cannot
+// be read is a usage error: nothing has been sent.
+func resolveSession(lookup config.Lookup, env *config.Environment, cookieEnv string) (*probe.Session, error) {
+	if !hasSession(env) {
+		return nil, nil
+	}
+	val, err := env.SessionValue(lookup, cookieEnv)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return &probe.Session{Cookie: env.Session.Cookie, Value: val}, nil
+}
+
+// sessionCheck is what every URL of a run must pass: with a session, the
+// environment's own hosts (sessionHosts); without one, nothing (nil).
+func sessionCheck(env *config.Environment, session *probe.Session) func(string) error {
+	if session == nil {
+		return nil
+	}
+	return sessionHosts(env)
+}
+
+// probesLoggedIn reports whether variants include the logged-in one.
+func probesLoggedIn(variants []probe.Variant) bool {
+	return slices.Contains(variants, probe.LoggedIn)
+}
