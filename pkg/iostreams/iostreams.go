@@ -24,15 +24,17 @@ type IOStreams struct {
 // System returns the process's streams. Colour is off when NO_COLOR is set
 // (to any value) or TERM is "dumb"; lookup reads the process environment.
 func System(lookup func(string) (string, bool)) *IOStreams {
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, noColor: colorRefused(lookup)}
+	s.SetTTY(isTerminal(os.Stdin), isTerminal(os.Stdout), isTerminal(os.Stderr))
+	return s
+}
+
+// colorRefused reports whether the environment asks for no colour:
+// NO_COLOR set to any value, or a terminal that cannot show it.
+func colorRefused(lookup func(string) (string, bool)) bool {
 	_, noColor := lookup("NO_COLOR")
 	term, _ := lookup("TERM")
-	return &IOStreams{
-		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		inTTY:   isTerminal(os.Stdin),
-		outTTY:  isTerminal(os.Stdout),
-		errTTY:  isTerminal(os.Stderr),
-		noColor: noColor || term == "dumb",
-	}
+	return noColor || term == "dumb"
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
@@ -59,14 +61,15 @@ func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
 func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
 
 // ColorEnabled reports whether stdout may be coloured.
-func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.noColor }
+func (s *IOStreams) ColorEnabled() bool { return s.IsStdoutTTY() && !s.noColor }
 
 // ProgressEnabled reports whether progress bars may be drawn on stderr: only
 // when both stdout and stderr are terminals.
-func (s *IOStreams) ProgressEnabled() bool { return s.outTTY && s.errTTY }
+func (s *IOStreams) ProgressEnabled() bool { return s.IsStdoutTTY() && s.IsStderrTTY() }
 
-// CanPrompt reports whether the user can be asked a question.
-func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY }
+// CanPrompt reports whether the user can be asked a question: the question
+// goes to stderr and the answer comes from stdin, so both are terminals.
+func (s *IOStreams) CanPrompt() bool { return s.IsStdinTTY() && s.IsStderrTTY() }
 
 // CancelableReader returns a reader whose Read returns ctx's error as soon
 // as ctx is done, even while the underlying read blocks (a terminal or a
