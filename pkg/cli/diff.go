@@ -157,24 +157,39 @@ func planDiffSide(opts *DiffOptions, cfg *config.Config, name string) (diffSide,
 	return s, nil
 }
 
-// resolve turns each route, a path, into a URL on each side.
+// resolve turns each route, a path, into a URL on each side. A side with a
+// session sends its cookie only to its environment's own hosts.
 func (p *diffPlan) resolve(routes []string) error {
 	for i, r := range routes {
 		if !strings.HasPrefix(r, "/") {
 			return usageErrorf("diff: %q is not a path (expected /path: each side resolves it against its own base_url)", r)
 		}
-		ua, err := target.Resolve(p.a.env.TargetEnv(), r)
+		ua, err := p.a.resolve(i, r)
 		if err != nil {
-			return usageError(err)
+			return err
 		}
-		ub, err := target.Resolve(p.b.env.TargetEnv(), r)
+		ub, err := p.b.resolve(i, r)
 		if err != nil {
-			return usageError(err)
+			return err
 		}
 		p.targets = append(p.targets, verify.DiffTarget{Index: i, Route: r, URLA: ua, URLB: ub})
 		p.width = max(p.width, utf8.RuneCountInString(r))
 	}
 	return nil
+}
+
+// resolve is route number i on this side.
+func (s *diffSide) resolve(i int, route string) (string, error) {
+	u, err := target.Resolve(s.env.TargetEnv(), route)
+	if err != nil {
+		return "", usageError(err)
+	}
+	if check := sessionCheck(s.env, s.session); check != nil {
+		if err := check(u); err != nil {
+			return "", usageError(fmt.Errorf("route %d (%s): %w", i+1, route, err))
+		}
+	}
+	return u, nil
 }
 
 func diffRun(ctx context.Context, opts *DiffOptions) error {

@@ -299,6 +299,14 @@ func TestDiffFlags(t *testing.T) {
 	runParseCases(t, noRoutes, []parseCase[DiffOptions]{
 		{name: "no routes", code: ExitUsage, wantErr: "diff: no routes (expected PATH arguments or routes in " + noRoutes + ")"},
 	}, newCmd("a", "b"), deps, plan)
+	// The session cookie goes only to an environment's own hosts, in diff
+	// as in inspect and verify.
+	offHosts := writeFile(t, "hosts.yaml", "environments:\n  a:\n    base_url: "+o.URL+"\n  b:\n    base_url: "+o.URL+
+		"\n    hosts: [www.example.com]\n    session:\n      cookie: sessionid\n      value_env: TEST_SESSION\n")
+	runParseCases(t, offHosts, []parseCase[DiffOptions]{
+		{name: "session to a host not of its environment", args: []string{"/a"}, code: ExitUsage,
+			wantErr: "route 1 (/a): " + o.URL + "/a is not on a host of environment \"b\" (allowed hosts: www.example.com); the session cookie is only sent to the environment's own hosts"},
+	}, newCmd("a", "b"), deps, plan)
 	if n := o.requests.Load(); n != 0 {
 		t.Errorf("planning sent %d request(s), want none", n)
 	}
