@@ -93,7 +93,8 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 }
 
 // verifyPlan is everything verify needs, decided before any probe is
-// built or sent: every refusal comes from planVerify.
+// built or sent: every refusal comes from planVerify. The one request a
+// plan may make is fetching a --sitemap, whose pages are the routes.
 type verifyPlan struct {
 	env      *config.Environment
 	cfgFile  string
