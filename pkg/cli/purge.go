@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -103,6 +104,9 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 
 func journalPath(f *Factory, opt string) (string, error) {
 	if opt != "" {
+		if fi, err := os.Stat(opt); err == nil && fi.IsDir() {
+			return "", usageErrorf("--journal %s is a directory (expected a file, e.g. %s)", opt, filepath.Join(opt, "journal.jsonl"))
+		}
 		return opt, nil
 	}
 	p, err := purge.DefaultJournalPath(f.Lookup)

@@ -65,6 +65,8 @@ type Factory struct {
 	cfg    *config.Config
 	cfgErr error
 	loaded bool
+	// started is set once the command line is parsed and a command runs.
+	started bool
 }
 
 // Config loads the configuration once.
@@ -140,6 +142,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			f.started = true
 			level, err := parseLevel(g.LogLevel)
 			if err != nil {
 				return usageError(err)
@@ -247,6 +250,12 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var ee *ExitError
+	if err != nil && !f.started && !errors.As(err, &ee) {
+		// Refused while the command line was parsed (an unknown command or
+		// flag, extra arguments): a usage error, nothing was sent.
+		err = usageError(err)
+	}
 	code := exitCode(ctx, err)
 	if err != nil {
 		printError(ios.ErrOut, code, err)
