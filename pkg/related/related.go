@@ -138,8 +138,7 @@ func (s *Set) Expand(target string) []Expansion {
 		return nil
 	}
 	segs := splitTarget(p)
-	self, _ := normalize(p, nil)
-	seen := map[key]bool{{KindURL, self}: true}
+	seen := map[key]bool{{KindURL, "/" + restOf(segs)}: true}
 	var out []Expansion
 	for _, r := range s.rules {
 		caps, ok := r.match.match(segs)
@@ -221,7 +220,8 @@ func (m *matcher) match(segs []targetSeg) ([]string, bool) {
 	return caps, true
 }
 
-// restOf is the normalized rest of a path from a segment on.
+// restOf is the normalized rest of a path from a segment on; escapes never
+// span a "/", so it is the normalized form of that rest.
 func restOf(segs []targetSeg) string {
 	norms := make([]string, len(segs))
 	for i, s := range segs {
