@@ -163,6 +163,10 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.Error = fmt.Sprintf("invalid URL: %v", err)
 		return r
 	}
+	if variant == LoggedIn && sess != nil && p.otherVirtualHost(origin) {
+		r.Error = fmt.Sprintf("the session cookie is not sent with Host: %s, another virtual host than %s's; drop the Host header or probe anonymously", p.opts.Header.Get("Host"), origin.Host)
+		return r
+	}
 	reqHeaders := p.RequestHeaders()
 	if variant == LoggedIn && sess != nil {
 		reqHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
@@ -315,6 +319,18 @@ func isRedirect(code int) bool {
 		return true
 	}
 	return false
+}
+
+// otherVirtualHost reports whether a Host header overrides u's host with
+// another one: behind a shared edge that is another site, which must not
+// get the session cookie.
+func (p *Prober) otherVirtualHost(u *url.URL) bool {
+	h := p.opts.Header.Get("Host")
+	if h == "" {
+		return false
+	}
+	hu := &url.URL{Scheme: u.Scheme, Host: h}
+	return !strings.EqualFold(hu.Hostname(), u.Hostname()) || effectivePort(hu) != effectivePort(u)
 }
 
 // sameOrigin reports whether the cookie meant for origin may go to u: the
