@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
 	"github.com/cachectl/cachectl/pkg/retry"
 	"github.com/cachectl/cachectl/pkg/secret"
 )

@@ -15,10 +15,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
 

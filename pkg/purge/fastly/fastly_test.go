@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
-	"github.com/cachectl/cachectl/pkg/purge/fastly/fastlyfake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
 

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/internal/stacktest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 	"github.com/cachectl/cachectl/pkg/retry"
 )
 
@@ -24,8 +24,8 @@ import (
 // return (purge): 200 "Purged", and misbehaves as its faults say.
 type node struct {
 	srv    *httptest.Server
-	faults *fakecdn.Injector
-	rec    fakecdn.Recorder
+	faults *cdnfake.Injector
+	rec    cdnfake.Recorder
 
 	mu    sync.Mutex
 	hosts []string // Host header of each purge
@@ -34,8 +34,8 @@ type node struct {
 	status int
 }
 
-func newNode(t *testing.T, f fakecdn.Faults) *node {
-	n := &node{faults: fakecdn.NewInjector(f)}
+func newNode(t *testing.T, f cdnfake.Faults) *node {
+	n := &node{faults: cdnfake.NewInjector(f)}
 	n.srv = httptest.NewServer(http.HandlerFunc(n.serve))
 	t.Cleanup(n.srv.Close)
 	return n
@@ -43,7 +43,7 @@ func newNode(t *testing.T, f fakecdn.Faults) *node {
 
 func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 	seq := n.rec.Next()
-	req := fakecdn.Request{Seq: seq, Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Kind: "url", Items: 1}
+	req := cdnfake.Request{Seq: seq, Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Kind: "url", Items: 1}
 	n.mu.Lock()
 	n.hosts = append(n.hosts, r.Host)
 	n.uris = append(n.uris, r.URL.RequestURI())
@@ -56,13 +56,13 @@ func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, body)
 	}
 	if n.faults.Hang() {
-		fakecdn.HangUntilGone(r)
+		cdnfake.HangUntilGone(r)
 		return
 	}
 	if fault, ok := n.faults.Decide(seq); ok {
 		req.Fault = true
 		if fault.RetryAfter > 0 {
-			fakecdn.SetRetryAfter(w.Header(), fault.RetryAfter)
+			cdnfake.SetRetryAfter(w.Header(), fault.RetryAfter)
 		}
 		answer(fault.Status, http.StatusText(fault.Status)+"\n")
 		return
@@ -78,7 +78,7 @@ func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 	answer(http.StatusOK, "Purged\n")
 }
 
-func (n *node) Requests() []fakecdn.Request { return n.rec.Requests() }
+func (n *node) Requests() []cdnfake.Request { return n.rec.Requests() }
 
 func newProvider(t *testing.T, deps purge.Deps, nodes ...*node) *httppurge.Provider {
 	t.Helper()
@@ -110,7 +110,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestRequestCarriesPublicHostAndPath(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
+	n := newNode(t, cdnfake.Faults{})
 	p, err := httppurge.New(purge.Config{Endpoints: []string{n.srv.URL + "/purge/"}, Method: "purge"}, purge.Deps{})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func urlBatch(n int) purge.Batch {
 }
 
 func TestNotCachedCountsAsPurged(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
+	n := newNode(t, cdnfake.Faults{})
 	n.status = http.StatusNotFound // nginx cache-purge: nothing cached under that key
 	res, err := newProvider(t, purge.Deps{}, n).Purge(t.Context(), urlBatch(2))
 	if err != nil || res.Results[0].Err != nil || res.Results[1].Err != nil {
@@ -177,7 +177,7 @@ func TestNotCachedCountsAsPurged(t *testing.T) {
 }
 
 func TestRefusingNodeFailsEveryURLAndIsNotHammered(t *testing.T) {
-	good, denied := newNode(t, fakecdn.Faults{}), newNode(t, fakecdn.Faults{})
+	good, denied := newNode(t, cdnfake.Faults{}), newNode(t, cdnfake.Faults{})
 	denied.status = http.StatusForbidden
 	p := newProvider(t, purge.Deps{}, good, denied)
 	res, err := p.Purge(t.Context(), urlBatch(5))
@@ -200,7 +200,7 @@ func TestRefusingNodeFailsEveryURLAndIsNotHammered(t *testing.T) {
 
 func TestOneRefusedURLIsOnlyThatURL(t *testing.T) {
 	b := urlBatch(3)
-	n := newNode(t, fakecdn.Faults{Reject: []string{b.Targets[1].Value}})
+	n := newNode(t, cdnfake.Faults{Reject: []string{b.Targets[1].Value}})
 	res, err := newProvider(t, purge.Deps{}, n).Purge(t.Context(), b)
 	if err != nil {
 		t.Fatalf("Purge() error = %v, want per-URL results", err)
@@ -212,7 +212,7 @@ func TestOneRefusedURLIsOnlyThatURL(t *testing.T) {
 }
 
 func TestRetriesPerURL(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{FailFirst: 2, Status: http.StatusServiceUnavailable})
+	n := newNode(t, cdnfake.Faults{FailFirst: 2, Status: http.StatusServiceUnavailable})
 	deps := purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)}
 	res, err := newProvider(t, deps, n).Purge(t.Context(), urlBatch(2))
 	if err != nil || res.Results[0].Err != nil || res.Results[1].Err != nil {
@@ -227,7 +227,7 @@ func TestRetriesPerURL(t *testing.T) {
 }
 
 func TestUnreachableNode(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
+	n := newNode(t, cdnfake.Faults{})
 	p := newProvider(t, purge.Deps{}, n)
 	n.srv.Close()
 	res, err := p.Purge(t.Context(), urlBatch(3))

@@ -28,8 +28,8 @@
 // speaking the real API, or cache nodes) that misbehaves as the Faults say,
 // and must pass deps through: the suite's client retries quickly so the
 // suite stays fast, and counts attempts. The Backend reports every request
-// it received as a fakecdn.Request, filling in at least Time, Kind, Items
-// and Status; fakecdn has the fault injector, rate limit and recorder the
+// it received as a cdnfake.Request, filling in at least Time, Kind, Items
+// and Status; cdnfake has the fault injector, rate limit and recorder the
 // Cloudflare and Fastly fakes use, ready for other backends. A backend that
 // cannot express a fault (a cache node has no "success": false) calls
 // t.Skip from New, naming the fault.
@@ -46,16 +46,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
 	"github.com/cachectl/cachectl/pkg/purge"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 	"github.com/cachectl/cachectl/pkg/retry"
 )
 
-// Faults script a backend's misbehaviour; see fakecdn.Faults.
-type Faults = fakecdn.Faults
+// Faults script a backend's misbehaviour; see cdnfake.Faults.
+type Faults = cdnfake.Faults
 
-// Request is one request a backend received; see fakecdn.Request.
-type Request = fakecdn.Request
+// Request is one request a backend received; see cdnfake.Request.
+type Request = cdnfake.Request
 
 // Backend reports what a fake received.
 type Backend interface {
