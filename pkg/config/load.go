@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/spf13/viper"
+
+	"github.com/cachectl/cachectl/pkg/purge/providers"
 )
 
 // EnvPrefix is the prefix of environment variables that override config keys:
@@ -76,7 +79,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	settings := v.AllSettings()
 	problems := unknownKeys(settings, reflect.TypeOf(Config{}), "")
 	if err := v.Unmarshal(cfg); err != nil {
-		problems = append(problems, decodeProblems(err, settings)...)
+		problems = append(problems, decodeProblems(err, settings, "")...)
 	}
 	cfg.File = file
 	if cfg.Environments == nil {
@@ -89,6 +92,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 		env.Name = name
 	}
+	problems = append(problems, cfg.decodeCDN(v, settings)...)
 	problems = append(problems, cfg.validate()...)
 	if len(problems) > 0 {
 		sortProblems(problems)
@@ -159,16 +163,7 @@ func unknownKeys(raw any, t reflect.Type, path string) []Problem {
 		if !ok {
 			return nil
 		}
-		fields := map[string]reflect.Type{}
-		var names []string
-		for i := 0; i < t.NumField(); i++ {
-			tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-			if tag == "" || tag == "-" {
-				continue
-			}
-			fields[tag] = t.Field(i).Type
-			names = append(names, tag)
-		}
+		fields, names := structKeys(t)
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, k)
@@ -202,6 +197,38 @@ func unknownKeys(raw any, t reflect.Type, path string) []Problem {
 	return problems
 }
 
+// structKeys maps the keys a struct decodes (its mapstructure tags, those
+// of squashed embedded structs included) to their types, and lists them in
+// order. A cdn section also takes every provider's own keys, which the
+// provider it names decodes.
+func structKeys(t reflect.Type) (map[string]reflect.Type, []string) {
+	fields := map[string]reflect.Type{}
+	var names []string
+	for f := range t.Fields() {
+		tag, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if f.Anonymous && opts == "squash" {
+			sub, subNames := structKeys(f.Type)
+			maps.Copy(fields, sub)
+			names = append(names, subNames...)
+			continue
+		}
+		if tag == "" || tag == "-" {
+			continue
+		}
+		fields[tag] = f.Type
+		names = append(names, tag)
+	}
+	if t == reflect.TypeFor[CDN]() {
+		for _, k := range providers.Keys() {
+			if _, ok := fields[k]; !ok {
+				fields[k] = reflect.TypeFor[any]()
+				names = append(names, k)
+			}
+		}
+	}
+	return fields, names
+}
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -210,8 +237,9 @@ func join(path, key string) string {
 }
 
 // decodeProblems turns the decoder's joined type errors into problems that
-// name the key, the value found and the type expected.
-func decodeProblems(err error, raw map[string]any) []Problem {
+// name the key, the value found and the type expected. Keys the decoder
+// names are below prefix ("" for the whole configuration).
+func decodeProblems(err error, raw map[string]any, prefix string) []Problem {
 	var problems []Problem
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
@@ -219,8 +247,11 @@ func decodeProblems(err error, raw map[string]any) []Problem {
 			continue
 		}
 		p := Problem{Key: "config", Expected: "a value of the right type (" + line + ")"}
+		if prefix != "" {
+			p.Key = prefix
+		}
 		if m := decodeErrRE.FindStringSubmatch(line); m != nil {
-			p.Key = bracketRE.ReplaceAllString(m[1], ".$1")
+			p.Key = join(prefix, bracketRE.ReplaceAllString(m[1], ".$1"))
 			p.Value = fmt.Sprintf("%q", fmt.Sprint(lookupRaw(raw, p.Key)))
 			p.Expected = typeNames[strings.TrimSpace(m[2])]
 			if p.Expected == "" {

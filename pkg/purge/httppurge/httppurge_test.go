@@ -83,10 +83,11 @@ func (n *node) Requests() []cdnfake.Request { return n.rec.Requests() }
 func newProvider(t *testing.T, deps purge.Deps, nodes ...*node) *httppurge.Provider {
 	t.Helper()
 	cfg := purge.Config{Provider: httppurge.Name, Environment: "staging"}
+	var s httppurge.Settings
 	for _, n := range nodes {
-		cfg.Endpoints = append(cfg.Endpoints, n.srv.URL)
+		s.Endpoints = append(s.Endpoints, n.srv.URL)
 	}
-	p, err := httppurge.New(cfg, deps)
+	p, err := httppurge.New(cfg, s, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,7 @@ func newProvider(t *testing.T, deps purge.Deps, nodes ...*node) *httppurge.Provi
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
+		Spec: httppurge.Spec,
 		New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
 			if f.Refuse {
 				t.Skip("a cache node has no refusal inside a 200 answer")
@@ -111,7 +113,7 @@ func TestConformance(t *testing.T) {
 
 func TestRequestCarriesPublicHostAndPath(t *testing.T) {
 	n := newNode(t, cdnfake.Faults{})
-	p, err := httppurge.New(purge.Config{Endpoints: []string{n.srv.URL + "/purge/"}, Method: "purge"}, purge.Deps{})
+	p, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{n.srv.URL + "/purge/"}, Method: "purge"}, purge.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func TestRequestCarriesPublicHostAndPath(t *testing.T) {
 	if got, want := n.uris[0], "/purge/Blog/caf%C3%A9?page=2"; got != want {
 		t.Errorf("request URI = %q, want %q", got, want)
 	}
-	if got := p.Describe(b); len(got) != 1 || got[0].URL != n.srv.URL+"/purge/Blog/caf%C3%A9?page=2" || got[0].Header["Host"] != "www.example.com" {
+	if got, refused := p.Describe(b); errors.Join(refused...) != nil || len(got) != 1 || got[0].URL != n.srv.URL+"/purge/Blog/caf%C3%A9?page=2" || got[0].Header["Host"] != "www.example.com" {
 		t.Errorf("Describe() = %+v, want the same request", got)
 	}
 }
@@ -140,18 +142,18 @@ func TestRequestCarriesPublicHostAndPath(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  purge.Config
+		s    httppurge.Settings
 		want string
 	}{
-		{name: "no endpoints", cfg: purge.Config{Environment: "staging"}, want: `environment "staging" has no cdn.endpoints`},
-		{name: "endpoint without scheme", cfg: purge.Config{Endpoints: []string{"10.0.0.5:6081"}}, want: "must be an http or https URL"},
-		{name: "endpoint with credentials", cfg: purge.Config{Endpoints: []string{"http://u:p@127.0.0.1:6081"}}, want: "without query or credentials"},
-		{name: "method with space", cfg: purge.Config{Endpoints: []string{"http://127.0.0.1:6081"}, Method: "PUR GE"}, want: "not an HTTP method"},
-		{name: "negative batch", cfg: purge.Config{Endpoints: []string{"http://127.0.0.1:6081"}, BatchSize: -1}, want: "must not be negative"},
+		{name: "no endpoints", s: httppurge.Settings{}, want: `environment "staging" has no cdn.endpoints`},
+		{name: "endpoint without scheme", s: httppurge.Settings{Endpoints: []string{"10.0.0.5:6081"}}, want: "must be an http or https URL"},
+		{name: "endpoint with credentials", s: httppurge.Settings{Endpoints: []string{"http://u:p@127.0.0.1:6081"}}, want: "without query or credentials"},
+		{name: "method with space", s: httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}, Method: "PUR GE"}, want: "not an HTTP method"},
+		{name: "negative batch", s: httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}, BatchSize: -1}, want: "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := httppurge.New(tt.cfg, purge.Deps{})
+			_, err := httppurge.New(purge.Config{Environment: "staging"}, tt.s, purge.Deps{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New() error = %v, want one containing %q", err, tt.want)
 			}
@@ -277,7 +279,7 @@ func TestAgainstVarnish(t *testing.T) {
 			t.Fatalf("request %d: X-Cache = %q, want %q", i+1, got, want)
 		}
 	}
-	p, err := httppurge.New(purge.Config{Endpoints: []string{st.ProductionURL}}, purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)})
+	p, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{st.ProductionURL}}, purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +294,7 @@ func TestAgainstVarnish(t *testing.T) {
 
 	// The origin does not take PURGE: as a node it must fail the URL,
 	// named, while the Varnish still purges it.
-	withOrigin, err := httppurge.New(purge.Config{Endpoints: []string{st.ProductionURL, st.OriginURL}}, purge.Deps{})
+	withOrigin, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{st.ProductionURL, st.OriginURL}}, purge.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,25 +1,30 @@
 package providers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/fastly"
+	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
 
 func TestNew(t *testing.T) {
 	tests := []struct {
-		cfg     purge.Config
-		wantErr string
+		cfg      purge.Config
+		settings any
+		wantErr  string
 	}{
-		{purge.Config{Provider: "cloudflare", ZoneID: "z", Token: "t"}, ""},
-		{purge.Config{Provider: "fastly", ServiceID: "s", Token: "t"}, ""},
-		{purge.Config{Provider: "http-purge", Endpoints: []string{"http://127.0.0.1:6081"}}, ""},
-		{purge.Config{Provider: "akamai", Environment: "production"}, `unknown provider "akamai"`},
-		{purge.Config{Environment: "production"}, "no CDN provider"},
+		{purge.Config{Provider: "cloudflare", Token: "t"}, &cloudflare.Settings{ZoneID: "z"}, ""},
+		{purge.Config{Provider: "fastly", Token: "t"}, &fastly.Settings{ServiceID: "s"}, ""},
+		{purge.Config{Provider: "http-purge"}, &httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}}, ""},
+		{purge.Config{Provider: "akamai", Environment: "production"}, nil, `unknown provider "akamai"`},
+		{purge.Config{Environment: "production"}, nil, "no CDN provider"},
 	}
 	for _, tt := range tests {
-		p, err := New(tt.cfg, purge.Deps{})
+		p, err := New(tt.cfg, tt.settings, purge.Deps{})
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("New(%q) error = %v, want it to contain %q", tt.cfg.Provider, err, tt.wantErr)
@@ -38,9 +43,34 @@ func TestNew(t *testing.T) {
 
 func TestNamesAllBuild(t *testing.T) {
 	for _, n := range Names() {
-		_, err := New(purge.Config{Provider: n}, purge.Deps{})
+		_, err := New(purge.Config{Provider: n}, nil, purge.Deps{})
 		if err != nil && strings.Contains(err.Error(), "unknown provider") {
 			t.Errorf("Names() lists %q but New does not know it", n)
 		}
+	}
+}
+
+// TestRegistry: names are unique, and every key a provider declares is a
+// key a cdn section may hold.
+func TestRegistry(t *testing.T) {
+	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge"; got != want {
+		t.Errorf("Names() = %s, want %s", got, want)
+	}
+	keys := Keys()
+	for _, s := range All() {
+		if got, ok := Lookup(s.Name); !ok || got.Name != s.Name {
+			t.Errorf("Lookup(%q) = %q, %v", s.Name, got.Name, ok)
+		}
+		for _, k := range append(s.Keys(), purge.CommonKeys()...) {
+			if !slices.Contains(keys, k) {
+				t.Errorf("Keys() lacks %s's key %q", s.Name, k)
+			}
+		}
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(keys)))) != len(keys) {
+		t.Errorf("Keys() repeats a key: %v", keys)
+	}
+	if _, ok := Lookup("akamai"); ok {
+		t.Error(`Lookup("akamai") found a provider`)
 	}
 }
