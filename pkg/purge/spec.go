@@ -56,7 +56,7 @@ type Definition[S any, P Provider] struct {
 	Limits func(s S) (*Limits, error)
 	// Hint says what to do about the API's refusal ae of a batch of kind k
 	// for the account (cfg, s), or "" when there is nothing to add. The
-	// provider puts it in APIError.Hint.
+	// provider puts Spec.Hint's answer in APIError.Hint.
 	Hint func(ae *APIError, k Kind, cfg Config, s S) string
 	// New builds the provider. It is given an API token in cfg.Token when
 	// Secret asks for one.

@@ -386,7 +386,7 @@ func (p *Provider) classify(ctx context.Context, kind purge.Kind, sdkErr error, 
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || ae.Code == codeAuth {
 		ae.Auth, ae.Retryable = true, false
 	}
-	ae.Hint = hint(ae, kind, p.cfg, p.s)
+	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return "", ae, nil
 }
 

@@ -293,7 +293,7 @@ func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIE
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		ae.Auth, ae.Retryable = true, false
 	}
-	ae.Hint = hint(ae, kind, p.cfg, p.s)
+	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return ae
 }
 

@@ -241,7 +241,7 @@ func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (
 	}
 	// A node that refuses our credentials takes no other URL either.
 	apiErr.Auth = resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
-	apiErr.Hint = hint(apiErr, purge.KindURL, purge.Config{}, p.s)
+	apiErr.Hint = Spec.Hint(apiErr, purge.KindURL, purge.Config{}, &p.s)
 	return n, fmt.Errorf("http-purge: node %s refused %s %s: %w", node.Host, p.method, target, apiErr)
 }
 

@@ -22,9 +22,6 @@ var all = []purge.Spec{
 	httppurge.Spec,
 }
 
-// All returns every provider's Spec, in registry order.
-func All() []purge.Spec { return slices.Clone(all) }
-
 // Names returns the provider names, in registry order.
 func Names() []string {
 	names := make([]string, len(all))
@@ -78,15 +75,4 @@ func Find(cfg purge.Config) (purge.Spec, error) {
 		return purge.Spec{}, fmt.Errorf("purge: unknown provider %q for environment %q: want one of %s", cfg.Provider, cfg.Environment, strings.Join(Names(), ", "))
 	}
 	return spec, nil
-}
-
-// New builds the provider cfg.Provider names from its settings (as its
-// Spec's NewSettings returned them and the configuration filled them in;
-// nil for the zero settings).
-func New(cfg purge.Config, settings any, deps purge.Deps) (purge.Provider, error) {
-	spec, err := Find(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return spec.New(cfg, settings, deps)
 }

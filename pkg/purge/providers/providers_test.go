@@ -11,6 +11,15 @@ import (
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
 
+// build finds the provider cfg names and builds it, as cachectl purge does.
+func build(cfg purge.Config, settings any) (purge.Provider, error) {
+	spec, err := Find(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return spec.New(cfg, settings, purge.Deps{})
+}
+
 func TestNew(t *testing.T) {
 	tests := []struct {
 		cfg      purge.Config
@@ -24,7 +33,7 @@ func TestNew(t *testing.T) {
 		{purge.Config{Environment: "production"}, nil, "no CDN provider"},
 	}
 	for _, tt := range tests {
-		p, err := New(tt.cfg, tt.settings, purge.Deps{})
+		p, err := build(tt.cfg, tt.settings)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("New(%q) error = %v, want it to contain %q", tt.cfg.Provider, err, tt.wantErr)
@@ -43,9 +52,9 @@ func TestNew(t *testing.T) {
 
 func TestNamesAllBuild(t *testing.T) {
 	for _, n := range Names() {
-		_, err := New(purge.Config{Provider: n}, nil, purge.Deps{})
+		_, err := build(purge.Config{Provider: n}, nil)
 		if err != nil && strings.Contains(err.Error(), "unknown provider") {
-			t.Errorf("Names() lists %q but New does not know it", n)
+			t.Errorf("Names() lists %q but Find does not know it", n)
 		}
 	}
 }
@@ -57,9 +66,10 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
 	keys := Keys()
-	for _, s := range All() {
-		if got, ok := Lookup(s.Name); !ok || got.Name != s.Name {
-			t.Errorf("Lookup(%q) = %q, %v", s.Name, got.Name, ok)
+	for _, name := range Names() {
+		s, ok := Lookup(name)
+		if !ok || s.Name != name {
+			t.Errorf("Lookup(%q) = %q, %v", name, s.Name, ok)
 		}
 		for _, k := range append(s.Keys(), purge.CommonKeys()...) {
 			if !slices.Contains(keys, k) {
