@@ -194,7 +194,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		}
 	}
 
-	pcfg, err := providerConfig(f, env)
+	spec, pcfg, err := providerConfig(f, env)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	}
 	policy.AttemptTimeout = f.Globals.Timeout
 	client := retry.NewClient(policy, logger)
-	provider, err := providers.New(pcfg, purge.Deps{HTTP: client, Logger: logger})
+	provider, err := spec.New(pcfg, env.CDN.Settings, purge.Deps{HTTP: client, Logger: logger})
 	if err != nil {
 		return usageError(err)
 	}
@@ -236,7 +236,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		runner.Provider = purge.DryRun(provider, planOut)
 		run.DryRun = true
 	} else {
-		if runner.Limits, err = purge.NewLimits(pcfg); err != nil {
+		if runner.Limits, err = spec.Limits(pcfg, env.CDN.Settings); err != nil {
 			return usageError(err)
 		}
 		j, err := purge.OpenJournal(jpath)
@@ -326,28 +326,37 @@ func classifyPurgeError(err error) error {
 	return operationalError(err)
 }
 
-// providerConfig turns an environment's cdn section into the provider's plain config.
-func providerConfig(f *Factory, env *config.Environment) (purge.Config, error) {
+// providerConfig finds the environment's provider in the registry and
+// turns the shared keys of its cdn section into the provider's plain
+// config, with the secret the provider asks for resolved.
+func providerConfig(f *Factory, env *config.Environment) (purge.Spec, purge.Config, error) {
 	c := env.CDN
 	pcfg := purge.Config{
-		Provider: c.Provider, Environment: env.Name, ZoneID: c.ZoneID, ServiceID: c.ServiceID,
-		APIURL: c.APIURL, TokenEnv: c.APITokenEnv, BatchSize: c.BatchSize, Plan: c.Plan,
-		Rate: c.Rate, Burst: c.Burst, Endpoints: c.Endpoints, Method: c.Method,
+		Provider: c.Provider, Environment: env.Name, APIURL: c.APIURL, TokenEnv: c.APITokenEnv,
+		Rate: c.Rate, Burst: c.Burst,
 	}
 	if pcfg.TokenEnv == "" {
 		pcfg.TokenEnv = c.APITokenFile
 	}
 	if c.Provider == "" {
-		return pcfg, usageErrorf("purge: environment %q has no cdn.provider (expected one of %s)", env.Name, strings.Join(providers.Names(), ", "))
+		return purge.Spec{}, pcfg, usageErrorf("purge: environment %q has no cdn.provider (expected one of %s)", env.Name, strings.Join(providers.Names(), ", "))
 	}
-	if c.Provider == "cloudflare" || c.Provider == "fastly" {
+	spec, err := providers.Find(pcfg)
+	if err != nil {
+		return spec, pcfg, usageError(err)
+	}
+	switch spec.Secret.Kind {
+	case purge.SecretNone:
+	case purge.SecretAPIToken:
 		tok, err := c.Token(f.Lookup, env.Name)
 		if err != nil {
-			return pcfg, usageError(err)
+			return spec, pcfg, usageError(err)
 		}
 		pcfg.Token = tok
+	default:
+		return spec, pcfg, usageErrorf("purge: provider %s needs a %s credential, which this version cannot resolve", spec.Name, spec.Secret.Kind)
 	}
-	return pcfg, nil
+	return spec, pcfg, nil
 }
 
 // routeOwner finds the owner of the configured route a URL matches.
