@@ -191,7 +191,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 
 	root.AddCommand(
 		newCmdInspect(f, nil),
-		newCmdPurge(f),
+		newCmdPurge(f, nil),
 		newCmdConfig(f),
 		newCmdVersion(f),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachectl/cachectl/internal/golden"
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/golden"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/retry"

@@ -202,7 +202,12 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			err = fmt.Errorf("interrupted before the provider confirmed: %w", err)
 		}
 		be.ErrorCode, be.Error = errorCode(err), err.Error()
-		s.log.Warn("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		if IsAuthError(err) {
+			// The run stops with this error, which is shown once, at the end.
+			s.log.Debug("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		} else {
+			s.log.Warn("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		}
 	}
 	byKey := map[string]TargetResult{}
 	if len(res.Results) != len(b.Targets) {
