@@ -352,7 +352,8 @@ func ms(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
 }
 
-// describeError turns a transport error into a clear reason.
+// DescribeError turns a transport error into a clear reason; timeout is the
+// limit the request ran under, named when it was hit.
 func DescribeError(ctx context.Context, err error, timeout time.Duration) string {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
