@@ -266,7 +266,7 @@ func (c *Checker) fetch(ctx context.Context, target, host string, cond http.Head
 	}
 	defer resp.Body.Close()
 	f := fetched{status: resp.StatusCode, header: resp.Header, received: time.Now()}
-	if resp.StatusCode == http.StatusNotModified || !wantBody(resp.Header) {
+	if !wantBody(resp.Header) || resp.StatusCode == http.StatusNotModified {
 		return f, nil
 	}
 	f.body, err = readBody(resp.Body, resp.Header.Get("Content-Encoding"), c.opts.BodyLimit, c.norm)
