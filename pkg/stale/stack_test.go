@@ -21,10 +21,11 @@ func TestPublishingStoryOnRealStack(t *testing.T) {
 		t.Skip("starts Varnish")
 	}
 	s := stacktest.Start(t)
-	pages, _, err := sitemap.Read(t.Context(), s.ProductionURL+"/sitemap.xml", sitemap.Options{})
+	res, err := sitemap.Read(t.Context(), s.ProductionURL+"/sitemap.xml", sitemap.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	pages := res.Pages
 	for _, want := range []string{"/", "/articles/go-context-cancellation", "/tags/go", "/feed.xml", "/now"} {
 		if !slices.Contains(pages, s.ProductionURL+want) {
 			t.Fatalf("sitemap lacks %s: %v", want, pages)
