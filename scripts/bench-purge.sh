@@ -85,7 +85,7 @@ if [[ -z ${CACHECTL:-} ]]; then
 	CACHECTL=$WORK/cachectl
 fi
 [[ -x $CACHECTL ]] || die "CACHECTL=$CACHECTL is not an executable"
-go build -o "$WORK/cffake" ./pkg/purge/cloudflare/cloudflarefake/cmd/cffake
+go build -o "$WORK/cffake" ./internal/cdnfake/cloudflarefake/cmd/cffake
 
 seq 1 "$N" | awk -v h="$HOST" '{ printf "https://%s/articles/bench-article-%06d\n", h, $1 }' >"$WORK/urls.txt"
 CALLS_WANT=$(((N + BATCH - 1) / BATCH))

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,6 +243,48 @@ func (s *Stack) Login(t testing.TB) string {
 	}
 	t.Fatalf("stacktest: login: response has no %s cookie", SessionCookie)
 	return ""
+}
+
+// EditArticle retitles the published article slug at the origin (POST
+// /admin/articles/{slug}), as an editor publishing a change would. The
+// origin's pages change at once; the caches keep their copies until purged.
+func (s *Stack) EditArticle(t testing.TB, slug, title string) {
+	t.Helper()
+	form := url.Values{"title": {title}}.Encode()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.OriginURL+"/admin/articles/"+url.PathEscape(slug), strings.NewReader(form))
+	if err != nil {
+		t.Fatalf("stacktest: edit %s: %v", slug, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	expectOK(t, req, "edit "+slug)
+}
+
+// Purge sends PURGE for path to the cache at cacheURL (ProductionURL or
+// StagingURL), which accept it from loopback.
+func (s *Stack) Purge(t testing.TB, cacheURL, path string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "PURGE", cacheURL+path, nil)
+	if err != nil {
+		t.Fatalf("stacktest: purge %s: %v", path, err)
+	}
+	expectOK(t, req, "purge "+path)
+}
+
+// expectOK sends req and fails t unless the answer is 200.
+func expectOK(t testing.TB, req *http.Request, what string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("stacktest: %s: %v", what, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		t.Fatalf("stacktest: %s: read body: %v", what, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stacktest: %s: status %d, want 200: %s", what, resp.StatusCode, bytes.TrimSpace(body))
+	}
 }
 
 // ConfigYAML writes configs/demo.yaml with this stack's URLs in place of the

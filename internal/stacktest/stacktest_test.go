@@ -151,6 +151,64 @@ func TestStack(t *testing.T) {
 		}
 	})
 
+	t.Run("an edit reaches production only after a purge", func(t *testing.T) {
+		const slug = "rust-ownership-explained"
+		const title = "Ownership and borrowing in Rust, revised"
+		path := "/articles/" + slug
+		for _, p := range []string{path, "/tags/rust"} {
+			fetch(t, http.MethodGet, s.ProductionURL+p, "")
+		}
+		s.EditArticle(t, slug, title)
+		if got := fetch(t, http.MethodGet, s.OriginURL+path, ""); !strings.Contains(got.body, title) {
+			t.Errorf("origin %s lacks the new title after the edit", path)
+		}
+		for _, p := range []string{path, "/tags/rust"} {
+			got := fetch(t, http.MethodGet, s.ProductionURL+p, "")
+			if got.header.Get("X-Cache") != "HIT" || strings.Contains(got.body, title) {
+				t.Errorf("production %s before the purge: X-Cache %s, new title shown %v; want the old copy from the cache", p, got.header.Get("X-Cache"), strings.Contains(got.body, title))
+			}
+		}
+		s.Purge(t, s.ProductionURL, path)
+		if got := fetch(t, http.MethodGet, s.ProductionURL+path, ""); !strings.Contains(got.body, title) {
+			t.Errorf("production %s after the purge lacks the new title", path)
+		}
+	})
+
+	t.Run("editing is refused through a cache", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ProductionURL+"/admin/articles/git-rebase-interactive", strings.NewReader("title=x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST through production: status %d, want 403", resp.StatusCode)
+		}
+	})
+
+	t.Run("origin compares If-None-Match weakly", func(t *testing.T) {
+		etag := fetch(t, http.MethodGet, s.OriginURL+"/feed.xml", "").header.Get("ETag")
+		for _, inm := range []string{etag, "W/" + etag, `"other", W/` + etag} {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.OriginURL+"/feed.xml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("If-None-Match", inm)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotModified {
+				t.Errorf("If-None-Match: %s: status %d, want 304", inm, resp.StatusCode)
+			}
+		}
+	})
+
 	t.Run("up again keeps the running processes", func(t *testing.T) {
 		before := s.pids()
 		if out, err := s.run(t.Context(), "up"); err != nil {

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
 	"github.com/cachectl/cachectl/internal/faultserver"
 	"github.com/cachectl/cachectl/pkg/purge"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/fastly/fastlyfake"
 )
 
 // faultTimeout is the --timeout every fault run gets; wallBound is how long

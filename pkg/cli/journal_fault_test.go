@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 )
 
 // TestResumeSkipsCorruptJournalLine: a torn line in the middle of a real
@@ -22,7 +22,7 @@ import (
 func TestResumeSkipsCorruptJournalLine(t *testing.T) {
 	// 95 URLs in batches of 30: batches 1 and 2 go through, 3 and 4 fail
 	// both attempts (requests 3 to 6).
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{FailNth: []int{3, 4, 5, 6}, Status: http.StatusBadGateway})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{FailNth: []int{3, 4, 5, 6}, Status: http.StatusBadGateway})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 95))
 	if code != ExitOperational {

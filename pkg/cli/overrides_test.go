@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
 // TestOverrideOfAPIURLAbsentFromFile: CACHECTL_..._CDN_API_URL points the
@@ -46,4 +46,4 @@ func TestOverrideNamingNoKeyExits2(t *testing.T) {
 	}
 }
 
-func cloudflareNoFaults() fakecdn.Faults { return fakecdn.Faults{} }
+func cloudflareNoFaults() cdnfake.Faults { return cdnfake.Faults{} }

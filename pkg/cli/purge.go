@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/providers"
 	"github.com/cachectl/cachectl/pkg/report"
-	"github.com/cachectl/cachectl/pkg/retry"
 	"github.com/cachectl/cachectl/pkg/target"
 )
 
@@ -41,10 +41,11 @@ type PurgeOptions struct {
 	Resume     string
 }
 
-func newCmdPurge(f *Factory) *cobra.Command {
+func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
 	opts := &PurgeOptions{}
 	cmd := &cobra.Command{
 		Use:   "purge URL|PATH...",
+		Args:  cobra.ArbitraryArgs,
 		Short: "Purge exactly the given URLs through the environment's CDN: batched, throttled, retried, journaled, verified",
 		Long: `Purge only what changed, through the --env environment's CDN provider
 (cloudflare, fastly or http-purge for Varnish, nginx, Squid and Traffic Server).
@@ -79,6 +80,9 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
   cachectl purge log`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Targets = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return purgeRun(cmd.Context(), f, opts)
 		},
 	}
@@ -97,12 +101,15 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
 	fl.StringVar(&opts.Resume, "resume", "", "re-send the targets of run RUN_ID that were not confirmed purged")
-	cmd.AddCommand(newCmdPurgeLog(f))
+	cmd.AddCommand(newCmdPurgeLog(f, nil))
 	return cmd
 }
 
 func journalPath(f *Factory, opt string) (string, error) {
 	if opt != "" {
+		if fi, err := os.Stat(opt); err == nil && fi.IsDir() {
+			return "", usageErrorf("--journal %s is a directory (expected a file, e.g. %s)", opt, filepath.Join(opt, "journal.jsonl"))
+		}
 		return opt, nil
 	}
 	p, err := purge.DefaultJournalPath(f.Lookup)
@@ -110,188 +117,6 @@ func journalPath(f *Factory, opt string) (string, error) {
 		return "", usageErrorf("purge: no journal location (%v); pass --journal FILE", err)
 	}
 	return p, nil
-}
-
-func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
-	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
-	if err != nil {
-		return err
-	}
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	jpath := opts.Journal
-	if opts.Resume != "" {
-		if jpath, err = journalPath(f, opts.Journal); err != nil {
-			return err
-		}
-	}
-
-	// Resume: the targets and settings come from the journal.
-	var (
-		targets []purge.Target
-		run     purge.RunInfo
-	)
-	if opts.Resume != "" {
-		if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts) > 0 || opts.FromFile != "" || opts.Everything {
-			return usageErrorf("purge: --resume takes no other targets (it re-sends the pending targets of run %s)", opts.Resume)
-		}
-		pending, info, warnings, err := purge.Pending(jpath, opts.Resume)
-		for _, w := range warnings {
-			f.Logger.Warn("journal line skipped", "error", w.Error())
-		}
-		if err != nil {
-			return classifyPurgeError(err)
-		}
-		if f.Globals.Env == "" {
-			f.Globals.Env = info.Environment
-		} else if !strings.EqualFold(f.Globals.Env, info.Environment) {
-			return usageErrorf("purge: run %s was for environment %q, not %q; nothing was sent", opts.Resume, info.Environment, f.Globals.Env)
-		}
-		if len(pending) == 0 {
-			fmt.Fprintf(f.IO.ErrOut, "run %s has nothing left to purge\n", opts.Resume)
-			return nil
-		}
-		targets, run = pending, info
-		opts.Soft = info.Soft
-	}
-	if f.Globals.Env == "" {
-		return usageErrorf("purge: no environment chosen (expected --env NAME; the provider and allowed hosts come from it)")
-	}
-	env, err := f.Environment()
-	if err != nil {
-		return err
-	}
-
-	if opts.Resume == "" {
-		in := purge.Input{URLs: opts.Targets, Tags: opts.Tags, Prefixes: opts.Prefixes, Hosts: opts.Hosts, Everything: opts.Everything}
-		if opts.FromFile != "" {
-			lines, err := readPurgeFile(f, env, opts.FromFile)
-			if err != nil {
-				return err
-			}
-			in.URLs = append(in.URLs, lines...)
-		}
-		if targets, err = in.Targets(env.BaseURL); err != nil {
-			return classifyPurgeError(err)
-		}
-		targets = purge.Expand(targets, opts.Variants)
-	}
-	if err := purge.CheckHosts(env.Name, targets, env.AllowedHosts()); err != nil {
-		return classifyPurgeError(err)
-	}
-	if opts.Warm && !opts.Verify {
-		return usageErrorf("purge: --warm needs --verify")
-	}
-	if opts.Resume == "" && !opts.DryRun {
-		if jpath, err = journalPath(f, opts.Journal); err != nil {
-			return err
-		}
-	}
-
-	pcfg, err := providerConfig(f, env)
-	if err != nil {
-		return err
-	}
-	logger := f.Logger.With("env", env.Name, "provider", pcfg.Provider)
-	policy := retry.DefaultPolicy()
-	if env.CDN.MaxAttempts > 0 {
-		policy.MaxAttempts = env.CDN.MaxAttempts
-	}
-	policy.AttemptTimeout = f.Globals.Timeout
-	client := retry.NewClient(policy, logger)
-	provider, err := providers.New(pcfg, purge.Deps{HTTP: client, Logger: logger})
-	if err != nil {
-		return usageError(err)
-	}
-	batches, err := purge.Plan(provider, targets, opts.Soft)
-	if err != nil {
-		return classifyPurgeError(err)
-	}
-	if opts.Everything && !opts.DryRun {
-		if err := confirmEverything(f, env, opts.Yes); err != nil {
-			return err
-		}
-	}
-
-	if opts.Resume == "" {
-		run = purge.NewRunInfo(env.Name, provider.Name(), opts.Reason)
-		if run.User == "" {
-			run.User = f.Environ.Get("USER")
-		}
-		run.Soft = opts.Soft
-	}
-	runner := &purge.Runner{Provider: provider, Logger: logger, Owner: routeOwner(cfg, env)}
-	if opts.DryRun {
-		// The plan goes to stdout for people, to stderr when stdout carries JSON.
-		planOut := f.IO.Out
-		if format != report.Table {
-			planOut = f.IO.ErrOut
-		}
-		runner.Provider = purge.DryRun(provider, planOut)
-		run.DryRun = true
-	} else {
-		if runner.Limits, err = purge.NewLimits(pcfg); err != nil {
-			return usageError(err)
-		}
-		j, err := purge.OpenJournal(jpath)
-		if err != nil {
-			return operationalError(fmt.Errorf("purge: %w; nothing was sent", err))
-		}
-		defer j.Close()
-		j.Scrub = f.Scrubber
-		runner.Journal = j
-		logger.Debug("journal", "path", jpath, "run", run.ID)
-	}
-	if opts.Verify && !opts.DryRun {
-		prober, err := f.newProber(env, probe.Options{}, nil, nil)
-		if err != nil {
-			return err
-		}
-		runner.Verifier = &probeVerifier{prober: prober}
-		runner.Verify = purge.VerifyOptions{Warm: opts.Warm}
-	}
-
-	w, err := report.NewPurgeWriter(format, f.IO.Out, f.Style())
-	if err != nil {
-		return usageError(err)
-	}
-	var writeErr error
-	runner.OnResult = func(r purge.Record) {
-		if err := w.Record(r); err != nil && writeErr == nil {
-			writeErr = err
-		}
-	}
-	if bar := purgeProgress(f, len(batches), len(targets)); bar != nil {
-		runner.Progress = func(done, _ int) { _ = bar.Set(done) }
-		defer func() { _ = bar.Finish() }()
-	}
-
-	sum, runErr := runner.Run(ctx, run, batches)
-	if err := w.Close(sum); err != nil && writeErr == nil {
-		writeErr = err
-	}
-	switch {
-	case runErr != nil && errors.Is(runErr, context.Canceled):
-		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("purge: interrupted; the journal is consistent, finish with: cachectl purge --env %s --resume %s", env.Name, run.ID)}
-	case runErr != nil && purge.IsAuthError(runErr):
-		return operationalError(fmt.Errorf("%w; retrying will not help", runErr))
-	case runErr != nil:
-		return operationalError(runErr)
-	case writeErr != nil:
-		return operationalError(fmt.Errorf("purge: writing output: %w", writeErr))
-	}
-	if err := sum.Err(); err != nil {
-		if errors.Is(err, purge.ErrStillCached) {
-			return checkFailed("%s", err.Error())
-		}
-		return operationalError(fmt.Errorf("%w\n  finish with: cachectl purge --env %s --resume %s", err, env.Name, run.ID))
-	}
-	if f.IO.IsStderrTTY() && format == report.Table && !opts.DryRun {
-		fmt.Fprintf(f.IO.ErrOut, "✓ Purged %s\n", plural(sum.Purged, "target", "targets"))
-	}
-	return nil
 }
 
 // readPurgeFile reads --from-file: each line resolved and normalized, with
@@ -322,28 +147,37 @@ func classifyPurgeError(err error) error {
 	return operationalError(err)
 }
 
-// providerConfig turns an environment's cdn section into the provider's plain config.
-func providerConfig(f *Factory, env *config.Environment) (purge.Config, error) {
+// providerConfig finds the environment's provider in the registry and
+// turns the shared keys of its cdn section into the provider's plain
+// config, with the secret the provider asks for resolved.
+func providerConfig(f *Factory, env *config.Environment) (purge.Spec, purge.Config, error) {
 	c := env.CDN
 	pcfg := purge.Config{
-		Provider: c.Provider, Environment: env.Name, ZoneID: c.ZoneID, ServiceID: c.ServiceID,
-		APIURL: c.APIURL, TokenEnv: c.APITokenEnv, BatchSize: c.BatchSize, Plan: c.Plan,
-		Rate: c.Rate, Burst: c.Burst, Endpoints: c.Endpoints, Method: c.Method,
+		Provider: c.Provider, Environment: env.Name, APIURL: c.APIURL, TokenEnv: c.APITokenEnv,
+		Rate: c.Rate, Burst: c.Burst,
 	}
 	if pcfg.TokenEnv == "" {
 		pcfg.TokenEnv = c.APITokenFile
 	}
 	if c.Provider == "" {
-		return pcfg, usageErrorf("purge: environment %q has no cdn.provider (expected one of %s)", env.Name, strings.Join(providers.Names(), ", "))
+		return purge.Spec{}, pcfg, usageErrorf("purge: environment %q has no cdn.provider (expected one of %s)", env.Name, strings.Join(providers.Names(), ", "))
 	}
-	if c.Provider == "cloudflare" || c.Provider == "fastly" {
+	spec, err := providers.Find(pcfg)
+	if err != nil {
+		return spec, pcfg, usageError(err)
+	}
+	switch spec.Secret.Kind {
+	case purge.SecretNone:
+	case purge.SecretAPIToken:
 		tok, err := c.Token(f.Lookup, env.Name)
 		if err != nil {
-			return pcfg, usageError(err)
+			return spec, pcfg, usageError(err)
 		}
 		pcfg.Token = tok
+	default:
+		return spec, pcfg, usageErrorf("purge: provider %s needs a %s credential, which this version cannot resolve", spec.Name, spec.Secret.Kind)
 	}
-	return pcfg, nil
+	return spec, pcfg, nil
 }
 
 // routeOwner finds the owner of the configured route a URL matches.
@@ -360,20 +194,22 @@ func routeOwner(cfg *config.Config, env *config.Environment) func(string) string
 	return func(u string) string { return owners[u] }
 }
 
-// confirmEverything guards --everything: --yes always, and on a terminal the
-// zone's host name typed back.
-func confirmEverything(f *Factory, env *config.Environment, yes bool) error {
+// confirmWholeZone guards purges that empty a whole zone or host
+// (--everything, --host, --prefix /, or resuming such a run): --yes always,
+// and on a terminal the host name typed back.
+func confirmWholeZone(f *Factory, p *purgePlan, yes bool) error {
+	what := wholeZoneEffect(p)
 	if !yes {
-		return usageErrorf("purge: --everything purges the whole cache of environment %q; add --yes to confirm; nothing was sent", env.Name)
+		return usageErrorf("purge: %s; add --yes to confirm; nothing was sent", what)
 	}
 	if !f.IO.CanPrompt() {
 		return nil
 	}
 	host := ""
-	if u, err := url.Parse(env.BaseURL); err == nil {
+	if u, err := url.Parse(p.env.BaseURL); err == nil {
 		host = u.Hostname()
 	}
-	fmt.Fprintf(f.IO.ErrOut, "This purges EVERYTHING cached for environment %q. Type the host name %q to continue: ", env.Name, host)
+	fmt.Fprintf(f.IO.ErrOut, "This %s. Type the host name %q to continue: ", what, host)
 	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
 	if err != nil && line == "" {
 		return usageErrorf("purge: no confirmation read; nothing was sent")
@@ -382,6 +218,21 @@ func confirmEverything(f *Factory, env *config.Environment, yes bool) error {
 		return usageErrorf("purge: confirmation %q does not match %q; nothing was sent", strings.TrimSpace(line), host)
 	}
 	return nil
+}
+
+// wholeZoneEffect says what a whole-zone purge empties.
+func wholeZoneEffect(p *purgePlan) string {
+	for _, t := range p.targets {
+		switch {
+		case t.Kind == purge.KindEverything:
+			return fmt.Sprintf("--everything purges the whole cache of environment %q", p.env.Name)
+		case t.Kind == purge.KindHost:
+			return fmt.Sprintf("--host %s purges everything cached for that host", t.Value)
+		case t.Kind == purge.KindPrefix && isRootPrefix(t.Value):
+			return fmt.Sprintf("--prefix %s purges everything cached for that host", t.Value)
+		}
+	}
+	return fmt.Sprintf("this purges the whole cache of environment %q", p.env.Name)
 }
 
 func purgeProgress(f *Factory, batches, targets int) *progressbar.ProgressBar {
@@ -408,36 +259,53 @@ func (v *probeVerifier) Verify(ctx context.Context, u string) (purge.VerifyResul
 	return purge.VerifyResult{Cache: r.Cache, StatusCode: r.StatusCode}, nil
 }
 
-func newCmdPurgeLog(f *Factory) *cobra.Command {
-	var journal string
-	var limit int
+// PurgeLogOptions are the parsed flags of `cachectl purge log`.
+type PurgeLogOptions struct {
+	Journal string
+	Limit   int
+}
+
+func newCmdPurgeLog(f *Factory, runF func(context.Context, *PurgeLogOptions) error) *cobra.Command {
+	opts := &PurgeLogOptions{}
 	cmd := &cobra.Command{
 		Use:   "log",
 		Short: "List recent purge runs from the journal with their counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			path, err := journalPath(f, journal)
-			if err != nil {
-				return err
-			}
-			log, err := purge.ReadJournal(path)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return usageErrorf("purge log: no journal at %s yet (expected one after a purge; --journal FILE names another)", path)
-				}
-				return operationalError(err)
-			}
-			for _, w := range log.Warnings {
-				f.Logger.Warn("journal line skipped", "error", w.Error())
-			}
-			return report.WritePurgeLog(format, f.IO.Out, f.Style(), log.Runs(limit))
+			return purgeLogRun(f, opts)
 		},
 	}
-	cmd.Flags().StringVar(&journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
-	cmd.Flags().IntVar(&limit, "limit", 20, "show at most N recent runs")
+	cmd.Flags().StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "show at most N recent runs")
 	return cmd
+}
+
+// purgeLogRun lists the journal's runs, reading it as a stream: a journal
+// of any size costs memory per run, not per line.
+func purgeLogRun(f *Factory, opts *PurgeLogOptions) error {
+	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
+	if err != nil {
+		return err
+	}
+	if opts.Limit < 0 {
+		return usageErrorf("--limit %d: expected a number of runs ≥ 0 (0 lists all)", opts.Limit)
+	}
+	path, err := journalPath(f, opts.Journal)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return usageErrorf("purge log: no journal at %s yet (expected one after a purge; --journal FILE names another)", path)
+	}
+	runs, warnings, err := purge.Summaries(path, opts.Limit)
+	for _, w := range warnings {
+		f.Logger.Warn("journal line skipped", "error", w.Error())
+	}
+	if err != nil {
+		return operationalError(err)
+	}
+	return report.WritePurgeLog(format, f.IO.Out, f.Style(), runs)
 }

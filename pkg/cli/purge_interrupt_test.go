@@ -8,17 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/iostreams"
 	"github.com/cachectl/cachectl/pkg/purge"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 )
 
 // TestPurgeInterrupted: Ctrl-C while a batch hangs exits 130, leaves a
 // journal that accounts for every target, and --resume finishes the job.
 func TestPurgeInterrupted(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{Hang: true})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{Hang: true})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	ios, _, _, errOut := iostreams.Test()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/stacktest"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 )
 
 const (
@@ -24,7 +24,7 @@ const (
 
 // cloudflareSetup starts a Cloudflare API fake and writes a config pointing
 // the production environment at it.
-func cloudflareSetup(t *testing.T, faults fakecdn.Faults) (*cloudflarefake.Server, string, map[string]string) {
+func cloudflareSetup(t *testing.T, faults cdnfake.Faults) (*cloudflarefake.Server, string, map[string]string) {
 	t.Helper()
 	fake := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}, Faults: faults})
 	t.Cleanup(fake.Close)
@@ -64,7 +64,7 @@ func urlFile(t *testing.T, n int) string {
 }
 
 func TestPurgeBatchesToTheAPILimit(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal,
 		"--reason", "deploy 42", "--from-file", urlFile(t, 95), "-o", "jsonl")
@@ -108,7 +108,7 @@ func TestPurgeBatchesToTheAPILimit(t *testing.T) {
 }
 
 func TestPurgeRefusesBeforeSending(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	tests := []struct {
 		name string
@@ -140,7 +140,7 @@ func TestPurgeRefusesBeforeSending(t *testing.T) {
 }
 
 func TestPurgeEverythingNeedsYes(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "--everything", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -152,7 +152,7 @@ func TestPurgeEverythingNeedsYes(t *testing.T) {
 }
 
 func TestPurgeWaitsOut429(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{FailFirst: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{FailFirst: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	start := time.Now()
 	code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "-o", "jsonl", "/articles/1")
 	if code != 0 {
@@ -167,7 +167,7 @@ func TestPurgeWaitsOut429(t *testing.T) {
 }
 
 func TestPurgeAuthFailure(t *testing.T) {
-	fake, cfg, _ := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, _ := cloudflareSetup(t, cdnfake.Faults{})
 	code, _, stderr := run(t, map[string]string{"TEST_CF_TOKEN": "wrong-token"}, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "/articles/1", "/articles/2")
 	if code != ExitOperational {
 		t.Errorf("exit %d, want 3", code)
@@ -185,7 +185,7 @@ func TestPurgeAuthFailure(t *testing.T) {
 // TestPurgeDeadAPIThenResume: every request fails, the run exits 3 with the
 // resume command; once the API is back, --resume purges exactly the rest.
 func TestPurgeDeadAPIThenResume(t *testing.T) {
-	dead, cfg, env := cloudflareSetup(t, fakecdn.Faults{FailFirst: 1000, Status: http.StatusBadGateway})
+	dead, cfg, env := cloudflareSetup(t, cdnfake.Faults{FailFirst: 1000, Status: http.StatusBadGateway})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 45), "--log-level", "debug")
 	if code != ExitOperational {
@@ -222,7 +222,7 @@ func TestPurgeDeadAPIThenResume(t *testing.T) {
 }
 
 func TestPurgeDryRunSendsNothing(t *testing.T) {
-	fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--dry-run", "--variants", "/articles/1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

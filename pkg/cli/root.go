@@ -67,6 +67,8 @@ type Factory struct {
 	cfg    *config.Config
 	cfgErr error
 	loaded bool
+	// started is set once the command line is parsed and a command runs.
+	started bool
 }
 
 // Config loads the configuration once.
@@ -162,7 +164,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 
 	root.AddCommand(
 		newCmdInspect(f, nil),
-		newCmdPurge(f),
+		newCmdPurge(f, nil),
 		newCmdConfig(f),
 		newCmdVersion(f, nil),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
@@ -172,6 +174,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 
 // applyGlobals checks the global flags and applies them before cmd runs.
 func (f *Factory) applyGlobals(cmd *cobra.Command) error {
+	f.started = true
 	g := f.Globals
 	level, err := parseLevel(g.LogLevel)
 	if err != nil {
@@ -256,6 +259,12 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var ee *ExitError
+	if err != nil && !f.started && !errors.As(err, &ee) {
+		// Refused while the command line was parsed (an unknown command or
+		// flag, extra arguments): a usage error, nothing was sent.
+		err = usageError(err)
+	}
 	code := exitCode(ctx, err)
 	if err != nil {
 		printError(ios.ErrOut, code, err)

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/faultserver"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 )
 
 // Values no output, log, journal or report may ever contain.
@@ -120,7 +120,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	t.Cleanup(other.Close)
 	site := newSessionSite(t, other.URL)
 	// One 503 on the first purge request makes the retry path log too.
-	api := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: leakToken, Faults: fakecdn.Faults{FailFirst: 1, Status: http.StatusServiceUnavailable}})
+	api := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: leakToken, Faults: cdnfake.Faults{FailFirst: 1, Status: http.StatusServiceUnavailable}})
 	t.Cleanup(api.Close)
 	cfg := secretsConfig(t, site.URL, api.APIURL())
 	env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken, "GITHUB_ACTIONS": "true", "XDG_STATE_HOME": t.TempDir()}
@@ -167,7 +167,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		check("purge --dry-run -o "+format, code, out, stderr, 0)
 	}
 	// A run that fails (API down), then its resume once the API is back.
-	down := cloudflarefake.New(cloudflarefake.Options{ZoneID: zoneID, Token: leakToken, Faults: fakecdn.Faults{FailFirst: 100, Status: http.StatusBadGateway}})
+	down := cloudflarefake.New(cloudflarefake.Options{ZoneID: zoneID, Token: leakToken, Faults: cdnfake.Faults{FailFirst: 100, Status: http.StatusBadGateway}})
 	api.Config.Handler = down
 	code, out, stderr := exec("purge (API down)", "purge", "--env", "production", "--journal", journal, "-o", "jsonl", "/articles/7", "/articles/8")
 	check("purge (API down)", code, out, stderr, ExitOperational)

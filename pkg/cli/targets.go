@@ -124,6 +124,9 @@ func parseHeaders(flags []string, env *config.Environment) (http.Header, error) 
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, usageErrorf("--header %q: expected \"Name: value\"", raw)
 		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return nil, usageErrorf("--header %s: the value has a line break or NUL (expected one line)", name)
+		}
 		switch strings.ToLower(name) {
 		case "cookie", "authorization", "proxy-authorization":
 			return nil, usageErrorf("--header %s: credentials are never taken from the command line (expected the session in config: session.value_env or value_file, or --cookie-env VAR)", name)

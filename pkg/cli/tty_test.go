@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/iostreams"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 )
 
 // terminals says which standard streams are terminals.
@@ -58,7 +58,7 @@ func TestColourOnlyOnATerminal(t *testing.T) {
 		t.Fatalf("verify -o jsonl: exit %d: %s", code, stderr)
 	}
 	shard := writeFile(t, "shard.jsonl", jsonl)
-	_, cdnCfg, cdnEnv := cloudflareSetup(t, fakecdn.Faults{})
+	_, cdnCfg, cdnEnv := cloudflareSetup(t, cdnfake.Faults{})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	for k, v := range cdnEnv {
 		env[k] = v
@@ -112,7 +112,7 @@ func TestProgressOnlyWhenStdoutAndStderrAreTerminals(t *testing.T) {
 	t.Cleanup(slow.Close)
 	cfg := writeConfig(t, slow.URL)
 	routes := writeFile(t, "routes.txt", "/1\n/2\n/3\n/4\n/5\n/6\n")
-	_, cdnCfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	_, cdnCfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	urls := urlFile(t, 95) // four batches of at most 30
 	commands := []struct {
 		name, bar string
@@ -150,7 +150,7 @@ func TestProgressOnlyWhenStdoutAndStderrAreTerminals(t *testing.T) {
 // when it is a terminal and the output is a table; piped, in JSON or in a
 // dry run there is none.
 func TestPurgeSuccessChatterOnlyOnATerminal(t *testing.T) {
-	_, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+	_, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	for _, tt := range []struct {
 		name  string
@@ -200,7 +200,7 @@ func TestPurgeEverythingPromptsOnlyOnATerminal(t *testing.T) {
 		{"stderr piped", terminals{in: true, out: true}, "", ExitOK, false, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, cfg, env := cloudflareSetup(t, fakecdn.Faults{})
+			fake, cfg, env := cloudflareSetup(t, cdnfake.Faults{})
 			code, _, stderr := runOn(t, tt.tm, tt.typed, env, "purge", "--config", cfg, "--env", "production",
 				"--journal", filepath.Join(t.TempDir(), "j"), "--everything", "--yes")
 			if code != tt.wantCode {

@@ -330,7 +330,7 @@ func verifyRoutes(ctx context.Context, opts *VerifyOptions, env *config.Environm
 // paths of the environment; pages on other hosts are skipped with a warning.
 func readSitemap(ctx context.Context, d cmdDeps, src string, env *config.Environment) ([]string, error) {
 	client := &http.Client{Timeout: d.Globals.Timeout * 3}
-	pages, skipped, err := sitemap.Read(ctx, src, sitemap.Options{
+	res, err := sitemap.Read(ctx, src, sitemap.Options{
 		Client:    client,
 		Allowed:   func(host string) bool { return target.HostAllowed(host, env.AllowedHosts()) },
 		UserAgent: probe.DefaultUserAgent,
@@ -341,11 +341,11 @@ func readSitemap(ctx context.Context, d cmdDeps, src string, env *config.Environ
 		}
 		return nil, usageError(fmt.Errorf("--sitemap: %w", err))
 	}
-	if len(skipped) > 0 {
-		d.Logger.Warn("sitemap entries skipped", "count", len(skipped), "first", skipped[0].Loc, "reason", skipped[0].Reason)
+	if res.SkippedTotal > 0 {
+		d.Logger.Warn("sitemap entries skipped", "count", res.SkippedTotal, "first", res.Skipped[0].Loc, "reason", res.Skipped[0].Reason)
 	}
-	routes := make([]string, 0, len(pages))
-	for _, p := range pages {
+	routes := make([]string, 0, len(res.Pages))
+	for _, p := range res.Pages {
 		u, err := url.Parse(p)
 		if err != nil {
 			continue

@@ -6,6 +6,8 @@ package config
 import (
 	"sort"
 	"time"
+
+	"github.com/cachectl/cachectl/pkg/purge"
 )
 
 // Config is the whole configuration file.
@@ -57,33 +59,14 @@ type Session struct {
 	ValueFile string `mapstructure:"value_file" yaml:"value_file,omitempty"`
 }
 
-// CDN configures an environment's purge provider.
+// CDN configures an environment's purge provider: the keys every provider
+// shares, and the provider's own keys (zone_id, endpoints, ...) decoded by
+// the provider cdn.provider names into its settings type.
 type CDN struct {
-	// Provider is cloudflare, fastly or http-purge.
-	Provider string `mapstructure:"provider" yaml:"provider,omitempty"`
-	// ZoneID is the Cloudflare zone.
-	ZoneID string `mapstructure:"zone_id" yaml:"zone_id,omitempty"`
-	// ServiceID is the Fastly service.
-	ServiceID string `mapstructure:"service_id" yaml:"service_id,omitempty"`
-	// APIURL overrides the provider's API base URL.
-	APIURL string `mapstructure:"api_url" yaml:"api_url,omitempty"`
-	// APITokenEnv names the environment variable holding the API token.
-	APITokenEnv string `mapstructure:"api_token_env" yaml:"api_token_env,omitempty"`
-	// APITokenFile names a file holding the API token.
-	APITokenFile string `mapstructure:"api_token_file" yaml:"api_token_file,omitempty"`
-	// BatchSize is the number of URLs per purge request (Cloudflare: default 30, at most 500).
-	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty"`
-	// Plan is the Cloudflare plan (free, pro, business, enterprise); it sets rate defaults.
-	Plan string `mapstructure:"plan" yaml:"plan,omitempty"`
-	// Rate is purge requests per second; Burst the token-bucket size.
-	Rate  float64 `mapstructure:"rate" yaml:"rate,omitempty"`
-	Burst int     `mapstructure:"burst" yaml:"burst,omitempty"`
-	// Endpoints are cache nodes for http-purge.
-	Endpoints []string `mapstructure:"endpoints" yaml:"endpoints,omitempty"`
-	// Method is the http-purge request method (default PURGE).
-	Method string `mapstructure:"method" yaml:"method,omitempty"`
-	// MaxAttempts bounds the requests sent for one batch, retries included (default 5).
-	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty"`
+	purge.Common `mapstructure:",squash"`
+	// Settings points to the provider's settings (its Spec's NewSettings,
+	// filled in from the section); nil when no known provider is named.
+	Settings any `mapstructure:"-"`
 }
 
 // Route is one page or pattern with its owner, expectations and rollback note.

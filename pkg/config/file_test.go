@@ -102,3 +102,37 @@ func TestSecretFileMustBeRegular(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretWithLineBreakRefused: a token pasted with a line break inside is
+// a configuration error (exit 2) that does not show the token.
+func TestSecretWithLineBreakRefused(t *testing.T) {
+	src := "environments:\n  p:\n    base_url: https://www.example.com\n    session: {cookie: sessionid, value_env: S}\n"
+	cfg, err := Load(LoadOptions{File: writeFile(t, src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Environ{"S=abcdef\nghijkl"}
+	_, err = cfg.Environments["p"].SessionValue(env.Lookup, "")
+	if err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "abcdef") {
+		t.Errorf("got %v, want a refusal that does not show the value", err)
+	}
+}
+
+// TestCookieValueWithForbiddenBytesRefused: a session value with ; " \ or a
+// space is refused with a clear message instead of silently altered.
+func TestCookieValueWithForbiddenBytesRefused(t *testing.T) {
+	src := "environments:\n  p:\n    base_url: https://www.example.com\n    session: {cookie: sessionid, value_env: S}\n"
+	cfg, err := Load(LoadOptions{File: writeFile(t, src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{`abc;def`, `abc"def`, `abc\def`, `abc def`, `abc,def`} {
+		_, err := cfg.Environments["p"].SessionValue(Environ{"S=" + v}.Lookup, "")
+		if err == nil || !strings.Contains(err.Error(), "a cookie cannot carry") || strings.Contains(err.Error(), v) {
+			t.Errorf("%q: got %v, want a refusal naming the rule, not the value", v, err)
+		}
+	}
+	if got, err := cfg.Environments["p"].SessionValue(Environ{"S=a1-b2_c3.d4%2F=="}.Lookup, ""); err != nil || got.Reveal() != "a1-b2_c3.d4%2F==" {
+		t.Errorf("a valid cookie value: %v", err)
+	}
+}

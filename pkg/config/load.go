@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/spf13/viper"
+
+	"github.com/cachectl/cachectl/pkg/purge/providers"
 )
 
 // EnvPrefix is the prefix of environment variables that override config keys:
@@ -76,7 +79,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.secrets = secretSources(settings)
 	problems = append(problems, unknownKeys(settings, reflect.TypeOf(Config{}), "")...)
 	if err := v.Unmarshal(cfg); err != nil {
-		problems = append(problems, decodeProblems(err, settings)...)
+		problems = append(problems, decodeProblems(err, settings, "")...)
 	}
 	cfg.File = file
 	if cfg.Environments == nil {
@@ -89,6 +92,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 		env.Name = name
 	}
+	problems = append(problems, cfg.decodeCDN(settings)...)
 	problems = append(problems, cfg.validate()...)
 	if len(problems) > 0 {
 		sortProblems(problems)
@@ -163,16 +167,7 @@ func unknownKeys(raw any, t reflect.Type, path string) []Problem {
 		if !ok {
 			return nil
 		}
-		fields := map[string]reflect.Type{}
-		var names []string
-		for i := 0; i < t.NumField(); i++ {
-			tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-			if tag == "" || tag == "-" {
-				continue
-			}
-			fields[tag] = t.Field(i).Type
-			names = append(names, tag)
-		}
+		fields, names := structKeys(t)
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, k)
@@ -206,6 +201,42 @@ func unknownKeys(raw any, t reflect.Type, path string) []Problem {
 	return problems
 }
 
+// structKeys maps the keys a struct decodes (its mapstructure tags, those
+// of squashed embedded structs included) to their types, and lists them in
+// order. A cdn section also takes every provider's own keys, which the
+// provider it names decodes.
+func structKeys(t reflect.Type) (map[string]reflect.Type, []string) {
+	fields := map[string]reflect.Type{}
+	var names []string
+	for f := range t.Fields() {
+		tag, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if f.Anonymous && opts == "squash" {
+			sub, subNames := structKeys(f.Type)
+			maps.Copy(fields, sub)
+			names = append(names, subNames...)
+			continue
+		}
+		if tag == "" || tag == "-" {
+			continue
+		}
+		fields[tag] = f.Type
+		names = append(names, tag)
+	}
+	if t == reflect.TypeFor[CDN]() {
+		for _, n := range providers.Names() {
+			spec, _ := providers.Lookup(n)
+			sub, subNames := structKeys(reflect.TypeOf(spec.NewSettings()).Elem())
+			for _, k := range subNames {
+				if _, ok := fields[k]; !ok {
+					fields[k] = sub[k]
+					names = append(names, k)
+				}
+			}
+		}
+	}
+	return fields, names
+}
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -214,8 +245,9 @@ func join(path, key string) string {
 }
 
 // decodeProblems turns the decoder's joined type errors into problems that
-// name the key, the value found and the type expected.
-func decodeProblems(err error, raw map[string]any) []Problem {
+// name the key, the value found and the type expected. Keys the decoder
+// names are below prefix ("" for the whole configuration).
+func decodeProblems(err error, raw map[string]any, prefix string) []Problem {
 	var problems []Problem
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
@@ -223,8 +255,11 @@ func decodeProblems(err error, raw map[string]any) []Problem {
 			continue
 		}
 		p := Problem{Key: "config", Expected: "a value of the right type (" + line + ")"}
+		if prefix != "" {
+			p.Key = prefix
+		}
 		if m := decodeErrRE.FindStringSubmatch(line); m != nil {
-			p.Key = bracketRE.ReplaceAllString(m[1], ".$1")
+			p.Key = join(prefix, bracketRE.ReplaceAllString(m[1], ".$1"))
 			p.Value = fmt.Sprintf("%q", fmt.Sprint(lookupRaw(raw, p.Key)))
 			p.Expected = typeNames[strings.TrimSpace(m[2])]
 			if p.Expected == "" {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -73,27 +74,21 @@ func keyFor(rest string, t reflect.Type, envNames []string) (string, reflect.Typ
 }
 
 func fieldFor(rest string, t reflect.Type, envNames []string) (string, reflect.Type, string) {
-	var names []string
-	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-		if tag == "" || tag == "-" {
-			continue
-		}
-		names = append(names, tag)
-	}
+	fields, names := structKeys(t)
+	names = slices.Clone(names)
 	// The longest name first, so BASE_URL is not taken for a key BASE.
-	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	sort.SliceStable(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
 	for _, tag := range names {
-		f, _ := fieldByTag(t, tag)
+		ft := fields[tag]
 		up := strings.ToUpper(tag)
 		if rest == up {
-			if isLeaf(f.Type) {
-				return tag, f.Type, ""
+			if isLeaf(ft) {
+				return tag, ft, ""
 			}
-			return keyFor("", f.Type, envNames)
+			return keyFor("", ft, envNames)
 		}
-		if after, ok := strings.CutPrefix(rest, up+"_"); ok && !isLeaf(f.Type) {
-			key, leaf, why := keyFor(after, f.Type, envNames)
+		if after, ok := strings.CutPrefix(rest, up+"_"); ok && !isLeaf(ft) {
+			key, leaf, why := keyFor(after, ft, envNames)
 			if key == "" {
 				return "", nil, why
 			}
@@ -119,15 +114,6 @@ func environmentFor(rest string, elem reflect.Type, envNames []string) (string, 
 		known = strings.Join(envNames, ", ")
 	}
 	return "", nil, fmt.Sprintf("a variable naming an environment the config defines (known: %s) followed by one of its keys", known)
-}
-
-func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		if strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0] == tag {
-			return t.Field(i), true
-		}
-	}
-	return reflect.StructField{}, false
 }
 
 // isLeaf reports whether a value of type t comes from one variable: a

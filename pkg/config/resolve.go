@@ -42,6 +42,14 @@ func (e *Environment) AllowedHosts() []string {
 // SessionValue resolves the session cookie value: from the variable named by
 // overrideEnv (--cookie-env) when set, else value_env, else value_file.
 func (e *Environment) SessionValue(lookup Lookup, overrideEnv string) (secret.Value, error) {
+	v, err := e.sessionValue(lookup, overrideEnv)
+	if err != nil {
+		return "", err
+	}
+	return checkCookieValue(v, fmt.Sprintf("environments.%s.session", e.Name))
+}
+
+func (e *Environment) sessionValue(lookup Lookup, overrideEnv string) (secret.Value, error) {
 	if e.Session == nil {
 		return "", fmt.Errorf("environment %q has no session configured (expected session.cookie and session.value_env in the config)", e.Name)
 	}
@@ -73,7 +81,31 @@ func fromEnv(lookup Lookup, name, key string) (secret.Value, error) {
 	if !ok || strings.TrimSpace(v) == "" {
 		return "", fmt.Errorf("%s names variable %s, which is not set (expected it to hold the secret; export %s=...)", key, name, name)
 	}
-	return secret.Value(strings.TrimSpace(v)), nil
+	return checkSecret(secret.Value(strings.TrimSpace(v)), key+" ("+name+")")
+}
+
+// checkSecret refuses a secret with a control character inside (a line
+// break pasted with a token): no header can carry it, and retrying cannot
+// help. The value itself is never shown.
+func checkSecret(v secret.Value, where string) (secret.Value, error) {
+	for i, c := range []byte(v.Reveal()) {
+		if c < 0x20 || c == 0x7f {
+			return "", fmt.Errorf("%s: the secret has a control character (byte %d of %d, 0x%02x) inside; expected one line of printable characters", where, i+1, len(v), c)
+		}
+	}
+	return v, nil
+}
+
+// checkCookieValue refuses a session value with a byte a cookie cannot
+// carry (RFC 6265 cookie-octets), instead of letting it be altered on the
+// way out. The value itself is never shown.
+func checkCookieValue(v secret.Value, where string) (secret.Value, error) {
+	for i, c := range []byte(v.Reveal()) {
+		if c <= 0x20 || c == '"' || c == ',' || c == ';' || c == '\\' || c >= 0x7f {
+			return "", fmt.Errorf("%s: the session value has a byte a cookie cannot carry (byte %d of %d, %q); expected RFC 6265 cookie characters (quote or encode it as the site does)", where, i+1, len(v), string(rune(c)))
+		}
+	}
+	return v, nil
 }
 
 func fromFile(path, key string) (secret.Value, error) {
@@ -89,7 +121,7 @@ func fromFile(path, key string) (secret.Value, error) {
 	if v == "" {
 		return "", fmt.Errorf("%s: %s is empty (expected the secret on its first line)", key, path)
 	}
-	return secret.Value(v), nil
+	return checkSecret(secret.Value(v), key+" ("+path+")")
 }
 
 // SecretValues returns every secret the configuration names (session

@@ -7,13 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/secret"
 )
-
-// Providers are the purge providers a configuration may name.
-var Providers = []string{"cloudflare", "fastly", "http-purge"}
-
-// Plans are the Cloudflare plans that set rate-limit defaults.
-var Plans = []string{"free", "pro", "business", "enterprise"}
 
 // Statuses are the normalized cache statuses an expectation may allow.
 var Statuses = []string{"HIT", "MISS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED", "BYPASS", "DYNAMIC", "UNKNOWN"}
@@ -23,10 +20,7 @@ var Severities = []string{"info", "warn", "error"}
 
 var (
 	cookieNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	envVarRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	zoneIDRE     = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	envNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
-	methodRE     = regexp.MustCompile(`^[A-Z]+$`)
 )
 
 func (c *Config) validate() []Problem {
@@ -42,7 +36,7 @@ func (c *Config) validate() []Problem {
 		}
 		if env.BaseURL == "" {
 			add(k+".base_url", "", "an absolute http(s) URL such as https://www.example.com (missing)")
-		} else if err := checkBaseURL(env.BaseURL); err != nil {
+		} else if err := purge.CheckBaseURL(env.BaseURL); err != nil {
 			add(k+".base_url", strconv.Quote(env.BaseURL), err.Error())
 		}
 		for i, h := range env.Hosts {
@@ -59,7 +53,7 @@ func (c *Config) validate() []Problem {
 				add(k+".session", "", "value_env (an environment variable name) or value_file (a file path) for the session value; the value itself never goes in the config")
 			case s.ValueEnv != "" && s.ValueFile != "":
 				add(k+".session", "value_env and value_file", "only one of value_env or value_file")
-			case s.ValueEnv != "" && !envVarRE.MatchString(s.ValueEnv):
+			case s.ValueEnv != "" && !secret.ValidEnvName(s.ValueEnv):
 				add(k+".session.value_env", strconv.Quote(s.ValueEnv), "an environment variable name such as CACHECTL_PRODUCTION_SESSION")
 			}
 		}
@@ -68,7 +62,7 @@ func (c *Config) validate() []Problem {
 				add(k+".headers."+h, "a credential header", "no Cookie or Authorization header in config; use session.value_env or value_file")
 			}
 		}
-		ps = append(ps, c.validateCDN(k+".cdn", &env.CDN)...)
+		ps = append(ps, validateCDN(k+".cdn", &env.CDN)...)
 	}
 	seen := map[string]int{}
 	for i, r := range c.Routes {
@@ -109,72 +103,6 @@ func (c *Config) anySession() bool {
 		}
 	}
 	return false
-}
-
-func (c *Config) validateCDN(k string, cdn *CDN) []Problem {
-	var ps []Problem
-	add := func(key, value, expected string) {
-		ps = append(ps, Problem{Key: key, Value: value, Expected: expected})
-	}
-	if cdn.APITokenEnv != "" && !envVarRE.MatchString(cdn.APITokenEnv) {
-		add(k+".api_token_env", strconv.Quote(cdn.APITokenEnv), "an environment variable name such as CLOUDFLARE_API_TOKEN")
-	}
-	if cdn.APIURL != "" {
-		if err := checkBaseURL(cdn.APIURL); err != nil {
-			add(k+".api_url", strconv.Quote(cdn.APIURL), err.Error())
-		}
-	}
-	if cdn.Rate < 0 {
-		add(k+".rate", fmt.Sprint(cdn.Rate), "requests per second ≥ 0 (0 = the plan's default)")
-	}
-	if cdn.Burst < 0 {
-		add(k+".burst", fmt.Sprint(cdn.Burst), "a bucket size ≥ 0 (0 = the plan's default)")
-	}
-	if cdn.MaxAttempts < 0 || cdn.MaxAttempts > 20 {
-		add(k+".max_attempts", strconv.Itoa(cdn.MaxAttempts), "requests per batch, retries included, between 1 and 20 (default 5)")
-	}
-	if cdn.Plan != "" && !contains(Plans, cdn.Plan) {
-		add(k+".plan", strconv.Quote(cdn.Plan), "one of "+strings.Join(Plans, ", "))
-	}
-	needToken := func() {
-		if cdn.APITokenEnv == "" && cdn.APITokenFile == "" {
-			add(k+".api_token_env", "", "the name of the environment variable holding the API token (or api_token_file)")
-		}
-	}
-	switch cdn.Provider {
-	case "":
-		if cdn.ZoneID != "" || cdn.ServiceID != "" || len(cdn.Endpoints) > 0 {
-			add(k+".provider", "", "one of "+strings.Join(Providers, ", ")+" when other cdn keys are set")
-		}
-	case "cloudflare":
-		if !zoneIDRE.MatchString(cdn.ZoneID) {
-			add(k+".zone_id", strconv.Quote(cdn.ZoneID), "a Cloudflare zone id: 32 lower-case hex characters")
-		}
-		needToken()
-		if cdn.BatchSize < 0 || cdn.BatchSize > 500 {
-			add(k+".batch_size", strconv.Itoa(cdn.BatchSize), "URLs per request between 1 and 500 (default 30; more than 100 needs Enterprise)")
-		}
-	case "fastly":
-		if cdn.ServiceID == "" {
-			add(k+".service_id", "", "the Fastly service id (missing)")
-		}
-		needToken()
-	case "http-purge":
-		if len(cdn.Endpoints) == 0 {
-			add(k+".endpoints", "", "at least one cache node URL such as http://127.0.0.1:6081 (missing)")
-		}
-		for i, e := range cdn.Endpoints {
-			if err := checkBaseURL(e); err != nil {
-				add(fmt.Sprintf("%s.endpoints[%d]", k, i), strconv.Quote(e), err.Error())
-			}
-		}
-		if cdn.Method != "" && !methodRE.MatchString(cdn.Method) {
-			add(k+".method", strconv.Quote(cdn.Method), "an upper-case HTTP method such as PURGE or BAN")
-		}
-	default:
-		add(k+".provider", strconv.Quote(cdn.Provider), "one of "+strings.Join(Providers, ", "))
-	}
-	return ps
 }
 
 func validateExpectation(k string, e *Expectation) []Problem {
@@ -244,23 +172,6 @@ func validateExpectation(k string, e *Expectation) []Problem {
 		}
 	}
 	return ps
-}
-
-func checkBaseURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("an absolute http(s) URL (%v)", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("an absolute URL with scheme http or https")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("an absolute URL with a host")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("a URL without query, fragment or user info")
-	}
-	return nil
 }
 
 func validHost(h string) bool {

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -59,7 +62,8 @@ func TestLoadValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if prod.Name != "production" || prod.CDN.BatchSize != 30 || prod.Session.ValueEnv != "PROD_SESSION" {
+	cf, _ := prod.CDN.Settings.(*cloudflare.Settings)
+	if prod.Name != "production" || cf == nil || cf.BatchSize != 30 || prod.Session.ValueEnv != "PROD_SESSION" {
 		t.Errorf("production = %+v", prod)
 	}
 	r := cfg.Routes[1].Expect.Anonymous
@@ -190,7 +194,7 @@ func TestSecretsResolve(t *testing.T) {
 	if _, err := env.SessionValue(lookup, ""); err == nil || !strings.Contains(err.Error(), "UNSET, which is not set") {
 		t.Errorf("unset variable: %v", err)
 	}
-	cdn := &CDN{APITokenFile: filepath.Join(dir, "missing")}
+	cdn := &CDN{Common: purge.Common{APITokenFile: filepath.Join(dir, "missing")}}
 	if _, err := cdn.Token(lookup, "p"); err == nil || !strings.Contains(err.Error(), "environments.p.cdn.api_token_file") {
 		t.Errorf("missing token file: %v", err)
 	}

@@ -114,22 +114,30 @@ func New(opts Options) *Prober {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	t := opts.Transport
+	var t http.RoundTripper = opts.Transport
 	if t == nil {
-		t = &http.Transport{
-			Proxy:                  http.ProxyFromEnvironment,
-			DialContext:            (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:        &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // only with the loudly-warned --insecure flag
-			TLSHandshakeTimeout:    opts.Timeout,
-			DisableKeepAlives:      !opts.KeepAlive,
-			DisableCompression:     true,
-			MaxIdleConnsPerHost:    64,
-			IdleConnTimeout:        30 * time.Second,
-			MaxResponseHeaderBytes: MaxHeaderBytes,
-			ForceAttemptHTTP2:      true,
-		}
+		t = NewTransport(opts.Timeout, opts.KeepAlive, opts.Insecure)
 	}
 	return &Prober{opts: opts, transport: t}
+}
+
+// NewTransport returns the transport probes use: it never adds an
+// Accept-Encoding of its own nor decodes bodies (the encoding asked for picks
+// the cache variant), and caps response headers at MaxHeaderBytes. Without
+// keepAlive every request opens a fresh connection.
+func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transport {
+	return &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // only with the loudly-warned --insecure flag
+		TLSHandshakeTimeout:    timeout,
+		DisableKeepAlives:      !keepAlive,
+		DisableCompression:     true,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        30 * time.Second,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+		ForceAttemptHTTP2:      true,
+	}
 }
 
 // RequestHeaders returns the request headers every probe sends that shape the
@@ -163,6 +171,10 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.Error = fmt.Sprintf("invalid URL: %v", err)
 		return r
 	}
+	if variant == LoggedIn && sess != nil && p.otherVirtualHost(origin) {
+		r.Error = fmt.Sprintf("the session cookie is not sent with Host: %s, another virtual host than %s's; drop the Host header or probe anonymously", p.opts.Header.Get("Host"), origin.Host)
+		return r
+	}
 	reqHeaders := p.RequestHeaders()
 	if variant == LoggedIn && sess != nil {
 		reqHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
@@ -175,7 +187,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		resp, timing, err := p.do(ctx, current, sameOrigin(origin, current) && variant == LoggedIn, sess)
 		if err != nil {
 			r.Timing.Total = ms(time.Since(start))
-			r.Error = describeError(ctx, err, p.opts.Timeout)
+			r.Error = DescribeError(ctx, err, p.opts.Timeout)
 			return r
 		}
 		if hop == 0 {
@@ -214,7 +226,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.BodySHA256 = sum
 		r.Timing.Total = ms(time.Since(start))
 		if berr != nil {
-			r.Error = "reading body: " + describeError(ctx, berr, p.opts.Timeout)
+			r.Error = "reading body: " + DescribeError(ctx, berr, p.opts.Timeout)
 		}
 		return r
 	}
@@ -317,6 +329,18 @@ func isRedirect(code int) bool {
 	return false
 }
 
+// otherVirtualHost reports whether a Host header overrides u's host with
+// another one: behind a shared edge that is another site, which must not
+// get the session cookie.
+func (p *Prober) otherVirtualHost(u *url.URL) bool {
+	h := p.opts.Header.Get("Host")
+	if h == "" {
+		return false
+	}
+	hu := &url.URL{Scheme: u.Scheme, Host: h}
+	return !strings.EqualFold(hu.Hostname(), u.Hostname()) || effectivePort(hu) != effectivePort(u)
+}
+
 // sameOrigin reports whether the cookie meant for origin may go to u: the
 // same scheme, host name (compared case-insensitively) and effective port,
 // so it never goes from https to http nor to another port of the host.
@@ -344,8 +368,9 @@ func ms(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
 }
 
-// describeError turns a transport error into a clear reason.
-func describeError(ctx context.Context, err error, timeout time.Duration) string {
+// DescribeError turns a transport error into a clear reason; timeout is the
+// limit the request ran under, named when it was hit.
+func DescribeError(ctx context.Context, err error, timeout time.Duration) string {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var certErr *tls.CertificateVerificationError

@@ -320,3 +320,33 @@ func TestCookieNeverFollowsHTTPSToHTTP(t *testing.T) {
 		t.Errorf("the session cookie crossed from https to http in clear text: %q", got[strings.Index(got, "GET /echo"):])
 	}
 }
+
+// TestHostHeaderToAnotherVirtualHostGetsNoCookie: -H "Host: other.example"
+// (or a Host in the environment's headers) must not carry the session
+// cookie to that other virtual host behind a shared edge.
+func TestHostHeaderToAnotherVirtualHostGetsNoCookie(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.add(r) }))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	sess := &Session{Cookie: "sessionid", Value: cookieValue}
+	r := New(Options{Header: http.Header{"Host": {"other.example"}}}).Probe(context.Background(), srv.URL+"/", LoggedIn, sess)
+	if !strings.Contains(r.Error, "not sent with Host: other.example") {
+		t.Errorf("error = %q, want the refusal", r.Error)
+	}
+	if n := len(rec.all()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+	// The URL's own host (case and default port aside) is fine.
+	r = New(Options{Header: http.Header{"Host": {strings.ToUpper(u.Host)}}}).Probe(context.Background(), srv.URL+"/", LoggedIn, sess)
+	if r.Error != "" || len(rec.all()) != 1 {
+		t.Fatalf("same host: error %q, %d requests", r.Error, len(rec.all()))
+	}
+	if c, err := rec.all()[0].Cookie("sessionid"); err != nil || c.Value != cookieValue {
+		t.Errorf("same host: cookie not sent")
+	}
+	// Anonymous probes may address another virtual host.
+	if r := New(Options{Header: http.Header{"Host": {"other.example"}}}).Probe(context.Background(), srv.URL+"/", Anonymous, nil); r.Error != "" {
+		t.Errorf("anonymous: %s", r.Error)
+	}
+}

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/golden"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
 	"github.com/cachectl/cachectl/pkg/retry"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -27,9 +27,9 @@ func newCloudflare(t *testing.T, token string, batchSize int) (*cloudflare.Provi
 	srv := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: goodToken, Hosts: []string{"www.example.com"}})
 	t.Cleanup(srv.Close)
 	p, err := cloudflare.New(purge.Config{
-		Provider: "cloudflare", Environment: "production", ZoneID: zoneID, APIURL: srv.APIURL(),
-		Token: secret.Value(token), TokenEnv: "CLOUDFLARE_API_TOKEN", BatchSize: batchSize,
-	}, purge.Deps{HTTP: retry.NewClient(retry.Policy{MaxAttempts: 1}, nil)})
+		Provider: "cloudflare", Environment: "production", APIURL: srv.APIURL(),
+		Token: secret.Value(token), TokenEnv: "CLOUDFLARE_API_TOKEN",
+	}, cloudflare.Settings{ZoneID: zoneID, BatchSize: batchSize}, purge.Deps{HTTP: retry.NewClient(retry.Policy{MaxAttempts: 1}, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,15 @@ func (c Config) RequireToken(provider, permission string) error {
 	return fmt.Errorf("%s: no API token: set %s to a token with %s", provider, env, permission)
 }
 
+// TokenSource names where the API token comes from, for hints: the
+// variable (or file) it was read from, or "the configured token variable".
+func (c Config) TokenSource() string {
+	if c.TokenEnv == "" {
+		return "the configured token variable"
+	}
+	return c.TokenEnv
+}
+
 // BaseURL returns the configured API URL (or def) without a trailing slash,
 // after checking it is an absolute http(s) URL.
 func (c Config) BaseURL(provider, def string) (string, error) {

@@ -12,8 +12,9 @@ import (
 
 // DryRun wraps p so that Purge prints each batch — its targets and, for
 // providers that implement Describer, the exact requests (method,
-// endpoint, headers, body) it would send — to w, and sends nothing. A
-// Runner given a DryRun provider reports every target as planned.
+// endpoint, headers, body) it would send and the targets it would refuse —
+// to w, and sends nothing. A Runner given a DryRun provider reports every
+// target as planned, with the reason for those that would be refused.
 func DryRun(p Provider, w io.Writer) Provider {
 	return &dryRunProvider{p: p, w: w}
 }
@@ -28,38 +29,49 @@ func (d *dryRunProvider) Name() string               { return d.p.Name() }
 func (d *dryRunProvider) Capabilities() []Capability { return d.p.Capabilities() }
 func (d *dryRunProvider) BatchLimit(k Kind) int      { return d.p.BatchLimit(k) }
 
-// Purge prints the batch and reports nothing sent: no calls, no results.
+// Purge prints the batch and sends nothing: no calls. Targets the
+// provider would refuse without sending come back with the reason in
+// their result, so the run can report them.
 func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) {
+	var reqs []RequestDescription
+	var refused []error
+	if desc, ok := d.p.(Describer); ok {
+		reqs, refused = desc.Describe(b)
+	}
 	var sb strings.Builder
 	soft := ""
 	if b.Soft {
 		soft = ", soft"
 	}
 	fmt.Fprintf(&sb, "batch %d: %s, %d target%s%s (%s)\n", b.Seq, b.Kind, len(b.Targets), plural(len(b.Targets)), soft, d.p.Name())
-	for _, t := range b.Targets {
+	res := BatchResult{Results: make([]TargetResult, len(b.Targets))}
+	for i, t := range b.Targets {
+		res.Results[i].Target = t
 		fmt.Fprintf(&sb, "  %s", displayTarget(t))
 		if t.VariantOf != "" {
 			fmt.Fprintf(&sb, " (variant of %s)", t.VariantOf)
 		}
 		sb.WriteString("\n")
+		if i < len(refused) && refused[i] != nil {
+			res.Results[i].Err = refused[i]
+			fmt.Fprintf(&sb, "    would be refused: %v\n", refused[i])
+		}
 	}
-	if desc, ok := d.p.(Describer); ok {
-		for _, r := range desc.Describe(b) {
-			fmt.Fprintf(&sb, "  -> %s %s\n", r.Method, r.URL)
-			for _, name := range slices.Sorted(maps.Keys(r.Header)) {
-				fmt.Fprintf(&sb, "       %s: %s\n", name, r.Header[name])
-			}
-			if r.Body != "" {
-				fmt.Fprintf(&sb, "       %s\n", r.Body)
-			}
+	for _, r := range reqs {
+		fmt.Fprintf(&sb, "  -> %s %s\n", r.Method, r.URL)
+		for _, name := range slices.Sorted(maps.Keys(r.Header)) {
+			fmt.Fprintf(&sb, "       %s: %s\n", name, r.Header[name])
+		}
+		if r.Body != "" {
+			fmt.Fprintf(&sb, "       %s\n", r.Body)
 		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, err := io.WriteString(d.w, sb.String()); err != nil {
-		return BatchResult{}, fmt.Errorf("purge: dry run: write batch %d: %w", b.Seq, err)
+		return res, fmt.Errorf("purge: dry run: write batch %d: %w", b.Seq, err)
 	}
-	return BatchResult{}, nil
+	return res, nil
 }
 
 func plural(n int) string {

@@ -1,17 +1,14 @@
 package purge
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -232,179 +229,4 @@ type Log struct {
 	Entries []Entry
 	// Warnings lists lines that were skipped.
 	Warnings []*LineError
-}
-
-// ReadJournal reads every entry of the journal at path. A missing file is
-// an empty journal. Corrupt lines become warnings, not errors.
-func ReadJournal(path string) (*Log, error) {
-	l := &Log{Path: path}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return l, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("purge: open journal: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			e, perr := ParseEntry(line)
-			if perr != nil {
-				l.Warnings = append(l.Warnings, &LineError{Path: path, Line: n, Err: perr})
-			} else {
-				l.Entries = append(l.Entries, e)
-			}
-		}
-		if err == io.EOF {
-			return l, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("purge: read journal %s line %d: %w", path, n, err)
-		}
-	}
-}
-
-// RunSummary is one run as `purge log` lists it, resumes folded in.
-type RunSummary struct {
-	// RunInfo is how the run was started (not its resumes).
-	RunInfo
-	Targets int `json:"targets"`
-	Purged  int `json:"purged"`
-	Failed  int `json:"failed"`
-	// Pending counts targets --resume would send.
-	Pending int `json:"pending"`
-	Resumes int `json:"resumes"`
-	// Status is complete, incomplete (some not purged), interrupted,
-	// unfinished (no end entry: the process died) or dry-run.
-	Status string `json:"status"`
-}
-
-// runState folds the entries of one run id.
-type runState struct {
-	info    RunInfo
-	order   []string // target keys in first-seen order
-	targets map[string]Target
-	last    map[string]State
-	done    map[string]bool
-	resumes int
-	ended   bool
-	interr  bool
-}
-
-func (l *Log) fold() (map[string]*runState, []string) {
-	runs := map[string]*runState{}
-	var ids []string
-	for _, e := range l.Entries {
-		rs := runs[e.RunID]
-		if rs == nil {
-			if e.Type != EntryStart {
-				continue // a run whose start line was lost cannot be listed
-			}
-			rs = &runState{targets: map[string]Target{}, last: map[string]State{}, done: map[string]bool{}}
-			runs[e.RunID] = rs
-			ids = append(ids, e.RunID)
-		}
-		switch e.Type {
-		case EntryStart:
-			if e.Start.Resume && rs.info.ID != "" {
-				rs.resumes++
-			} else {
-				rs.info = e.Start.RunInfo
-				rs.info.ID = e.RunID
-			}
-			rs.ended, rs.interr = false, false
-			for _, t := range e.Start.Targets {
-				k := targetKey(t.Target)
-				if _, ok := rs.targets[k]; !ok {
-					rs.targets[k] = t.Target
-					rs.order = append(rs.order, k)
-				}
-			}
-		case EntryBatch:
-			for _, t := range e.Batch.Targets {
-				k := targetKey(t.Target)
-				rs.last[k] = t.State
-				if t.State == Purged {
-					rs.done[k] = true
-				}
-			}
-		case EntryEnd:
-			rs.ended, rs.interr = true, e.End.Interrupted
-		}
-	}
-	return runs, ids
-}
-
-// Runs lists the most recent runs first, at most limit (all when limit <= 0).
-func (l *Log) Runs(limit int) []RunSummary {
-	runs, ids := l.fold()
-	out := make([]RunSummary, 0, len(ids))
-	for _, id := range ids {
-		rs := runs[id]
-		s := RunSummary{RunInfo: rs.info, Targets: len(rs.order), Resumes: rs.resumes}
-		for _, k := range rs.order {
-			switch {
-			case rs.done[k]:
-				s.Purged++
-			case rs.last[k] == Failed:
-				s.Failed++
-			}
-		}
-		s.Pending = s.Targets - s.Purged
-		switch {
-		case rs.info.DryRun:
-			s.Status, s.Pending = "dry-run", 0
-		case !rs.ended:
-			s.Status = "unfinished"
-		case rs.interr:
-			s.Status = "interrupted"
-		case s.Pending > 0:
-			s.Status = "incomplete"
-		default:
-			s.Status = "complete"
-		}
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out
-}
-
-// Pending returns the targets of run runID that were not confirmed purged
-// — failed, skipped, or planned and never sent — in their original order,
-// and the run's description marked as a resume. Targets purged by an
-// earlier resume of the same run count as done.
-func (l *Log) Pending(runID string) ([]Target, RunInfo, error) {
-	runs, _ := l.fold()
-	rs := runs[runID]
-	if rs == nil {
-		return nil, RunInfo{}, inputErrorf("purge: no run %s in journal %s; `cachectl purge log` lists runs", runID, l.Path)
-	}
-	if rs.info.DryRun {
-		return nil, RunInfo{}, inputErrorf("purge: run %s was a dry run; nothing was sent, so there is nothing to resume", runID)
-	}
-	var out []Target
-	for _, k := range rs.order {
-		if !rs.done[k] {
-			out = append(out, rs.targets[k])
-		}
-	}
-	info := rs.info
-	info.Resume = true
-	return out, info, nil
-}
-
-// Pending reads the journal at path and returns the targets of run runID
-// that are not confirmed purged, with the lines it had to skip.
-func Pending(path, runID string) ([]Target, RunInfo, []*LineError, error) {
-	l, err := ReadJournal(path)
-	if err != nil {
-		return nil, RunInfo{}, nil, err
-	}
-	targets, info, err := l.Pending(runID)
-	return targets, info, l.Warnings, err
 }

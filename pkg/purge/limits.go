@@ -3,8 +3,6 @@ package purge
 import (
 	"context"
 	"fmt"
-	"strings"
-	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -22,47 +20,14 @@ type Limits struct {
 	URLs *rate.Limiter
 }
 
-// cloudflarePlan holds one Cloudflare plan's purge limits (reference:
-// Cloudflare's "Purge cache" limits table).
-type cloudflarePlan struct {
-	bulkRate   rate.Limit // tag/host/prefix/everything requests per second
-	bulkBurst  int
-	urlsPerSec int // moving-average URL throughput
-}
-
-var cloudflarePlans = map[string]cloudflarePlan{
-	"free":       {bulkRate: rate.Every(12 * time.Second), bulkBurst: 25, urlsPerSec: 800},
-	"pro":        {bulkRate: 5, bulkBurst: 25, urlsPerSec: 1500},
-	"business":   {bulkRate: 10, bulkBurst: 50, urlsPerSec: 1500},
-	"enterprise": {bulkRate: 50, bulkBurst: 500, urlsPerSec: 3000},
-}
-
-// Cloudflare's global API limit is 1,200 requests per five minutes per
-// user; the burst stays well below the window so other tools sharing the
-// token keep some room.
-const (
-	cloudflareAPIRate  = rate.Limit(1200.0 / 300.0)
-	cloudflareAPIBurst = 50
-)
-
-// NewLimits returns the buckets for a provider account. Cloudflare gets its
-// plan's limits (cfg.Plan, default free); other providers are not
-// throttled unless configured. cfg.Rate and cfg.Burst, when set, replace
-// the per-request bucket (requests per second, bucket size).
-func NewLimits(cfg Config) (*Limits, error) {
+// NewLimits returns the buckets for a run: the API's published limits
+// (nil: none, so nothing is throttled), with the per-request bucket
+// replaced by cfg.Rate requests per second and a bucket of cfg.Burst when
+// they are set. The published buckets are not changed.
+func NewLimits(published *Limits, cfg Config) (*Limits, error) {
 	l := &Limits{}
-	if cfg.Provider == "cloudflare" {
-		planName := strings.ToLower(cfg.Plan)
-		if planName == "" {
-			planName = "free"
-		}
-		plan, ok := cloudflarePlans[planName]
-		if !ok {
-			return nil, fmt.Errorf("purge: unknown Cloudflare plan %q (expected free, pro, business or enterprise)", cfg.Plan)
-		}
-		l.Requests = underLimit(cloudflareAPIRate, cloudflareAPIBurst)
-		l.Bulk = underLimit(plan.bulkRate, plan.bulkBurst)
-		l.URLs = underLimit(rate.Limit(plan.urlsPerSec), plan.urlsPerSec)
+	if published != nil {
+		*l = *published
 	}
 	if cfg.Rate < 0 || cfg.Burst < 0 {
 		return nil, fmt.Errorf("purge: rate %v and burst %d must not be negative", cfg.Rate, cfg.Burst)
@@ -72,7 +37,7 @@ func NewLimits(cfg Config) (*Limits, error) {
 		if burst == 0 {
 			burst = max(1, int(cfg.Rate))
 		}
-		l.Requests = underLimit(rate.Limit(cfg.Rate), burst)
+		l.Requests = UnderLimit(rate.Limit(cfg.Rate), burst)
 	}
 	return l, nil
 }
@@ -84,17 +49,20 @@ func NewLimits(cfg Config) (*Limits, error) {
 // rate and the bucket size makes such refusals as good as impossible for
 // a cost of a few percent in throughput.
 const (
-	rateHeadroom  = 0.97
-	burstHeadroom = 1
+	// RateHeadroom is the share of an API's rate a bucket refills at.
+	RateHeadroom = 0.97
+	// BurstHeadroom is how many requests fewer than the API's a bucket holds.
+	BurstHeadroom = 1
 )
 
-// underLimit is a token bucket just under an API's limit of r per second
-// with bucket size burst.
-func underLimit(r rate.Limit, burst int) *rate.Limiter {
+// UnderLimit is a token bucket just under an API's limit of r per second
+// with bucket size burst: the bucket a provider's published limits are
+// made of.
+func UnderLimit(r rate.Limit, burst int) *rate.Limiter {
 	if burst > 1 {
-		burst -= burstHeadroom
+		burst -= BurstHeadroom
 	}
-	return rate.NewLimiter(r*rateHeadroom, burst)
+	return rate.NewLimiter(r*RateHeadroom, burst)
 }
 
 // Wait blocks until batch b may be sent, or ctx is done.

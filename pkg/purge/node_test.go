@@ -140,11 +140,12 @@ func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, 
 // newHTTPPurge builds the http-purge provider for nodes.
 func newHTTPPurge(t *testing.T, batchSize int, nodes ...*cacheNode) *httppurge.Provider {
 	t.Helper()
-	cfg := purge.Config{Provider: httppurge.Name, Environment: "production", BatchSize: batchSize}
+	cfg := purge.Config{Provider: httppurge.Name, Environment: "production"}
+	s := httppurge.Settings{BatchSize: batchSize}
 	for _, n := range nodes {
-		cfg.Endpoints = append(cfg.Endpoints, n.srv.URL)
+		s.Endpoints = append(s.Endpoints, n.srv.URL)
 	}
-	p, err := httppurge.New(cfg, purge.Deps{HTTP: &http.Client{}})
+	p, err := httppurge.New(cfg, s, purge.Deps{HTTP: &http.Client{}})
 	if err != nil {
 		t.Fatal(err)
 	}

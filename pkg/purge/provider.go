@@ -86,7 +86,7 @@ type BatchResult struct {
 // per-target failures go in BatchResult.Results. Errors wrap *APIError where
 // the API answered. Purge must return promptly when ctx is cancelled.
 type Provider interface {
-	// Name is the provider's registry name ("cloudflare", "fastly", "http-purge").
+	// Name is the provider's registry name, its Spec's Name.
 	Name() string
 	// Capabilities lists what the provider can purge.
 	Capabilities() []Capability
@@ -96,30 +96,22 @@ type Provider interface {
 	Purge(ctx context.Context, b Batch) (BatchResult, error)
 }
 
-// Config is the plain configuration a provider is built from.
+// Config is the part of a provider's configuration every provider shares,
+// resolved for one run; the provider's own keys are its settings (Spec).
 type Config struct {
+	// Provider is the provider's name (cdn.provider).
 	Provider string
 	// Environment is the environment name, for messages.
 	Environment string
-	// ZoneID (Cloudflare) or ServiceID (Fastly).
-	ZoneID    string
-	ServiceID string
 	// APIURL overrides the API base URL.
 	APIURL string
 	// Token is the API token; TokenEnv names where it came from, for messages.
 	Token    secret.Value
 	TokenEnv string
-	// BatchSize caps URLs per request (Cloudflare files); 0 means the provider default.
-	BatchSize int
-	// Plan is the Cloudflare plan (free, pro, business, enterprise), for rate defaults.
-	Plan string
-	// Rate is requests per second and Burst the bucket size; 0 means the plan default.
+	// Rate is requests per second and Burst the bucket size; 0 keeps the
+	// API's published limits.
 	Rate  float64
 	Burst int
-	// Endpoints are cache nodes (http-purge), e.g. http://127.0.0.1:6081.
-	Endpoints []string
-	// Method is the purge method for http-purge (default PURGE).
-	Method string
 }
 
 // Deps are what a provider is given besides its config.
@@ -128,9 +120,6 @@ type Deps struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 }
-
-// Factory builds a provider.
-type Factory func(cfg Config, deps Deps) (Provider, error)
 
 // RequestDescription is one HTTP request a provider would send, as the
 // dry run prints it. Secrets in headers are shown as REDACTED.
@@ -148,5 +137,9 @@ type RequestDescription struct {
 // a batch would send, so a dry run shows real endpoints and bodies.
 // Describe must not send anything.
 type Describer interface {
-	Describe(b Batch) []RequestDescription
+	// Describe returns the requests b would send and, for each target the
+	// provider would refuse without sending (a malformed URL or key), why:
+	// refused[i] belongs to b.Targets[i] and is nil for a target that
+	// would be sent. refused may be nil when every target would be sent.
+	Describe(b Batch) (reqs []RequestDescription, refused []error)
 }

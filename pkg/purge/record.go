@@ -35,7 +35,8 @@ type Record struct {
 	PurgeID string `json:"purge_id"`
 	// Attempts is how many times the batch's request was tried.
 	Attempts int `json:"attempts"`
-	// Error says why the target failed or was skipped; empty when purged.
+	// Error says why the target failed or was skipped, or in a dry run why
+	// the provider would refuse it; empty when purged.
 	Error string `json:"error"`
 	// VariantOf names the URL a --variants addition was derived from.
 	VariantOf string `json:"variant_of,omitempty"`

@@ -23,6 +23,8 @@ type Runner struct {
 	// Verify tunes the check after the purge.
 	Verify VerifyOptions
 	// Logger receives progress details and warnings; nil discards them.
+	// Messages do not name the environment or provider: give a logger
+	// that does (slog.Logger.With).
 	Logger *slog.Logger
 	// OnResult receives one Record per target as soon as it is final: after
 	// its batch is journaled and, with a Verifier, after its check. Calls
@@ -63,7 +65,7 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 		s.soft = s.soft || b.Soft
 		for _, t := range b.Targets {
 			if t.Kind == KindEverything {
-				s.log.Warn("purging everything", "environment", run.Environment, "provider", run.Provider)
+				s.log.Warn("purging everything")
 			}
 		}
 	}
@@ -200,7 +202,12 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			err = fmt.Errorf("interrupted before the provider confirmed: %w", err)
 		}
 		be.ErrorCode, be.Error = errorCode(err), err.Error()
-		s.log.Warn("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		if IsAuthError(err) {
+			// The run stops with this error, which is shown once, at the end.
+			s.log.Debug("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		} else {
+			s.log.Warn("batch failed", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets), "error", err)
+		}
 	}
 	byKey := map[string]TargetResult{}
 	if len(res.Results) != len(b.Targets) {
@@ -256,12 +263,16 @@ func (s *session) skip(ctx context.Context, b Batch, why string) {
 
 // planned reports a dry-run batch: the wrapper prints its requests.
 func (s *session) planned(ctx context.Context, b Batch) {
-	if _, err := s.r.Provider.Purge(ctx, b); err != nil {
+	res, err := s.r.Provider.Purge(ctx, b)
+	if err != nil {
 		s.log.Warn("dry run: describe batch", "batch", b.Seq, "error", err)
 	}
 	recs := make([]Record, len(b.Targets))
 	for i, t := range b.Targets {
 		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Planned, Batch: b.Seq, VariantOf: t.VariantOf, Owner: s.owner(t)}
+		if i < len(res.Results) && res.Results[i].Err != nil {
+			recs[i].Error = res.Results[i].Err.Error()
+		}
 	}
 	s.report(ctx, recs)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -457,4 +459,60 @@ func TestRunRefusesDryRunWithoutWrapper(t *testing.T) {
 	if _, err := (&purge.Runner{Provider: p}).Run(t.Context(), run, nil); err == nil {
 		t.Fatal("Run() of a dry run with a live provider succeeded, want an error")
 	}
+}
+
+// TestDryRunRecordsRefusedTargets: a target the provider would refuse stays
+// planned (nothing is sent either way) and its record says why.
+func TestDryRunRecordsRefusedTargets(t *testing.T) {
+	node := newCacheNode(t)
+	p := newHTTPPurge(t, 0, node)
+	b := purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: []purge.Target{
+		{Kind: purge.KindURL, Value: "https://www.example.com/a"},
+		{Kind: purge.KindURL, Value: "/no-host"},
+	}}
+	var buf bytes.Buffer
+	var out collector
+	run := purge.NewRunInfo("production", p.Name(), "")
+	run.DryRun = true
+	sum, err := (&purge.Runner{Provider: purge.DryRun(p, &buf), OnResult: out.add}).Run(t.Context(), run, []purge.Batch{b})
+	if err != nil || sum.Err() != nil || sum.Planned != 2 {
+		t.Fatalf("Run() = %+v, %v; want 2 planned and no error", sum, err)
+	}
+	recs := out.byTarget()
+	if rec := recs["/no-host"]; rec.State != purge.Planned || !strings.Contains(rec.Error, "not an absolute URL") {
+		t.Errorf("refused target's record = %+v, want planned with the reason", rec)
+	}
+	if rec := recs["https://www.example.com/a"]; rec.Error != "" {
+		t.Errorf("valid target's record = %+v, want no error", rec)
+	}
+	if !strings.Contains(buf.String(), "would be refused: http-purge: \"/no-host\" is not an absolute URL") {
+		t.Errorf("dry run output does not name the refusal:\n%s", buf.String())
+	}
+	if node.totalPurges() != 0 {
+		t.Errorf("dry run sent %d purges", node.totalPurges())
+	}
+}
+
+// TestEverythingWarningDoesNotRepeatTheRun: the warning comes through the
+// run's logger, which already names the environment and provider.
+func TestEverythingWarningDoesNotRepeatTheRun(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil)).With("env", "production", "provider", "http-purge")
+	p := newHTTPPurge(t, 0, newCacheNode(t))
+	run := purge.NewRunInfo("production", p.Name(), "")
+	run.DryRun = true
+	everything := purge.Batch{Seq: 1, Kind: purge.KindEverything, Targets: []purge.Target{{Kind: purge.KindEverything}}}
+	if _, err := (&purge.Runner{Provider: purge.DryRun(struct{ purge.Provider }{p}, io.Discard), Logger: logger}).Run(t.Context(), run, []purge.Batch{everything}); err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(logs.String()) {
+		if !strings.Contains(line, "purging everything") {
+			continue
+		}
+		if strings.Count(line, `"env"`) != 1 || strings.Count(line, `"provider"`) != 1 || strings.Contains(line, `"environment"`) {
+			t.Errorf("warning repeats the run's attributes: %s", line)
+		}
+		return
+	}
+	t.Errorf("no purging-everything warning in:\n%s", logs.String())
 }

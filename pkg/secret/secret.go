@@ -5,6 +5,7 @@ package secret
 import (
 	"fmt"
 	"log/slog"
+	"regexp"
 )
 
 // Value is a secret string. Every way of formatting it prints REDACTED;
@@ -34,3 +35,9 @@ func (v Value) Reveal() string { return string(v) }
 
 // IsZero reports whether the secret is empty.
 func (v Value) IsZero() bool { return v == "" }
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidEnvName reports whether name can name the environment variable a
+// secret is read from: letters, digits and '_', not starting with a digit.
+func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -65,11 +66,11 @@ func NormalizeHost(hostport, scheme string) (string, error) {
 		return "", fmt.Errorf("invalid host name %q", name)
 	}
 	if port != "" {
-		for _, c := range port {
-			if c < '0' || c > '9' {
-				return "", fmt.Errorf("invalid port %q", port)
-			}
+		p, err := checkPort(port)
+		if err != nil {
+			return "", err
 		}
+		port = p
 	}
 	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
 		port = ""
@@ -81,4 +82,19 @@ func NormalizeHost(hostport, scheme string) (string, error) {
 		return name + ":" + port, nil
 	}
 	return name, nil
+}
+
+// checkPort returns port without leading zeros, or an error when it is not
+// a number from 1 to 65535.
+func checkPort(port string) (string, error) {
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return "", fmt.Errorf("invalid port %q (expected a number from 1 to 65535)", port)
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("invalid port %q (expected a number from 1 to 65535)", port)
+	}
+	return strconv.Itoa(n), nil
 }

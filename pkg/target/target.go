@@ -50,6 +50,11 @@ func Resolve(env *Env, raw string) (string, error) {
 	if u.User != nil {
 		return "", fmt.Errorf("invalid URL %q: credentials in URLs are refused (expected http(s)://host/path)", redactUser(u))
 	}
+	if p := u.Port(); p != "" {
+		if _, err := checkPort(p); err != nil {
+			return "", fmt.Errorf("invalid URL %q: %w", raw, err)
+		}
+	}
 	u.Fragment = ""
 	return u.String(), nil
 }

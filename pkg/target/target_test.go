@@ -132,3 +132,19 @@ func TestCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestPortOutOfRangeRefused: a port above 65535 (or 0) is bad input, named
+// as such, not a network failure; :0443 is the default port.
+func TestPortOutOfRangeRefused(t *testing.T) {
+	for _, raw := range []string{"http://127.0.0.1:70000/", "https://www.example.com:0/", "https://www.example.com:99999999999999999999/"} {
+		if _, err := Resolve(nil, raw); err == nil || !strings.Contains(err.Error(), "expected a number from 1 to 65535") {
+			t.Errorf("Resolve(%s) = %v, want a port error", raw, err)
+		}
+		if _, err := Normalize(raw); err == nil || !strings.Contains(err.Error(), "expected a number from 1 to 65535") {
+			t.Errorf("Normalize(%s) = %v, want a port error", raw, err)
+		}
+	}
+	if got, err := Normalize("https://www.example.com:0443/a"); err != nil || got != "https://www.example.com/a" {
+		t.Errorf("Normalize(:0443) = %q, %v; want the default port dropped", got, err)
+	}
+}

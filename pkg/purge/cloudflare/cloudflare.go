@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cloudflare/cloudflare-go/v7/cache"
@@ -60,51 +61,49 @@ const (
 
 // Provider purges one zone. It is safe for concurrent use.
 type Provider struct {
-	svc      *cache.CacheService
-	zone     string
-	apiURL   string
-	files    int
-	tokenEnv string
-	env      string
-	log      *slog.Logger
+	svc    *cache.CacheService
+	cfg    purge.Config
+	s      Settings
+	apiURL string
+	files  int
+	log    *slog.Logger
 }
 
 var _ purge.Provider = (*Provider)(nil)
 var _ purge.Describer = (*Provider)(nil)
 
-// New builds a provider from cfg. Requests go through deps.HTTP (a retry
-// client is built when it is nil); nothing is read from the environment.
-func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
-	if cfg.ZoneID == "" {
+// New builds a provider for the zone s names. Requests go through
+// deps.HTTP (a retry client is built when it is nil); nothing is read from
+// the environment.
+func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
+	if s.ZoneID == "" {
 		return nil, errors.New("cloudflare: zone_id is required")
 	}
-	if err := cfg.RequireToken(Name, "the permission "+permissionHint); err != nil {
+	if err := cfg.RequireToken(Name, secretNeed.Grants); err != nil {
 		return nil, err
 	}
-	files := cfg.BatchSize
+	files := s.BatchSize
 	if files == 0 {
 		files = DefaultBatchSize
 	}
 	if files < 1 || files > MaxBatchSize {
-		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (30 on Free/Pro/Business zones, up to 500 on Enterprise)", cfg.BatchSize, MaxBatchSize)
+		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (30 on Free/Pro/Business zones, up to 500 on Enterprise)", s.BatchSize, MaxBatchSize)
 	}
 	apiURL, err := cfg.BaseURL(Name, DefaultAPIURL)
 	if err != nil {
 		return nil, err
 	}
-	logger := deps.Log()
-	hc := deps.Client()
 	// Every option is explicit. The cache package never consults the
 	// environment; only the SDK's root client does, and it is not used.
 	svc := cache.NewCacheService(
 		option.WithBaseURL(apiURL),
-		option.WithHTTPClient(hc),
+		option.WithHTTPClient(deps.Client()),
 		option.WithMaxRetries(0),
 		option.WithAPIToken(cfg.Token.Reveal()),
 		option.WithHeaderDel("X-Auth-Key"),
 		option.WithHeaderDel("X-Auth-Email"),
 	)
-	return &Provider{svc: svc, zone: cfg.ZoneID, apiURL: apiURL, files: files, tokenEnv: cfg.TokenEnv, env: cfg.Environment, log: logger}, nil
+	return &Provider{svc: svc, cfg: cfg, s: s, apiURL: apiURL, files: files, log: deps.Log()}, nil
 }
 
 // Name returns "cloudflare".
@@ -112,9 +111,7 @@ func (p *Provider) Name() string { return Name }
 
 // Capabilities lists URL (with or without cache-key headers), tag, host,
 // prefix and everything. Cloudflare has no soft purge.
-func (p *Provider) Capabilities() []purge.Capability {
-	return []purge.Capability{purge.CapURL, purge.CapURLHeaders, purge.CapTag, purge.CapHost, purge.CapPrefix, purge.CapEverything}
-}
+func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
 // BatchLimit is the configured batch size for URLs, 100 for tags, hosts
 // and prefixes, 1 for everything.
@@ -167,6 +164,24 @@ func validateTarget(t purge.Target) error {
 	return nil
 }
 
+// checkTargets sorts a batch's targets into those the API can take (their
+// indexes) and those it would refuse (refused[i] non-nil), which are
+// never sent.
+func checkTargets(b purge.Batch) (valid []int, refused []error) {
+	refused = make([]error, len(b.Targets))
+	for i, t := range b.Targets {
+		switch err := validateTarget(t); {
+		case t.Kind != b.Kind:
+			refused[i] = fmt.Errorf("cloudflare: %s target %q in a %s batch: %w", t.Kind, t.Value, b.Kind, purge.ErrInvalidTarget)
+		case err != nil:
+			refused[i] = fmt.Errorf("cloudflare: %w: %w; not sent", purge.ErrInvalidTarget, err)
+		default:
+			valid = append(valid, i)
+		}
+	}
+	return valid, refused
+}
+
 // run is the state of one Purge call.
 type run struct {
 	b       purge.Batch
@@ -212,17 +227,9 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 		}
 		return r.res, r.batchErr()
 	}
-	var valid []int
-	for i, t := range b.Targets {
-		if t.Kind != b.Kind {
-			r.res.Results[i].Err = fmt.Errorf("cloudflare: %s target %q in a %s batch: %w", t.Kind, t.Value, b.Kind, purge.ErrInvalidTarget)
-			continue
-		}
-		if err := validateTarget(t); err != nil {
-			r.res.Results[i].Err = fmt.Errorf("cloudflare: %w: %w; not sent", purge.ErrInvalidTarget, err)
-			continue
-		}
-		valid = append(valid, i)
+	valid, refused := checkTargets(b)
+	for i, err := range refused {
+		r.res.Results[i].Err = err
 	}
 	limit := p.BatchLimit(b.Kind)
 	for start := 0; start < len(valid); start += limit {
@@ -259,13 +266,13 @@ func (p *Provider) send(ctx context.Context, r *run, idx []int) error {
 	actx, att := retry.WithAttempts(ctx)
 	var raw []byte
 	var resp *http.Response
-	_, err := p.svc.Purge(actx, params(p.zone, r.b.Kind, targets),
+	_, err := p.svc.Purge(actx, params(p.s.ZoneID, r.b.Kind, targets),
 		option.WithResponseBodyInto(&raw), option.WithResponseInto(&resp))
 	attempts := max(att.Count(), 1)
 	r.sent = true
 	r.res.Calls += attempts
 	r.res.Attempts = attempts
-	id, ae, err := p.classify(ctx, err, resp, raw)
+	id, ae, err := p.classify(ctx, r.b.Kind, err, resp, raw)
 	p.log.Debug("cloudflare: purge request", "batch", r.b.Seq, "kind", r.b.Kind, "targets", len(idx), "attempts", attempts, "purge_id", id, "error", err)
 	if err != nil {
 		return fmt.Errorf("cloudflare: purge batch %d: %w", r.b.Seq, err)
@@ -331,7 +338,7 @@ type envelope struct {
 
 // classify turns the SDK's outcome into a purge id, an API refusal, or an
 // error without an answer (network, cancellation).
-func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Response, raw []byte) (string, *purge.APIError, error) {
+func (p *Provider) classify(ctx context.Context, kind purge.Kind, sdkErr error, resp *http.Response, raw []byte) (string, *purge.APIError, error) {
 	if resp == nil {
 		if ctx.Err() != nil {
 			return "", nil, ctx.Err()
@@ -378,40 +385,36 @@ func (p *Provider) classify(ctx context.Context, sdkErr error, resp *http.Respon
 	ae.Retryable = retry.RetryableStatus(resp.StatusCode)
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || ae.Code == codeAuth {
 		ae.Auth, ae.Retryable = true, false
-		env := p.tokenEnv
-		if env == "" {
-			env = "the configured token variable"
-		}
-		ae.Hint = fmt.Sprintf("check the API token in %s: it needs the permission %s on zone %s; retrying will not help until the token is fixed", env, permissionHint, p.zone)
 	}
-	switch ae.Code {
-	case codeNotInZone:
-		ae.Hint = "the URL's host is not part of zone " + p.zone + "; check the environment's hosts and zone_id"
-	case codeTooManyFiles:
-		ae.Hint = "lower batch_size to the zone's per-request limit (30 outside Enterprise)"
-	}
+	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return "", ae, nil
 }
 
-// Describe says which request Purge would send for b, for dry runs. It
-// assumes the batch fits the limits, as the planner guarantees.
-func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
-	targets := b.Targets
-	if b.Kind == purge.KindEverything {
-		targets = nil
+// Describe says which requests Purge would send for b, for dry runs, and
+// which targets it would refuse. It assumes the batch fits the limits, as
+// the planner guarantees.
+func (p *Provider) Describe(b purge.Batch) ([]purge.RequestDescription, []error) {
+	var targets []purge.Target
+	var refused []error
+	if b.Kind != purge.KindEverything {
+		var valid []int
+		valid, refused = checkTargets(b)
+		for _, i := range valid {
+			targets = append(targets, b.Targets[i])
+		}
 	}
 	var out []purge.RequestDescription
 	limit := max(p.BatchLimit(b.Kind), 1)
 	for start := 0; start < len(targets) || (start == 0 && b.Kind == purge.KindEverything); start += limit {
 		chunk := targets[start:min(start+limit, len(targets))]
-		req := params(p.zone, b.Kind, chunk)
+		req := params(p.s.ZoneID, b.Kind, chunk)
 		js, err := req.MarshalJSON()
 		if err != nil {
 			js = []byte(err.Error())
 		}
 		out = append(out, purge.RequestDescription{
 			Method: http.MethodPost,
-			URL:    p.apiURL + "/zones/" + p.zone + "/purge_cache",
+			URL:    p.apiURL + "/zones/" + p.s.ZoneID + "/purge_cache",
 			Header: map[string]string{"Authorization": "Bearer REDACTED", "Content-Type": "application/json"},
 			Body:   string(js),
 		})
@@ -419,5 +422,5 @@ func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
 			break
 		}
 	}
-	return out
+	return out, refused
 }

@@ -15,10 +15,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
 
@@ -29,9 +29,17 @@ const (
 
 var hosts = []string{"www.example.com", "example.com"}
 
-func config(apiURL string) purge.Config {
-	return purge.Config{Provider: "cloudflare", Environment: "production", ZoneID: zone, APIURL: apiURL,
-		Token: secret.Value(token), TokenEnv: "CLOUDFLARE_API_TOKEN"}
+// account is what New takes: the shared config and the provider's settings.
+type account struct {
+	cfg purge.Config
+	s   cloudflare.Settings
+}
+
+func config(apiURL string) account {
+	return account{
+		cfg: purge.Config{Provider: "cloudflare", Environment: "production", APIURL: apiURL, Token: secret.Value(token), TokenEnv: "CLOUDFLARE_API_TOKEN"},
+		s:   cloudflare.Settings{ZoneID: zone},
+	}
 }
 
 // fake starts a fake whose traffic is checked against Cloudflare's schema
@@ -55,9 +63,9 @@ func fake(t *testing.T, opts cloudflarefake.Options) *cloudflarefake.Server {
 	return srv
 }
 
-func newProvider(t *testing.T, cfg purge.Config, deps purge.Deps) *cloudflare.Provider {
+func newProvider(t *testing.T, a account, deps purge.Deps) *cloudflare.Provider {
 	t.Helper()
-	p, err := cloudflare.New(cfg, deps)
+	p, err := cloudflare.New(a.cfg, a.s, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -80,6 +88,7 @@ func target(k purge.Kind, i int) purge.Target {
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
+		Spec: cloudflare.Spec,
 		New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
 			srv := fake(t, cloudflarefake.Options{Faults: f})
 			return newProvider(t, config(srv.APIURL()), deps), srv
@@ -204,7 +213,7 @@ func TestEnvironmentIgnored(t *testing.T) {
 func TestTooManyFilesSplitsBatch(t *testing.T) {
 	srv := fake(t, cloudflarefake.Options{FilesLimit: 4})
 	cfg := config(srv.APIURL())
-	cfg.BatchSize = 10 // more than the zone allows, as when docs and API disagree
+	cfg.s.BatchSize = 10 // more than the zone allows, as when docs and API disagree
 	p := newProvider(t, cfg, providertest.Deps())
 	b := purge.Batch{Seq: 3, Kind: purge.KindURL}
 	for i := range 10 {
@@ -271,6 +280,11 @@ func TestAuthErrorNamesTokenAndPermission(t *testing.T) {
 	}
 	if strings.Contains(msg, token) {
 		t.Errorf("error %q contains the token", msg)
+	}
+	var ae *purge.APIError
+	a := config(srv.APIURL())
+	if !errors.As(err, &ae) || ae.Hint == "" || ae.Hint != cloudflare.Spec.Hint(ae, purge.KindTag, a.cfg, &a.s) {
+		t.Errorf("hint %q, want the Spec's hint for this refusal", ae.Hint)
 	}
 }
 
@@ -365,26 +379,26 @@ func FuzzValidatePrefix(f *testing.F) {
 func TestNewValidatesConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		edit    func(*purge.Config)
+		edit    func(*account)
 		wantErr string
 	}{
-		{"batch size too large", func(c *purge.Config) { c.BatchSize = 501 }, "batch_size 501"},
-		{"negative batch size", func(c *purge.Config) { c.BatchSize = -1 }, "batch_size -1"},
-		{"no zone", func(c *purge.Config) { c.ZoneID = "" }, "zone_id"},
-		{"no token", func(c *purge.Config) { c.Token = "" }, "set CLOUDFLARE_API_TOKEN"},
-		{"bad api url", func(c *purge.Config) { c.APIURL = "api.example" }, "api_url"},
-		{"enterprise batch size", func(c *purge.Config) { c.BatchSize = 500 }, ""},
+		{"batch size too large", func(c *account) { c.s.BatchSize = 501 }, "batch_size 501"},
+		{"negative batch size", func(c *account) { c.s.BatchSize = -1 }, "batch_size -1"},
+		{"no zone", func(c *account) { c.s.ZoneID = "" }, "zone_id"},
+		{"no token", func(c *account) { c.cfg.Token = "" }, "set CLOUDFLARE_API_TOKEN"},
+		{"bad api url", func(c *account) { c.cfg.APIURL = "api.example" }, "api_url"},
+		{"enterprise batch size", func(c *account) { c.s.BatchSize = 500 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config("")
 			tt.edit(&cfg)
-			p, err := cloudflare.New(cfg, purge.Deps{})
+			p, err := cloudflare.New(cfg.cfg, cfg.s, purge.Deps{})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if got, want := p.BatchLimit(purge.KindURL), cfg.BatchSize; got != want {
+				if got, want := p.BatchLimit(purge.KindURL), cfg.s.BatchSize; got != want {
 					t.Errorf("BatchLimit(url) = %d, want %d", got, want)
 				}
 				return
@@ -403,9 +417,12 @@ func TestDescribeMatchesRequestSent(t *testing.T) {
 		{Kind: purge.KindURL, Value: "https://www.example.com/a", Headers: map[string]string{"CF-Device-Type": "mobile"}},
 		target(purge.KindURL, 1),
 	}}
-	desc := p.Describe(b)
+	desc, refused := p.Describe(b)
 	if _, err := p.Purge(context.Background(), b); err != nil {
 		t.Fatal(err)
+	}
+	if err := errors.Join(refused...); err != nil {
+		t.Errorf("Describe refused valid targets: %v", err)
 	}
 	reqs := srv.Requests()
 	if len(desc) != 1 || len(reqs) != 1 {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -37,41 +38,37 @@ const (
 
 // Provider purges one Fastly service. It is safe for concurrent use.
 type Provider struct {
-	hc       *http.Client
-	api      string
-	service  string
-	token    secret.Value
-	tokenEnv string
-	log      *slog.Logger
+	hc  *http.Client
+	api string
+	cfg purge.Config
+	s   Settings
+	log *slog.Logger
 }
 
 var _ purge.Provider = (*Provider)(nil)
 var _ purge.Describer = (*Provider)(nil)
 
-// New builds a provider from cfg; requests go through deps.HTTP (a retry
-// client is built when it is nil).
-func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
-	if cfg.ServiceID == "" {
+// New builds a provider for the service s names; requests go through
+// deps.HTTP (a retry client is built when it is nil).
+func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
+	if s.ServiceID == "" {
 		return nil, errors.New("fastly: service_id is required")
 	}
-	if err := cfg.RequireToken(Name, "the purge_select scope"); err != nil {
+	if err := cfg.RequireToken(Name, secretNeed.Grants); err != nil {
 		return nil, err
 	}
 	api, err := cfg.BaseURL(Name, DefaultAPIURL)
 	if err != nil {
 		return nil, err
 	}
-	logger := deps.Log()
-	return &Provider{hc: deps.Client(), api: api, service: cfg.ServiceID, token: cfg.Token, tokenEnv: cfg.TokenEnv, log: logger}, nil
+	return &Provider{hc: deps.Client(), api: api, cfg: cfg, s: s, log: deps.Log()}, nil
 }
 
 // Name returns "fastly".
 func (p *Provider) Name() string { return Name }
 
 // Capabilities lists URL, tag (surrogate key), everything and soft.
-func (p *Provider) Capabilities() []purge.Capability {
-	return []purge.Capability{purge.CapURL, purge.CapTag, purge.CapEverything, purge.CapSoft}
-}
+func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
 // BatchLimit is 32 URLs (sent one request each), 256 surrogate keys, or 1
 // for everything.
@@ -120,14 +117,14 @@ func (p *Provider) plan(b purge.Batch) ([]request, []error) {
 		for start := 0; start < len(keys); start += MaxKeys {
 			end := min(start+MaxKeys, len(keys))
 			body, _ := json.Marshal(map[string][]string{"surrogate_keys": keys[start:end]})
-			reqs = append(reqs, request{path: "/service/" + url.PathEscape(p.service) + "/purge", body: body, idx: idx[start:end]})
+			reqs = append(reqs, request{path: "/service/" + url.PathEscape(p.s.ServiceID) + "/purge", body: body, idx: idx[start:end]})
 		}
 	case purge.KindEverything:
 		idx := make([]int, len(b.Targets))
 		for i := range idx {
 			idx[i] = i
 		}
-		reqs = append(reqs, request{path: "/service/" + url.PathEscape(p.service) + "/purge_all", idx: idx})
+		reqs = append(reqs, request{path: "/service/" + url.PathEscape(p.s.ServiceID) + "/purge_all", idx: idx})
 	}
 	return reqs, errs
 }
@@ -222,7 +219,7 @@ func (p *Provider) do(ctx context.Context, b purge.Batch, rq request, res *purge
 	for k, v := range p.headers(b, rq) {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Fastly-Key", p.token.Reveal())
+	req.Header.Set("Fastly-Key", p.cfg.Token.Reveal())
 	resp, err := p.hc.Do(req)
 	attempts := max(att.Count(), 1)
 	res.Calls += attempts
@@ -295,30 +292,23 @@ func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIE
 	}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		ae.Auth, ae.Retryable = true, false
-		env := p.tokenEnv
-		if env == "" {
-			env = "the configured token variable"
-		}
-		scope := "purge_select"
-		if kind == purge.KindEverything {
-			scope = "purge_all"
-		}
-		ae.Hint = fmt.Sprintf("check the API token in %s: it needs the %s scope on service %s; retrying will not help until the token is fixed", env, scope, p.service)
 	}
+	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return ae
 }
 
-// Describe says which requests Purge would send for b, for dry runs.
-func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
+// Describe says which requests Purge would send for b, for dry runs, and
+// which targets it would refuse.
+func (p *Provider) Describe(b purge.Batch) ([]purge.RequestDescription, []error) {
 	if b.Kind == purge.KindEverything && len(b.Targets) == 0 {
 		b.Targets = []purge.Target{{Kind: purge.KindEverything}}
 	}
-	reqs, _ := p.plan(b)
+	reqs, refused := p.plan(b)
 	out := make([]purge.RequestDescription, 0, len(reqs))
 	for _, rq := range reqs {
 		h := p.headers(b, rq)
 		h["Fastly-Key"] = secret.Redacted
 		out = append(out, purge.RequestDescription{Method: http.MethodPost, URL: p.api + rq.path, Header: h, Body: string(rq.body)})
 	}
-	return out
+	return out, refused
 }

@@ -1,17 +1,19 @@
 package fastly_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
-	"github.com/cachectl/cachectl/pkg/purge/fastly/fastlyfake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
 
@@ -29,7 +31,7 @@ func fake(t *testing.T, f providertest.Faults) *fastlyfake.Server {
 
 func newProvider(t *testing.T, apiURL string, deps purge.Deps) *fastly.Provider {
 	t.Helper()
-	p, err := fastly.New(purge.Config{Provider: "fastly", ServiceID: service, APIURL: apiURL, Token: secret.Value(token), TokenEnv: "FASTLY_API_TOKEN"}, deps)
+	p, err := fastly.New(purge.Config{Provider: "fastly", APIURL: apiURL, Token: secret.Value(token), TokenEnv: "FASTLY_API_TOKEN"}, fastly.Settings{ServiceID: service}, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -48,6 +50,7 @@ func target(k purge.Kind, i int) purge.Target {
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
+		Spec: fastly.Spec,
 		New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
 			srv := fake(t, f)
 			return newProvider(t, srv.URL, deps), srv
@@ -82,7 +85,10 @@ func TestRequestsOnTheWire(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fake(t, providertest.Faults{})
 			p := newProvider(t, srv.URL, providertest.Deps())
-			desc := p.Describe(tt.batch)
+			desc, refused := p.Describe(tt.batch)
+			if err := errors.Join(refused...); err != nil {
+				t.Errorf("Describe refused valid targets: %v", err)
+			}
 			res, err := p.Purge(context.Background(), tt.batch)
 			if err != nil {
 				t.Fatalf("Purge: %v", err)
@@ -209,10 +215,42 @@ func TestRejectedKeyIsPerTarget(t *testing.T) {
 }
 
 func TestNewValidatesConfig(t *testing.T) {
-	if _, err := fastly.New(purge.Config{Token: "x"}, purge.Deps{}); err == nil || !strings.Contains(err.Error(), "service_id") {
+	if _, err := fastly.New(purge.Config{Token: "x"}, fastly.Settings{}, purge.Deps{}); err == nil || !strings.Contains(err.Error(), "service_id") {
 		t.Errorf("New without service = %v, want a service_id error", err)
 	}
-	if _, err := fastly.New(purge.Config{ServiceID: service, TokenEnv: "FASTLY_API_TOKEN"}, purge.Deps{}); err == nil || !strings.Contains(err.Error(), "FASTLY_API_TOKEN") {
+	if _, err := fastly.New(purge.Config{TokenEnv: "FASTLY_API_TOKEN"}, fastly.Settings{ServiceID: service}, purge.Deps{}); err == nil || !strings.Contains(err.Error(), "FASTLY_API_TOKEN") {
 		t.Errorf("New without token = %v, want it to name FASTLY_API_TOKEN", err)
+	}
+}
+
+// TestDryRunReportsRefusedTargets: a target the provider would refuse is
+// named in the dry run with the reason, as a real run reports it, and
+// nothing is sent.
+func TestDryRunReportsRefusedTargets(t *testing.T) {
+	srv := fake(t, providertest.Faults{})
+	p := newProvider(t, srv.URL, providertest.Deps())
+	b := purge.Batch{Seq: 1, Kind: purge.KindTag, Targets: []purge.Target{target(purge.KindTag, 1), {Kind: purge.KindTag, Value: "two words"}}}
+	res, err := p.Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	_, refused := p.Describe(b)
+	if len(refused) != 2 || refused[0] != nil || refused[1] == nil || refused[1].Error() != res.Results[1].Err.Error() {
+		t.Fatalf("Describe refused %v; want only the second target, as Purge reported it: %v", refused, res.Results[1].Err)
+	}
+	sent := len(srv.Requests())
+	var out bytes.Buffer
+	dry, err := purge.DryRun(p, &out).Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if dry.Results[0].Err != nil || !errors.Is(dry.Results[1].Err, purge.ErrInvalidTarget) {
+		t.Errorf("dry run results %+v, want the second target refused as invalid", dry.Results)
+	}
+	if want := "would be refused: " + refused[1].Error(); !strings.Contains(out.String(), want) {
+		t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+	}
+	if got := len(srv.Requests()); got != sent {
+		t.Errorf("the dry run sent %d requests", got-sent)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,21 +35,22 @@ const DefaultBatchLimit = 50
 // Provider sends a purge request for every URL to every cache node.
 type Provider struct {
 	nodes  []*url.URL
+	s      Settings
 	method string
 	limit  int
 	client *http.Client
 	log    *slog.Logger
 }
 
-// New builds the provider from cfg.Endpoints (the cache nodes, e.g.
-// http://10.0.0.5:6081) and cfg.Method (default PURGE). cfg.BatchSize, when
+// New builds the provider from s.Endpoints (the cache nodes, e.g.
+// http://10.0.0.5:6081) and s.Method (default PURGE). s.BatchSize, when
 // set, replaces DefaultBatchLimit.
-func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
-	if len(cfg.Endpoints) == 0 {
+func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
+	if len(s.Endpoints) == 0 {
 		return nil, fmt.Errorf("http-purge: environment %q has no cdn.endpoints; list the cache nodes to purge, e.g. http://127.0.0.1:6081", cfg.Environment)
 	}
-	p := &Provider{method: DefaultMethod, limit: DefaultBatchLimit, client: deps.Client(), log: deps.Log()}
-	for _, e := range cfg.Endpoints {
+	p := &Provider{s: s, method: s.method(), limit: DefaultBatchLimit, client: deps.Client(), log: deps.Log()}
+	for _, e := range s.Endpoints {
 		u, err := url.Parse(strings.TrimSpace(e))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 			return nil, fmt.Errorf("http-purge: endpoint %q must be an http or https URL of a cache node without query or credentials, e.g. http://10.0.0.5:6081", e)
@@ -57,17 +59,14 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 		u.RawPath = ""
 		p.nodes = append(p.nodes, u)
 	}
-	if m := strings.TrimSpace(cfg.Method); m != "" {
-		if strings.ContainsAny(m, " \t\r\n()<>@,;:\\\"/[]?={}") {
-			return nil, fmt.Errorf("http-purge: method %q is not an HTTP method name", m)
-		}
-		p.method = strings.ToUpper(m)
+	if strings.ContainsAny(p.method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+		return nil, fmt.Errorf("http-purge: method %q is not an HTTP method name", strings.TrimSpace(s.Method))
 	}
-	if cfg.BatchSize < 0 {
-		return nil, fmt.Errorf("http-purge: batch_size %d must not be negative", cfg.BatchSize)
+	if s.BatchSize < 0 {
+		return nil, fmt.Errorf("http-purge: batch_size %d must not be negative", s.BatchSize)
 	}
-	if cfg.BatchSize > 0 {
-		p.limit = cfg.BatchSize
+	if s.BatchSize > 0 {
+		p.limit = s.BatchSize
 	}
 	return p, nil
 }
@@ -76,7 +75,7 @@ func New(cfg purge.Config, deps purge.Deps) (*Provider, error) {
 func (p *Provider) Name() string { return Name }
 
 // Capabilities: URLs only; a purge request names exactly one cache entry.
-func (p *Provider) Capabilities() []purge.Capability { return []purge.Capability{purge.CapURL} }
+func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
 // BatchLimit is the configured batch size for URLs and 0 for other kinds.
 func (p *Provider) BatchLimit(k purge.Kind) int {
@@ -105,19 +104,22 @@ func (p *Provider) request(node *url.URL, target string) (reqURL, host string, e
 	return reqURL, u.Host, nil
 }
 
-// Describe lists the requests a batch sends, for a dry run.
-func (p *Provider) Describe(b purge.Batch) []purge.RequestDescription {
+// Describe lists the requests a batch sends, for a dry run, and the
+// targets it would refuse.
+func (p *Provider) Describe(b purge.Batch) ([]purge.RequestDescription, []error) {
 	var out []purge.RequestDescription
-	for _, t := range b.Targets {
+	refused := make([]error, len(b.Targets))
+	for i, t := range b.Targets {
 		for _, n := range p.nodes {
 			reqURL, host, err := p.request(n, t.Value)
 			if err != nil {
-				continue
+				refused[i] = err
+				break
 			}
 			out = append(out, purge.RequestDescription{Method: p.method, URL: reqURL, Header: map[string]string{"Host": host}})
 		}
 	}
-	return out
+	return out, refused
 }
 
 // Purge sends every URL of the batch to every node: the nodes in
@@ -237,14 +239,9 @@ func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (
 		Message:   msg,
 		Retryable: retry.RetryableStatus(resp.StatusCode),
 	}
-	switch resp.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		// The node will not take purges from us: no other URL gets through.
-		apiErr.Auth = true
-		apiErr.Hint = "the node does not accept " + p.method + " from this machine or these credentials; allow it in the cache's configuration (Varnish: the purge ACL in vcl_recv)"
-	case http.StatusMethodNotAllowed:
-		apiErr.Hint = "the node does not accept " + p.method + " from this machine; allow it in the cache's configuration (Varnish: an ACL in vcl_recv)"
-	}
+	// A node that refuses our credentials takes no other URL either.
+	apiErr.Auth = resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
+	apiErr.Hint = Spec.Hint(apiErr, purge.KindURL, purge.Config{}, &p.s)
 	return n, fmt.Errorf("http-purge: node %s refused %s %s: %w", node.Host, p.method, target, apiErr)
 }
 

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/providertest"
 	"github.com/cachectl/cachectl/internal/stacktest"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
-	"github.com/cachectl/cachectl/pkg/purge/providertest"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 	"github.com/cachectl/cachectl/pkg/retry"
 )
 
@@ -24,8 +24,8 @@ import (
 // return (purge): 200 "Purged", and misbehaves as its faults say.
 type node struct {
 	srv    *httptest.Server
-	faults *fakecdn.Injector
-	rec    fakecdn.Recorder
+	faults *cdnfake.Injector
+	rec    cdnfake.Recorder
 
 	mu    sync.Mutex
 	hosts []string // Host header of each purge
@@ -34,8 +34,8 @@ type node struct {
 	status int
 }
 
-func newNode(t *testing.T, f fakecdn.Faults) *node {
-	n := &node{faults: fakecdn.NewInjector(f)}
+func newNode(t *testing.T, f cdnfake.Faults) *node {
+	n := &node{faults: cdnfake.NewInjector(f)}
 	n.srv = httptest.NewServer(http.HandlerFunc(n.serve))
 	t.Cleanup(n.srv.Close)
 	return n
@@ -43,7 +43,7 @@ func newNode(t *testing.T, f fakecdn.Faults) *node {
 
 func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 	seq := n.rec.Next()
-	req := fakecdn.Request{Seq: seq, Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Kind: "url", Items: 1}
+	req := cdnfake.Request{Seq: seq, Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Kind: "url", Items: 1}
 	n.mu.Lock()
 	n.hosts = append(n.hosts, r.Host)
 	n.uris = append(n.uris, r.URL.RequestURI())
@@ -56,13 +56,13 @@ func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, body)
 	}
 	if n.faults.Hang() {
-		fakecdn.HangUntilGone(r)
+		cdnfake.HangUntilGone(r)
 		return
 	}
 	if fault, ok := n.faults.Decide(seq); ok {
 		req.Fault = true
 		if fault.RetryAfter > 0 {
-			fakecdn.SetRetryAfter(w.Header(), fault.RetryAfter)
+			cdnfake.SetRetryAfter(w.Header(), fault.RetryAfter)
 		}
 		answer(fault.Status, http.StatusText(fault.Status)+"\n")
 		return
@@ -78,15 +78,16 @@ func (n *node) serve(w http.ResponseWriter, r *http.Request) {
 	answer(http.StatusOK, "Purged\n")
 }
 
-func (n *node) Requests() []fakecdn.Request { return n.rec.Requests() }
+func (n *node) Requests() []cdnfake.Request { return n.rec.Requests() }
 
 func newProvider(t *testing.T, deps purge.Deps, nodes ...*node) *httppurge.Provider {
 	t.Helper()
 	cfg := purge.Config{Provider: httppurge.Name, Environment: "staging"}
+	var s httppurge.Settings
 	for _, n := range nodes {
-		cfg.Endpoints = append(cfg.Endpoints, n.srv.URL)
+		s.Endpoints = append(s.Endpoints, n.srv.URL)
 	}
-	p, err := httppurge.New(cfg, deps)
+	p, err := httppurge.New(cfg, s, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,7 @@ func newProvider(t *testing.T, deps purge.Deps, nodes ...*node) *httppurge.Provi
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
+		Spec: httppurge.Spec,
 		New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
 			if f.Refuse {
 				t.Skip("a cache node has no refusal inside a 200 answer")
@@ -110,8 +112,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestRequestCarriesPublicHostAndPath(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
-	p, err := httppurge.New(purge.Config{Endpoints: []string{n.srv.URL + "/purge/"}, Method: "purge"}, purge.Deps{})
+	n := newNode(t, cdnfake.Faults{})
+	p, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{n.srv.URL + "/purge/"}, Method: "purge"}, purge.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func TestRequestCarriesPublicHostAndPath(t *testing.T) {
 	if got, want := n.uris[0], "/purge/Blog/caf%C3%A9?page=2"; got != want {
 		t.Errorf("request URI = %q, want %q", got, want)
 	}
-	if got := p.Describe(b); len(got) != 1 || got[0].URL != n.srv.URL+"/purge/Blog/caf%C3%A9?page=2" || got[0].Header["Host"] != "www.example.com" {
+	if got, refused := p.Describe(b); errors.Join(refused...) != nil || len(got) != 1 || got[0].URL != n.srv.URL+"/purge/Blog/caf%C3%A9?page=2" || got[0].Header["Host"] != "www.example.com" {
 		t.Errorf("Describe() = %+v, want the same request", got)
 	}
 }
@@ -140,18 +142,18 @@ func TestRequestCarriesPublicHostAndPath(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  purge.Config
+		s    httppurge.Settings
 		want string
 	}{
-		{name: "no endpoints", cfg: purge.Config{Environment: "staging"}, want: `environment "staging" has no cdn.endpoints`},
-		{name: "endpoint without scheme", cfg: purge.Config{Endpoints: []string{"10.0.0.5:6081"}}, want: "must be an http or https URL"},
-		{name: "endpoint with credentials", cfg: purge.Config{Endpoints: []string{"http://u:p@127.0.0.1:6081"}}, want: "without query or credentials"},
-		{name: "method with space", cfg: purge.Config{Endpoints: []string{"http://127.0.0.1:6081"}, Method: "PUR GE"}, want: "not an HTTP method"},
-		{name: "negative batch", cfg: purge.Config{Endpoints: []string{"http://127.0.0.1:6081"}, BatchSize: -1}, want: "must not be negative"},
+		{name: "no endpoints", s: httppurge.Settings{}, want: `environment "staging" has no cdn.endpoints`},
+		{name: "endpoint without scheme", s: httppurge.Settings{Endpoints: []string{"10.0.0.5:6081"}}, want: "must be an http or https URL"},
+		{name: "endpoint with credentials", s: httppurge.Settings{Endpoints: []string{"http://u:p@127.0.0.1:6081"}}, want: "without query or credentials"},
+		{name: "method with space", s: httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}, Method: "PUR GE"}, want: "not an HTTP method"},
+		{name: "negative batch", s: httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}, BatchSize: -1}, want: "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := httppurge.New(tt.cfg, purge.Deps{})
+			_, err := httppurge.New(purge.Config{Environment: "staging"}, tt.s, purge.Deps{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New() error = %v, want one containing %q", err, tt.want)
 			}
@@ -168,7 +170,7 @@ func urlBatch(n int) purge.Batch {
 }
 
 func TestNotCachedCountsAsPurged(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
+	n := newNode(t, cdnfake.Faults{})
 	n.status = http.StatusNotFound // nginx cache-purge: nothing cached under that key
 	res, err := newProvider(t, purge.Deps{}, n).Purge(t.Context(), urlBatch(2))
 	if err != nil || res.Results[0].Err != nil || res.Results[1].Err != nil {
@@ -177,7 +179,7 @@ func TestNotCachedCountsAsPurged(t *testing.T) {
 }
 
 func TestRefusingNodeFailsEveryURLAndIsNotHammered(t *testing.T) {
-	good, denied := newNode(t, fakecdn.Faults{}), newNode(t, fakecdn.Faults{})
+	good, denied := newNode(t, cdnfake.Faults{}), newNode(t, cdnfake.Faults{})
 	denied.status = http.StatusForbidden
 	p := newProvider(t, purge.Deps{}, good, denied)
 	res, err := p.Purge(t.Context(), urlBatch(5))
@@ -200,7 +202,7 @@ func TestRefusingNodeFailsEveryURLAndIsNotHammered(t *testing.T) {
 
 func TestOneRefusedURLIsOnlyThatURL(t *testing.T) {
 	b := urlBatch(3)
-	n := newNode(t, fakecdn.Faults{Reject: []string{b.Targets[1].Value}})
+	n := newNode(t, cdnfake.Faults{Reject: []string{b.Targets[1].Value}})
 	res, err := newProvider(t, purge.Deps{}, n).Purge(t.Context(), b)
 	if err != nil {
 		t.Fatalf("Purge() error = %v, want per-URL results", err)
@@ -212,7 +214,7 @@ func TestOneRefusedURLIsOnlyThatURL(t *testing.T) {
 }
 
 func TestRetriesPerURL(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{FailFirst: 2, Status: http.StatusServiceUnavailable})
+	n := newNode(t, cdnfake.Faults{FailFirst: 2, Status: http.StatusServiceUnavailable})
 	deps := purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)}
 	res, err := newProvider(t, deps, n).Purge(t.Context(), urlBatch(2))
 	if err != nil || res.Results[0].Err != nil || res.Results[1].Err != nil {
@@ -227,7 +229,7 @@ func TestRetriesPerURL(t *testing.T) {
 }
 
 func TestUnreachableNode(t *testing.T) {
-	n := newNode(t, fakecdn.Faults{})
+	n := newNode(t, cdnfake.Faults{})
 	p := newProvider(t, purge.Deps{}, n)
 	n.srv.Close()
 	res, err := p.Purge(t.Context(), urlBatch(3))
@@ -277,7 +279,7 @@ func TestAgainstVarnish(t *testing.T) {
 			t.Fatalf("request %d: X-Cache = %q, want %q", i+1, got, want)
 		}
 	}
-	p, err := httppurge.New(purge.Config{Endpoints: []string{st.ProductionURL}}, purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)})
+	p, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{st.ProductionURL}}, purge.Deps{HTTP: retry.NewClient(providertest.Policy(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +294,7 @@ func TestAgainstVarnish(t *testing.T) {
 
 	// The origin does not take PURGE: as a node it must fail the URL,
 	// named, while the Varnish still purges it.
-	withOrigin, err := httppurge.New(purge.Config{Endpoints: []string{st.ProductionURL, st.OriginURL}}, purge.Deps{})
+	withOrigin, err := httppurge.New(purge.Config{}, httppurge.Settings{Endpoints: []string{st.ProductionURL, st.OriginURL}}, purge.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,10 +132,11 @@ func TestRead(t *testing.T) {
 		fmt.Fprintf(w, `<sitemapindex><sitemap><loc>%s/sitemap.xml</loc></sitemap></sitemapindex>`, base)
 	})
 
-	pages, skipped, err := Read(t.Context(), base+"/sitemap.xml", Options{Client: srv.Client(), Allowed: func(string) bool { return false }})
+	res, err := Read(t.Context(), base+"/sitemap.xml", Options{Client: srv.Client(), Allowed: func(string) bool { return false }})
 	if err != nil {
 		t.Fatalf("Read() error = %v", err)
 	}
+	pages, skipped := res.Pages, res.Skipped
 	if want := []string{base + "/one", base + "/three"}; !slices.Equal(pages, want) {
 		t.Errorf("pages = %q, want %q", pages, want)
 	}
@@ -161,15 +162,15 @@ func TestReadErrors(t *testing.T) {
 		http.Error(w, "gone", http.StatusNotFound)
 	}))
 	defer srv.Close()
-	if _, _, err := Read(t.Context(), srv.URL+"/sitemap.xml", Options{Client: srv.Client()}); err == nil || !strings.Contains(err.Error(), "status 404") {
+	if _, err := Read(t.Context(), srv.URL+"/sitemap.xml", Options{Client: srv.Client()}); err == nil || !strings.Contains(err.Error(), "status 404") {
 		t.Errorf("Read(404) error = %v, want status 404", err)
 	}
-	if _, _, err := Read(t.Context(), filepath.Join(t.TempDir(), "missing.xml"), Options{}); err == nil {
+	if _, err := Read(t.Context(), filepath.Join(t.TempDir(), "missing.xml"), Options{}); err == nil {
 		t.Errorf("Read(missing file) succeeded")
 	}
-	pages, _, err := Read(t.Context(), filepath.Join("testdata", "sitemap.xml"), Options{Allowed: func(h string) bool { return h == "www.example.com" }})
-	if err != nil || len(pages) != 3 {
-		t.Errorf("Read(file) = %q, %v, want 3 pages", pages, err)
+	res, err := Read(t.Context(), filepath.Join("testdata", "sitemap.xml"), Options{Allowed: func(h string) bool { return h == "www.example.com" }})
+	if err != nil || len(res.Pages) != 3 {
+		t.Errorf("Read(file) = %+v, %v, want 3 pages", res, err)
 	}
 }
 
@@ -198,4 +199,52 @@ func FuzzParseSitemap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// indexServer serves an index of n children, each listing per entries of
+// which only the first is on the site's host.
+func indexServer(t *testing.T, n, per int) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("/sitemap.xml", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<sitemapindex>`)
+		for i := range n {
+			fmt.Fprintf(w, `<sitemap><loc>%s/child-%d.xml</loc></sitemap>`, srv.URL, i)
+		}
+		fmt.Fprint(w, `</sitemapindex>`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<urlset><url><loc>%s%s/page</loc></url>`, srv.URL, r.URL.Path)
+		for i := 1; i < per; i++ {
+			fmt.Fprintf(w, `<url><loc>https://elsewhere.example/%d</loc></url>`, i)
+		}
+		fmt.Fprint(w, `</urlset>`)
+	})
+	return srv.URL + "/sitemap.xml"
+}
+
+// TestCapsHoldAcrossTheIndex: the entry and byte caps count every child of
+// an index together, skipped entries included, and skipped entries are
+// counted rather than all kept.
+func TestCapsHoldAcrossTheIndex(t *testing.T) {
+	src := indexServer(t, 20, 500)
+	res, err := Read(t.Context(), src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pages) != 20 || res.SkippedTotal != 20*499 || len(res.Skipped) != MaxSkippedListed {
+		t.Errorf("pages %d, skipped %d (listed %d); want 20, %d (listed %d)", len(res.Pages), res.SkippedTotal, len(res.Skipped), 20*499, MaxSkippedListed)
+	}
+
+	defer func(u int, b int64) { urlCap, totalBytesCap = u, b }(urlCap, totalBytesCap)
+	urlCap = 5000 // each child is within any per-file cap; together they are not
+	if _, err := Read(t.Context(), src, Options{}); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "across the sitemap") {
+		t.Errorf("entries over the cap across children: %v, want ErrTooLarge", err)
+	}
+	urlCap, totalBytesCap = MaxURLs, 200_000
+	if _, err := Read(t.Context(), src, Options{}); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "across the sitemap index") {
+		t.Errorf("bytes over the cap across children: %v, want ErrTooLarge", err)
+	}
 }

@@ -6,20 +6,30 @@ private account pages; and one route, /dashboard, whose cache headers are
 wrong on purpose (public, with Set-Cookie, personalized body), so the tool
 has a real mistake to find.
 
+Publishing: an editor retitles an article with POST /admin/articles/{slug}
+(from this machine only). The title shows on the article, the home page, the
+article's tag pages (/tags/{tag}) and the feed (/feed.xml), and each of them
+keeps being served from a cache's old copy until it is purged. /now carries a
+render time stamp that changes on every request, like many real pages.
+
 Run: /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port 18080
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import html
+import ipaddress
 import random
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from datetime import datetime, timezone
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape as xml_escape
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -239,7 +249,7 @@ pre{{background:#f4f5f9;padding:.8rem;overflow:auto}} .tag{{color:#5a6;margin-ri
 <main>
 {body}
 </main>
-<footer><p>&copy; 2025 {SITE_NAME} · notes on building software</p></footer>
+<footer><p>&copy; 2025 {SITE_NAME} · notes on building software · <a href="/feed.xml">Feed</a></p></footer>
 </body>
 </html>
 """
@@ -253,11 +263,17 @@ def http_date(dt: datetime) -> str:
     return format_datetime(dt.astimezone(timezone.utc), usegmt=True)
 
 
+def opaque_tag(tag: str) -> str:
+    return tag.strip().removeprefix("W/")
+
+
 def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
+    """RFC 9110 §13.1.2 and §13.1.3: If-None-Match is compared weakly (W/"x"
+    matches "x"), and If-Modified-Since counts only without it."""
     inm = request.headers.get("if-none-match")
     if inm is not None:
-        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
-        return "*" in tags or etag in tags
+        tags = [opaque_tag(t) for t in inm.split(",")]
+        return "*" in tags or opaque_tag(etag) in tags
     ims = request.headers.get("if-modified-since")
     if ims and last_modified is not None:
         try:
@@ -273,15 +289,16 @@ def cacheable(
     cache_control: str,
     last_modified: datetime | None = None,
     status_code: int = 200,
+    media_type: str = "text/html",
 ) -> Response:
-    """An HTML response with validators that answers conditional requests with 304."""
+    """A response with validators that answers conditional requests with 304."""
     etag = etag_for(content)
     headers = {"Cache-Control": cache_control, "ETag": etag}
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified)
     if status_code == 200 and not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=headers)
-    return HTMLResponse(content, status_code=status_code, headers=headers)
+    return Response(content, status_code=status_code, headers=headers, media_type=media_type)
 
 
 def article_list(articles: list[Article]) -> str:
@@ -293,10 +310,18 @@ def article_list(articles: list[Article]) -> str:
     return f"<ul>\n{items}\n</ul>"
 
 
+def latest_first(articles) -> list[Article]:
+    return sorted(articles, key=lambda a: a.updated, reverse=True)
+
+
+def all_tags() -> list[str]:
+    return sorted({t for a in ARTICLES.values() for t in a.tags})
+
+
 @app.api_route("/", methods=["GET", "HEAD"])
 async def home(request: Request) -> Response:
     user = current_user(request)
-    latest = sorted(ARTICLES.values(), key=lambda a: a.updated, reverse=True)
+    latest = latest_first(ARTICLES.values())
     greeting = f"<p>Welcome back, {html.escape(user)}. 2 drafts waiting.</p>" if user else ""
     body = f"<h1>Latest articles</h1>\n{greeting}\n{article_list(latest)}"
     content = page("Latest articles", body, user)
@@ -312,7 +337,7 @@ async def article(request: Request, slug: str) -> Response:
         content = page("Not found", "<h1>Article not found</h1><p>It may have been unpublished.</p>")
         return HTMLResponse(content, status_code=404, headers={"Cache-Control": "public, max-age=60"})
     a = ARTICLES.get(slug) or synthetic_article(slug)
-    tags = "".join(f'<span class="tag">#{t}</span>' for t in a.tags)
+    tags = "".join(f'<a class="tag" href="/tags/{t}">#{t}</a>' for t in a.tags)
     paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in a.paragraphs)
     code = f"<pre><code>{html.escape(a.code)}</code></pre>" if a.code else ""
     body = f"""<article>
@@ -403,3 +428,120 @@ async def slow(request: Request) -> Response:
     # Stands in for an expensive page (search, a report) so cache hits show up in timings.
     await asyncio.sleep(0.2)
     return cacheable(request, page("Slow page", "<h1>Built the slow way</h1>"), "public, max-age=60", STARTED)
+
+
+@app.api_route("/tags/{tag}", methods=["GET", "HEAD"])
+async def tag_page(request: Request, tag: str) -> Response:
+    tagged = latest_first(a for a in ARTICLES.values() if tag in a.tags)
+    if not tagged:
+        content = page("Not found", "<h1>No such tag</h1>")
+        return HTMLResponse(content, status_code=404, headers={"Cache-Control": "public, max-age=60"})
+    body = f"<h1>Articles tagged #{html.escape(tag)}</h1>\n{article_list(tagged)}"
+    return cacheable(request, page(f"#{tag}", body), "public, max-age=300", tagged[0].updated)
+
+
+@app.api_route("/feed.xml", methods=["GET", "HEAD"])
+async def feed(request: Request) -> Response:
+    """RSS 2.0, newest first. Links are absolute, built from the Host the
+    request came with, as every cache in front passes it on."""
+    base = str(request.base_url).rstrip("/")
+    latest = latest_first(ARTICLES.values())
+    items = "\n".join(
+        f"""<item>
+<title>{xml_escape(a.title)}</title>
+<link>{base}/articles/{a.slug}</link>
+<guid isPermaLink="true">{base}/articles/{a.slug}</guid>
+<pubDate>{http_date(a.updated)}</pubDate>
+<description>{xml_escape(a.summary)}</description>
+</item>"""
+        for a in latest
+    )
+    content = f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0">
+<channel>
+<title>{SITE_NAME}</title>
+<link>{base}/</link>
+<description>Notes on building software</description>
+<lastBuildDate>{http_date(latest[0].updated)}</lastBuildDate>
+{items}
+</channel>
+</rss>
+"""
+    return cacheable(
+        request, content, "public, max-age=300", latest[0].updated, media_type="application/rss+xml"
+    )
+
+
+@app.api_route("/sitemap.xml", methods=["GET", "HEAD"])
+async def sitemap(request: Request) -> Response:
+    """Every public page: home, articles, tag pages, the feed and /now."""
+    base = str(request.base_url).rstrip("/")
+    latest = latest_first(ARTICLES.values())
+    entries = [("/", latest[0].updated)]
+    entries += [(f"/articles/{a.slug}", a.updated) for a in latest]
+    entries += [
+        (f"/tags/{t}", max(a.updated for a in ARTICLES.values() if t in a.tags)) for t in all_tags()
+    ]
+    entries += [("/feed.xml", latest[0].updated), ("/now", None)]
+    urls = "\n".join(
+        f"<url><loc>{xml_escape(base + path)}</loc>"
+        + (f"<lastmod>{updated:%Y-%m-%dT%H:%M:%SZ}</lastmod>" if updated else "")
+        + "</url>"
+        for path, updated in entries
+    )
+    content = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}\n</urlset>\n'
+    )
+    return cacheable(request, content, "public, max-age=300", latest[0].updated, media_type="application/xml")
+
+
+@app.api_route("/now", methods=["GET", "HEAD"])
+async def now(request: Request) -> Response:
+    # Rendered on every request with the time it was rendered, and so without
+    # validators: the body changes each time although nothing was edited.
+    rendered = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    authors = sorted({a.author for a in ARTICLES.values()})
+    items = "\n".join(f"<li>{html.escape(name)}</li>" for name in authors)
+    body = (
+        "<h1>Now</h1>\n<p>Who writes here these days:</p>\n"
+        f"<ul>\n{items}\n</ul>\n"
+        f'<p><small>Rendered <span class="rendered">{rendered}</span></small></p>'
+    )
+    return HTMLResponse(page("Now", body), headers={"Cache-Control": "public, max-age=300"})
+
+
+def direct_from_loopback(request: Request) -> bool:
+    """The request comes from this machine and not through a cache: Varnish
+    would connect from loopback too, but adds X-Forwarded-For."""
+    if request.client is None or "x-forwarded-for" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.post("/admin/articles/{slug}")
+async def edit_article(request: Request, slug: str) -> Response:
+    """Retitle an article: form field title. Its updated time moves forward
+    (at least a second, so Last-Modified changes too)."""
+    no_store = {"Cache-Control": "no-store"}
+    if not direct_from_loopback(request):
+        return JSONResponse({"error": "editing is allowed from this machine only"}, status_code=403, headers=no_store)
+    current = ARTICLES.get(slug)
+    if current is None:
+        return JSONResponse({"error": f"no article {slug}"}, status_code=404, headers=no_store)
+    form = parse_qs((await request.body()).decode(errors="replace"))
+    title = form.get("title", [""])[0].strip()
+    if not title:
+        return JSONResponse({"error": "form field title is required"}, status_code=400, headers=no_store)
+    updated = max(
+        datetime.now(timezone.utc).replace(microsecond=0),
+        current.updated + timedelta(seconds=1),
+    )
+    ARTICLES[slug] = dataclasses.replace(current, title=title, updated=updated)
+    return JSONResponse(
+        {"slug": slug, "title": title, "updated": updated.isoformat().replace("+00:00", "Z")},
+        headers=no_store,
+    )

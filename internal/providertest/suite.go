@@ -5,10 +5,11 @@
 //
 //	func TestConformance(t *testing.T) {
 //		providertest.Run(t, providertest.Harness{
+//			Spec: mycdn.Spec,
 //			New: func(t *testing.T, deps purge.Deps, f providertest.Faults) (purge.Provider, providertest.Backend) {
 //				srv := myfake.NewServer(myfake.Options{Token: "t", Faults: f})
 //				t.Cleanup(srv.Close)
-//				p, err := mycdn.New(purge.Config{APIURL: srv.URL, Token: "t"}, deps)
+//				p, err := mycdn.New(purge.Config{APIURL: srv.URL, Token: "t"}, mycdn.Settings{Account: "a"}, deps)
 //				if err != nil {
 //					t.Fatal(err)
 //				}
@@ -28,8 +29,8 @@
 // speaking the real API, or cache nodes) that misbehaves as the Faults say,
 // and must pass deps through: the suite's client retries quickly so the
 // suite stays fast, and counts attempts. The Backend reports every request
-// it received as a fakecdn.Request, filling in at least Time, Kind, Items
-// and Status; fakecdn has the fault injector, rate limit and recorder the
+// it received as a cdnfake.Request, filling in at least Time, Kind, Items
+// and Status; cdnfake has the fault injector, rate limit and recorder the
 // Cloudflare and Fastly fakes use, ready for other backends. A backend that
 // cannot express a fault (a cache node has no "success": false) calls
 // t.Skip from New, naming the fault.
@@ -43,19 +44,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake"
 	"github.com/cachectl/cachectl/pkg/purge"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
 	"github.com/cachectl/cachectl/pkg/retry"
 )
 
-// Faults script a backend's misbehaviour; see fakecdn.Faults.
-type Faults = fakecdn.Faults
+// Faults script a backend's misbehaviour; see cdnfake.Faults.
+type Faults = cdnfake.Faults
 
-// Request is one request a backend received; see fakecdn.Request.
-type Request = fakecdn.Request
+// Request is one request a backend received; see cdnfake.Request.
+type Request = cdnfake.Request
 
 // Backend reports what a fake received.
 type Backend interface {
@@ -64,6 +66,8 @@ type Backend interface {
 
 // Harness adapts one provider to the suite.
 type Harness struct {
+	// Spec is the provider's declaration, checked against the provider.
+	Spec purge.Spec
 	// New builds a provider using deps, pointed at a fresh backend that
 	// misbehaves as f says. Close the backend with t.Cleanup.
 	New func(t *testing.T, deps purge.Deps, f Faults) (purge.Provider, Backend)
@@ -94,10 +98,11 @@ func Deps() purge.Deps {
 // Run runs every case against the harness.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	if h.New == nil || h.Target == nil {
-		t.Fatal("providertest: Harness.New and Harness.Target are required")
+	if h.Spec.Name == "" || h.New == nil || h.Target == nil {
+		t.Fatal("providertest: Harness.Spec, Harness.New and Harness.Target are required")
 	}
 	s := &suite{h: h}
+	t.Run("Spec", s.spec)
 	t.Run("Capabilities", s.capabilities)
 	t.Run("BatchLimits", s.batchLimits)
 	t.Run("RetryAfterHonoured", s.retryAfter)
@@ -171,6 +176,34 @@ func checkAllPurged(t *testing.T, h Harness, b purge.Batch, res purge.BatchResul
 	}
 	if res.Calls < 1 || res.Attempts < 1 {
 		t.Errorf("Calls, Attempts = %d, %d, want at least 1 each", res.Calls, res.Attempts)
+	}
+}
+
+// spec checks the provider's declaration: it names the provider, lists
+// its capabilities, and its validation asks for every required key.
+func (s *suite) spec(t *testing.T) {
+	p, _ := s.provider(t, Faults{})
+	spec := s.h.Spec
+	if got, want := p.Name(), spec.Name; got != want {
+		t.Errorf("provider Name() = %q, Spec.Name = %q", got, want)
+	}
+	if got, want := p.Capabilities(), spec.Capabilities; !slices.Equal(got, want) {
+		t.Errorf("provider Capabilities() = %v, Spec.Capabilities = %v", got, want)
+	}
+	if len(spec.Keys()) == 0 {
+		t.Error("Spec.Keys() is empty: the provider has no settings of its own")
+	}
+	problems := spec.Validate(purge.Common{Provider: spec.Name}, spec.NewSettings())
+	for _, key := range spec.Required() {
+		if !slices.ContainsFunc(problems, func(p purge.Problem) bool { return p.Key == key }) {
+			t.Errorf("Spec.Validate of empty settings does not ask for required key %q (problems: %v)", key, problems)
+		}
+	}
+	if spec.Secret.Kind == purge.SecretAPIToken && !slices.ContainsFunc(problems, func(p purge.Problem) bool { return p.Key == "api_token_env" }) {
+		t.Errorf("Spec.Validate without a token does not ask for api_token_env (problems: %v)", problems)
+	}
+	if _, err := spec.Limits(purge.Config{}, spec.NewSettings()); err != nil {
+		t.Errorf("Spec.Limits of the default settings: %v", err)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
 // MaxKeys is the most surrogate keys one request may hold.
@@ -31,7 +31,7 @@ type Options struct {
 	// Faults script failures. Refuse answers 200 without confirming the
 	// purge: {"status": "error"} for URLs and purge-all, no purge id for
 	// keys.
-	Faults fakecdn.Faults
+	Faults cdnfake.Faults
 	// Keep bounds recorded requests (0 keeps all).
 	Keep int
 }
@@ -39,9 +39,9 @@ type Options struct {
 // Fake is the API as an http.Handler.
 type Fake struct {
 	opts   Options
-	rec    *fakecdn.Recorder
-	inject *fakecdn.Injector
-	lim    *fakecdn.Limiter
+	rec    *cdnfake.Recorder
+	inject *cdnfake.Injector
+	lim    *cdnfake.Limiter
 	mux    *http.ServeMux
 	start  int64
 }
@@ -50,9 +50,9 @@ type Fake struct {
 func New(opts Options) *Fake {
 	f := &Fake{
 		opts:   opts,
-		rec:    &fakecdn.Recorder{Keep: opts.Keep},
-		inject: fakecdn.NewInjector(opts.Faults),
-		lim:    fakecdn.NewLimiter(opts.Rate, opts.Burst),
+		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		inject: cdnfake.NewInjector(opts.Faults),
+		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
 		mux:    http.NewServeMux(),
 		start:  time.Now().Unix(),
 	}
@@ -82,24 +82,24 @@ func NewServer(opts Options) *Server {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 
 // Requests returns every request received, in order.
-func (f *Fake) Requests() []fakecdn.Request { return f.rec.Requests() }
+func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
 
 // Counts sums up the requests received.
-func (f *Fake) Counts() fakecdn.Counts { return f.rec.Counts() }
+func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
 
 type exchange struct {
 	w   http.ResponseWriter
-	rec fakecdn.Request
+	rec cdnfake.Request
 }
 
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request, kind string) *exchange {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<22))
-	return &exchange{w: w, rec: fakecdn.Request{
+	return &exchange{w: w, rec: cdnfake.Request{
 		Seq:    f.rec.Next(),
 		Time:   time.Now(),
 		Method: r.Method,
 		Path:   r.URL.RequestURI(),
-		Header: fakecdn.RedactHeader(r.Header, "Fastly-Key"),
+		Header: cdnfake.RedactHeader(r.Header, "Fastly-Key"),
 		Body:   body,
 		Kind:   kind,
 		Soft:   r.Header.Get("Fastly-Soft-Purge") == "1",
@@ -130,14 +130,14 @@ func (f *Fake) handle(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		x := f.begin(w, r, kind)
 		if f.inject.Hang() {
-			fakecdn.HangUntilGone(r)
+			cdnfake.HangUntilGone(r)
 			x.rec.Fault = true
 			f.fail(x, http.StatusServiceUnavailable, "Service unavailable", "client went away")
 			return
 		}
 		if ok, wait := f.lim.Allow(time.Now()); !ok {
 			x.rec.Fault = true
-			fakecdn.SetRetryAfter(w.Header(), max(wait, f.opts.Faults.RetryAfter))
+			cdnfake.SetRetryAfter(w.Header(), max(wait, f.opts.Faults.RetryAfter))
 			f.fail(x, http.StatusTooManyRequests, "Too many requests", "rate limit exceeded")
 			return
 		}
@@ -145,7 +145,7 @@ func (f *Fake) handle(kind string) http.HandlerFunc {
 		if faulty && !fault.Refuse {
 			x.rec.Fault = true
 			if fault.Status == http.StatusTooManyRequests || (fault.Status == http.StatusServiceUnavailable && fault.RetryAfter > 0) {
-				fakecdn.SetRetryAfter(w.Header(), fault.RetryAfter)
+				cdnfake.SetRetryAfter(w.Header(), fault.RetryAfter)
 			}
 			f.fail(x, fault.Status, http.StatusText(fault.Status), "injected fault")
 			return

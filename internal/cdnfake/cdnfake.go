@@ -1,8 +1,8 @@
-// Package fakecdn holds what every fake purge API (Cloudflare, Fastly,
+// Package cdnfake holds what every fake purge API (Cloudflare, Fastly,
 // cache nodes) needs besides its own wire format: scripted and random
 // faults, a token-bucket rate limit, and a record of each request received,
 // so tests and the conformance suite can assert on what went over the wire.
-package fakecdn
+package cdnfake
 
 import (
 	"math"

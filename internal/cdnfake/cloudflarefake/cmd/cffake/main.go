@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cachectl/cachectl/pkg/purge/cloudflare/cloudflarefake"
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run() error {
 	f := cloudflarefake.New(cloudflarefake.Options{
 		ZoneID: *zone, Token: token, Hosts: hostList, FilesLimit: *files,
 		Rate: *rate, Burst: *burst, Keep: 1,
-		Faults: fakecdn.Faults{RandomFraction: *fraction, RandomSeed: *seed, RetryAfter: *retryAfter},
+		Faults: cdnfake.Faults{RandomFraction: *fraction, RandomSeed: *seed, RetryAfter: *retryAfter},
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
 const (
@@ -114,7 +114,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestRandomFaultsAreSeeded(t *testing.T) {
 	run := func() []int {
-		srv := NewServer(Options{ZoneID: zone, Token: token, Faults: fakecdn.Faults{RandomFraction: 0.5, RandomSeed: 7}})
+		srv := NewServer(Options{ZoneID: zone, Token: token, Faults: cdnfake.Faults{RandomFraction: 0.5, RandomSeed: 7}})
 		defer srv.Close()
 		var out []int
 		for range 20 {

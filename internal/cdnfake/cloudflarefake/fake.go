@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachectl/cachectl/pkg/purge/providertest/fakecdn"
+	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
 // Error codes the fake answers with. The purge codes are those Cloudflare
@@ -53,7 +53,7 @@ type Options struct {
 	Rate  float64
 	Burst int
 	// Faults script failures.
-	Faults fakecdn.Faults
+	Faults cdnfake.Faults
 	// Keep bounds recorded requests (0 keeps all).
 	Keep int
 }
@@ -61,9 +61,9 @@ type Options struct {
 // Fake is the API as an http.Handler.
 type Fake struct {
 	opts   Options
-	rec    *fakecdn.Recorder
-	inject *fakecdn.Injector
-	lim    *fakecdn.Limiter
+	rec    *cdnfake.Recorder
+	inject *cdnfake.Injector
+	lim    *cdnfake.Limiter
 	mux    *http.ServeMux
 }
 
@@ -80,9 +80,9 @@ func New(opts Options) *Fake {
 	def(&opts.PrefixesLimit, 100)
 	f := &Fake{
 		opts:   opts,
-		rec:    &fakecdn.Recorder{Keep: opts.Keep},
-		inject: fakecdn.NewInjector(opts.Faults),
-		lim:    fakecdn.NewLimiter(opts.Rate, opts.Burst),
+		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		inject: cdnfake.NewInjector(opts.Faults),
+		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
 		mux:    http.NewServeMux(),
 	}
 	// The SDK appends "zones/..." to its base URL; accept the API's real
@@ -110,10 +110,10 @@ func NewServer(opts Options) *Server {
 func (s *Server) APIURL() string { return s.URL + "/client/v4" }
 
 // Requests returns every request received, in order.
-func (f *Fake) Requests() []fakecdn.Request { return f.rec.Requests() }
+func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
 
 // Counts sums up the requests received.
-func (f *Fake) Counts() fakecdn.Counts { return f.rec.Counts() }
+func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
 
 // ServeHTTP serves the API.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
@@ -133,17 +133,17 @@ type envelope struct {
 // exchange is one request being answered.
 type exchange struct {
 	w   http.ResponseWriter
-	rec fakecdn.Request
+	rec cdnfake.Request
 }
 
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request) (*exchange, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<22))
-	x := &exchange{w: w, rec: fakecdn.Request{
+	x := &exchange{w: w, rec: cdnfake.Request{
 		Seq:    f.rec.Next(),
 		Time:   time.Now(),
 		Method: r.Method,
 		Path:   r.URL.RequestURI(),
-		Header: fakecdn.RedactHeader(r.Header, "Authorization", "X-Auth-Key", "X-Auth-Email", "X-Auth-User-Service-Key"),
+		Header: cdnfake.RedactHeader(r.Header, "Authorization", "X-Auth-Key", "X-Auth-Email", "X-Auth-User-Service-Key"),
 		Body:   body,
 	}}
 	return x, err
@@ -178,14 +178,14 @@ func (f *Fake) purge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.inject.Hang() {
-		fakecdn.HangUntilGone(r)
+		cdnfake.HangUntilGone(r)
 		x.rec.Fault = true
 		f.fail(x, http.StatusServiceUnavailable, CodeInternal, "client went away")
 		return
 	}
 	if ok, wait := f.lim.Allow(time.Now()); !ok {
 		x.rec.Fault = true
-		fakecdn.SetRetryAfter(w.Header(), max(wait, f.opts.Faults.RetryAfter))
+		cdnfake.SetRetryAfter(w.Header(), max(wait, f.opts.Faults.RetryAfter))
 		f.fail(x, http.StatusTooManyRequests, CodeRateLimited, "Rate limited; please wait and consider throttling your request speed")
 		return
 	}
@@ -216,20 +216,20 @@ func (f *Fake) purge(w http.ResponseWriter, r *http.Request) {
 	}, 0)
 }
 
-func (f *Fake) answerFault(x *exchange, fault fakecdn.Fault) {
+func (f *Fake) answerFault(x *exchange, fault cdnfake.Fault) {
 	if fault.Refuse {
 		f.fail(x, http.StatusOK, CodeUnableToPurge, "Unable to purge")
 		return
 	}
 	switch fault.Status {
 	case http.StatusTooManyRequests:
-		fakecdn.SetRetryAfter(x.w.Header(), fault.RetryAfter)
+		cdnfake.SetRetryAfter(x.w.Header(), fault.RetryAfter)
 		f.fail(x, fault.Status, CodeRateLimited, "Rate limited; please wait and consider throttling your request speed")
 	case http.StatusUnauthorized, http.StatusForbidden:
 		f.fail(x, fault.Status, CodeAuth, "Authentication error")
 	case http.StatusServiceUnavailable:
 		if fault.RetryAfter > 0 {
-			fakecdn.SetRetryAfter(x.w.Header(), fault.RetryAfter)
+			cdnfake.SetRetryAfter(x.w.Header(), fault.RetryAfter)
 		}
 		f.fail(x, fault.Status, CodeInternal, "Service unavailable")
 	case http.StatusBadGateway:

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadInputExits2: input refused before anything is sent is a usage
+// error (exit 2) with a message naming what was wrong, not an operational
+// failure (exit 3).
+func TestBadInputExits2(t *testing.T) {
+	o := newOrigin(t)
+	_, cfCfg, cfEnv := cloudflareSetup(t, cloudflareNoFaults())
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"unknown command", nil, []string{"bogus"}, `unknown command "bogus"`},
+		{"extra arguments", nil, []string{"version", "extra"}, `"extra"`},
+		{"unknown flag", nil, []string{"inspect", "--bogus", o.URL}, "unknown flag: --bogus"},
+		{"header with CR/LF", nil, []string{"inspect", "-H", "X-A: a\r\nX-Injected: b", o.URL + "/"}, "line break"},
+		{"port above 65535", nil, []string{"inspect", "http://127.0.0.1:70000/"}, "expected a number from 1 to 65535"},
+		{"--journal a directory", cfEnv, []string{"purge", "--config", cfCfg, "--env", "production", "--journal", dir, "/articles/1"}, "is a directory"},
+		{"purge log --journal a directory", nil, []string{"purge", "log", "--journal", dir}, "is a directory"},
+		{"token with a line break", map[string]string{"TEST_CF_TOKEN": "abc\ndef"}, []string{"purge", "--config", cfCfg, "--env", "production", "--journal", filepath.Join(dir, "j"), "/articles/1"}, "control character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.env, tt.args...)
+			if code != ExitUsage || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+	if n := o.requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the origin", n)
+	}
+}

@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/retry"
+)
+
+// purgePlan is a purge decided in full before anything is opened or sent:
+// the environment, the targets, the provider and its batches, where the
+// journal goes. Every refusal (bad input, a host outside the environment, a
+// kind the provider cannot purge, a missing secret) happens while planning.
+type purgePlan struct {
+	format  report.Format
+	env     *config.Environment
+	run     purge.RunInfo
+	targets []purge.Target
+	batches []purge.Batch
+	// resumed is set when the targets come from a journal (--resume);
+	// nothingLeft when that run has nothing left to purge.
+	resumed, nothingLeft bool
+	// wholeZone is set when the purge empties a whole zone or host
+	// (--everything, --host, --prefix /): it needs confirmation.
+	wholeZone bool
+	journal   string
+	spec      purge.Spec
+	pcfg      purge.Config
+	provider  purge.Provider
+	owner     func(string) string
+}
+
+func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
+	p, err := planPurge(f, opts)
+	if err != nil || p.nothingLeft {
+		return err
+	}
+	if p.wholeZone && !opts.DryRun {
+		if err := confirmWholeZone(f, p, opts.Yes); err != nil {
+			return err
+		}
+	}
+	return runPurge(ctx, f, opts, p)
+}
+
+// planPurge turns flags and config into a plan. It reads the config, a
+// --from-file or the journal of a --resume run, and resolves the
+// provider's secret; it sends nothing.
+func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
+	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Warm && !opts.Verify {
+		return nil, usageErrorf("purge: --warm needs --verify")
+	}
+	p := &purgePlan{format: format}
+	if opts.Resume != "" {
+		err = p.fromJournal(f, opts)
+	} else {
+		err = p.fromInput(f, opts)
+	}
+	if err != nil || p.nothingLeft {
+		return p, err
+	}
+	if err := purge.CheckHosts(p.env.Name, p.targets, p.env.AllowedHosts()); err != nil {
+		return nil, classifyPurgeError(err)
+	}
+	if !opts.DryRun && p.journal == "" {
+		if p.journal, err = journalPath(f, opts.Journal); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.buildProvider(f); err != nil {
+		return nil, err
+	}
+	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
+		return nil, classifyPurgeError(err)
+	}
+	p.owner = routeOwner(cfg, p.env)
+	p.wholeZone = p.wholeZone || wholeZone(p.targets)
+	return p, nil
+}
+
+// fromInput takes the targets from arguments, --from-file and the
+// --tag/--prefix/--host/--everything flags.
+func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
+	env, err := purgeEnvironment(f, f.Globals.Env)
+	if err != nil {
+		return err
+	}
+	p.env = env
+	in := purge.Input{URLs: opts.Targets, Tags: opts.Tags, Prefixes: opts.Prefixes, Hosts: opts.Hosts, Everything: opts.Everything}
+	if opts.FromFile != "" {
+		lines, err := readPurgeFile(f, env, opts.FromFile)
+		if err != nil {
+			return err
+		}
+		in.URLs = append(in.URLs, lines...)
+	}
+	targets, err := in.Targets(env.BaseURL)
+	if err != nil {
+		return classifyPurgeError(err)
+	}
+	p.targets = purge.Expand(targets, opts.Variants)
+	p.run = purge.NewRunInfo(env.Name, "", opts.Reason)
+	if p.run.User == "" {
+		p.run.User = f.Environ.Get("USER")
+	}
+	p.run.Soft = opts.Soft
+	p.run.DryRun = opts.DryRun
+	return nil
+}
+
+// fromJournal takes the targets and settings of a --resume run: what the
+// journal does not show as confirmed purged.
+func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
+	if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts) > 0 || opts.FromFile != "" || opts.Everything {
+		return usageErrorf("purge: --resume takes no other targets (it re-sends the pending targets of run %s)", opts.Resume)
+	}
+	jpath, err := journalPath(f, opts.Journal)
+	if err != nil {
+		return err
+	}
+	pending, info, warnings, err := purge.Pending(jpath, opts.Resume)
+	for _, w := range warnings {
+		f.Logger.Warn("journal line skipped", "error", w.Error())
+	}
+	if err != nil {
+		return classifyPurgeError(err)
+	}
+	name := f.Globals.Env
+	if name == "" {
+		name = info.Environment
+	} else if !strings.EqualFold(name, info.Environment) {
+		return usageErrorf("purge: run %s was for environment %q, not %q; nothing was sent", opts.Resume, info.Environment, name)
+	}
+	if len(pending) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "run %s has nothing left to purge\n", opts.Resume)
+		p.nothingLeft = true
+		return nil
+	}
+	if p.env, err = purgeEnvironment(f, name); err != nil {
+		return err
+	}
+	p.targets, p.run, p.resumed, p.journal = pending, info, true, jpath
+	p.run.DryRun = opts.DryRun
+	return nil
+}
+
+// purgeEnvironment is the named environment; purge always needs one.
+func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
+	if name == "" {
+		return nil, usageErrorf("purge: no environment chosen (expected --env NAME; the provider and allowed hosts come from it)")
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	env, err := cfg.Env(name)
+	return env, usageError(err)
+}
+
+// buildProvider finds the environment's provider, resolves its secret and
+// builds it with the retrying client. Building sends nothing.
+func (p *purgePlan) buildProvider(f *Factory) error {
+	spec, pcfg, err := providerConfig(f, p.env)
+	if err != nil {
+		return err
+	}
+	logger := f.Logger.With("env", p.env.Name, "provider", pcfg.Provider)
+	policy := retry.DefaultPolicy()
+	if p.env.CDN.MaxAttempts > 0 {
+		policy.MaxAttempts = p.env.CDN.MaxAttempts
+	}
+	policy.AttemptTimeout = f.Globals.Timeout
+	provider, err := spec.New(pcfg, p.env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	if err != nil {
+		return usageError(err)
+	}
+	p.spec, p.pcfg, p.provider = spec, pcfg, provider
+	if p.run.Provider == "" {
+		p.run.Provider = provider.Name()
+	}
+	return nil
+}
+
+// wholeZone reports whether targets empty a whole zone or host: purging
+// everything, a host, or the prefix "/".
+func wholeZone(targets []purge.Target) bool {
+	for _, t := range targets {
+		switch {
+		case t.Kind == purge.KindEverything, t.Kind == purge.KindHost:
+			return true
+		case t.Kind == purge.KindPrefix && isRootPrefix(t.Value):
+			return true
+		}
+	}
+	return false
+}
+
+// isRootPrefix reports whether a prefix ("www.example.com/blog/") covers a
+// whole host.
+func isRootPrefix(prefix string) bool {
+	if _, rest, ok := strings.Cut(prefix, "://"); ok {
+		prefix = rest
+	}
+	_, path, _ := strings.Cut(prefix, "/")
+	return path == ""
+}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/report"
+)
+
+// runPurge carries out a plan: it opens the journal (or, for a dry run,
+// the plan printer), the verifier, the output writer and the progress bar,
+// runs the batches and maps the outcome to an exit status.
+func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions, p *purgePlan) error {
+	runner, closeJournal, err := p.runner(f, opts)
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
+	w, err := report.NewPurgeWriter(p.format, f.IO.Out, f.Style())
+	if err != nil {
+		return usageError(err)
+	}
+	var writeErr error
+	runner.OnResult = func(r purge.Record) {
+		if err := w.Record(r); err != nil && writeErr == nil {
+			writeErr = err
+		}
+	}
+	if bar := purgeProgress(f, len(p.batches), len(p.targets)); bar != nil {
+		runner.Progress = func(done, _ int) { _ = bar.Set(done) }
+		defer func() { _ = bar.Finish() }()
+	}
+	sum, runErr := runner.Run(ctx, p.run, p.batches)
+	if err := w.Close(sum); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	if err := p.outcome(sum, runErr, writeErr); err != nil {
+		return err
+	}
+	if f.IO.IsStderrTTY() && p.format == report.Table && !opts.DryRun {
+		fmt.Fprintf(f.IO.ErrOut, "✓ Purged %s\n", plural(sum.Purged, "target", "targets"))
+	}
+	return nil
+}
+
+// runner builds the purge runner of a plan: the provider (wrapped by the
+// plan printer in a dry run), limits, journal and verifier.
+func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(), error) {
+	logger := f.Logger.With("env", p.env.Name, "provider", p.pcfg.Provider)
+	r := &purge.Runner{Provider: p.provider, Logger: logger, Owner: p.owner}
+	if opts.DryRun {
+		// The plan goes to stdout for people, to stderr when stdout carries JSON.
+		planOut := f.IO.Out
+		if p.format != report.Table {
+			planOut = f.IO.ErrOut
+		}
+		r.Provider = purge.DryRun(p.provider, planOut)
+		return r, func() {}, nil
+	}
+	limits, err := p.spec.Limits(p.pcfg, p.env.CDN.Settings)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	r.Limits = limits
+	j, err := purge.OpenJournal(p.journal)
+	if err != nil {
+		return nil, nil, operationalError(fmt.Errorf("purge: %w; nothing was sent", err))
+	}
+	j.Scrub = f.Scrubber
+	r.Journal = j
+	logger.Debug("journal", "path", p.journal, "run", p.run.ID)
+	if opts.Verify {
+		prober, err := f.newProber(p.env, probe.Options{}, nil, nil)
+		if err != nil {
+			_ = j.Close()
+			return nil, nil, err
+		}
+		r.Verifier = &probeVerifier{prober: prober}
+		r.Verify = purge.VerifyOptions{Warm: opts.Warm}
+	}
+	return r, func() { _ = j.Close() }, nil
+}
+
+// outcome maps a finished run to its exit status. Whenever targets are
+// left unconfirmed, the error says how to finish them.
+func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
+	resume := fmt.Sprintf("cachectl purge --env %s --resume %s", p.env.Name, p.run.ID)
+	switch {
+	case runErr != nil && errors.Is(runErr, context.Canceled):
+		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("purge: interrupted; the journal is consistent, finish with: %s", resume)}
+	case runErr != nil && purge.IsAuthError(runErr):
+		return operationalError(fmt.Errorf("%w\n  once the credentials are fixed, finish with: %s", runErr, resume))
+	case runErr != nil:
+		return operationalError(fmt.Errorf("%w\n  finish with: %s", runErr, resume))
+	case writeErr != nil:
+		return operationalError(fmt.Errorf("purge: writing output: %w", writeErr))
+	}
+	if err := sum.Err(); err != nil {
+		if errors.Is(err, purge.ErrStillCached) {
+			return checkFailed("%s", err.Error())
+		}
+		return operationalError(fmt.Errorf("%w\n  finish with: %s", err, resume))
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/httppurge"
+)
+
+// TestCDNSectionDecodedByProvider: the provider named decodes its own
+// keys, CACHECTL_ overrides of the keys in the file included, and the
+// section prints as written.
+func TestCDNSectionDecodedByProvider(t *testing.T) {
+	env := Environ{"CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_BATCH_SIZE=50", "CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_API_TOKEN_ENV=CF_TOKEN"}
+	cfg, err := Load(LoadOptions{File: writeFile(t, validConfig), Environ: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := cfg.Environments["production"].CDN
+	cf, ok := prod.Settings.(*cloudflare.Settings)
+	if !ok || cf.ZoneID != "023e105f4ecef8ad9ca31a8372d0c353" || cf.BatchSize != 50 || cf.Plan != "pro" || prod.APITokenEnv != "CF_TOKEN" {
+		t.Errorf("production cdn = %+v, settings %+v; want the cloudflare settings with the overrides", prod.Common, prod.Settings)
+	}
+	staging := cfg.Environments["staging"].CDN
+	if hp, ok := staging.Settings.(*httppurge.Settings); !ok || strings.Join(hp.Endpoints, ",") != "http://127.0.0.1:6081" {
+		t.Errorf("staging settings = %+v, want the http-purge endpoints", staging.Settings)
+	}
+	b, err := yaml.Marshal(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "provider: cloudflare\nzone_id: 023e105f4ecef8ad9ca31a8372d0c353\nbatch_size: 50\nplan: pro\napi_token_env: CF_TOKEN\n"
+	if got := string(b); got != want {
+		t.Errorf("YAML =\n%s\nwant\n%s", got, want)
+	}
+	b, err = json.Marshal(staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil || fields["Provider"] != "http-purge" || fields["Endpoints"] == nil {
+		t.Errorf("JSON = %s (%v), want the shared and the provider's fields in one object", b, err)
+	}
+}
+
+func TestCDNSectionProblems(t *testing.T) {
+	tests := []struct {
+		name, cdn string
+		want      []string
+	}{
+		{"required key without provider", "{endpoints: [http://127.0.0.1:6081]}",
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge when other cdn keys are set"}},
+		{"unknown key", "{provider: fastly, service_id: s, api_token_env: T, wat: 1}",
+			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method"}},
+		{"provider key of the wrong type", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], batch_size: many}",
+			[]string{`environments.p.cdn.batch_size: found "many", expected a whole number`}},
+		{"token needed", "{provider: fastly, service_id: s}",
+			[]string{"environments.p.cdn.api_token_env: the name of the environment variable holding the API token (or api_token_file)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: "+tt.cdn+"\n")})
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("got %v, want a ValidationError", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("problems lack %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+	// Another provider's key is accepted (and has no effect), as before
+	// providers declared their own keys.
+	if _, err := Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: fastly, service_id: s, api_token_env: T, zone_id: abc}\n")}); err != nil {
+		t.Errorf("fastly section with a zone_id: %v", err)
+	}
+}
