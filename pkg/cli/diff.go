@@ -154,7 +154,7 @@ func planDiffSide(opts *DiffOptions, cfg *config.Config, name string) (diffSide,
 	if s.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, nil); err != nil {
 		return diffSide{}, err
 	}
-	return s, nil
+	return s, checkHostHeader(s.probe, env, s.session)
 }
 
 // resolve turns each route, a path, into a URL on each side. A side with a

@@ -40,3 +40,26 @@ func TestBadInputExits2(t *testing.T) {
 		t.Errorf("%d requests reached the origin", n)
 	}
 }
+
+// TestHostHeaderWithSessionRefused: -H "Host: other.example" with the
+// logged-in variant would carry the session cookie to another virtual
+// host; it is refused before anything is sent. Anonymous probes may use it.
+func TestHostHeaderWithSessionRefused(t *testing.T) {
+	o := newOrigin(t)
+	cfg := writeConfig(t, o.URL)
+	env := map[string]string{"TEST_SESSION": "sess-abcdef123456"}
+	for _, as := range []string{"both", "logged-in"} {
+		args := []string{"inspect", "--config", cfg, "--env", "production", "-H", "Host: other.example", "--as", as, "/"}
+		code, _, stderr := run(t, env, args...)
+		if code != ExitUsage || !strings.Contains(stderr, "never sent to another virtual host") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	if n := o.requests.Load(); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	code, _, stderr := run(t, env, "inspect", "--config", cfg, "--env", "production", "--as", "anonymous", "-H", "Host: other.example", "/")
+	if code == ExitUsage {
+		t.Errorf("anonymous with a Host header: exit 2: %s", stderr)
+	}
+}

@@ -145,7 +145,7 @@ func planInspect(opts *InspectOptions) (*inspectPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return p, checkHostHeader(p.probe, env, p.session)
 }
 
 // readFlags checks the flags that need no config and returns the method.

@@ -41,13 +41,7 @@ type PurgeOptions struct {
 	Resume     string
 }
 
-func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
-	opts := &PurgeOptions{}
-	cmd := &cobra.Command{
-		Use:   "purge URL|PATH...",
-		Args:  cobra.ArbitraryArgs,
-		Short: "Purge exactly the given URLs through the environment's CDN: batched, throttled, retried, journaled, verified",
-		Long: `Purge only what changed, through the --env environment's CDN provider
+const purgeLong = `Purge only what changed, through the --env environment's CDN provider
 (cloudflare, fastly or http-purge for Varnish, nginx, Squid and Traffic Server).
 
 Targets are URLs or paths (resolved against base_url), --from-file, --tag,
@@ -71,7 +65,15 @@ the API does not prove eviction); --warm then waits until it is cached again.
 
 Exit status: 0 all purged (and verified); 1 a purged URL is still served from
 cache; 2 bad input, nothing sent; 3 some targets could not be purged (the
-resume command is printed); 130 interrupted (the journal is consistent).`,
+resume command is printed); 130 interrupted (the journal is consistent).`
+
+func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
+	opts := &PurgeOptions{}
+	cmd := &cobra.Command{
+		Use:   "purge URL|PATH...",
+		Args:  cobra.ArbitraryArgs,
+		Short: "Purge exactly the given URLs through the environment's CDN: batched, throttled, retried, journaled, verified",
+		Long:  purgeLong,
 		Example: `  cachectl purge --env production --reason "fix typo" --verify /articles/x
   git diff --name-only HEAD~1 | scripts/paths-to-urls | cachectl purge --env production --from-file -
   cachectl purge --env production --tag blog --tag authors

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"slices"
+	"strings"
 
 	"golang.org/x/time/rate"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // checkConcurrency bounds --concurrency, the routes probed at once.
@@ -90,4 +92,15 @@ func sessionCheck(env *config.Environment, session *probe.Session) func(string) 
 // probesLoggedIn reports whether variants include the logged-in one.
 func probesLoggedIn(variants []probe.Variant) bool {
 	return slices.Contains(variants, probe.LoggedIn)
+}
+
+// checkHostHeader refuses a Host header (from --header or the environment's
+// headers) naming a host outside the environment when the session cookie
+// would go with it: behind a shared edge that is another site.
+func checkHostHeader(o probe.Options, env *config.Environment, session *probe.Session) error {
+	h := o.Header.Get("Host")
+	if h == "" || session == nil || env == nil || target.HostAllowed(h, env.AllowedHosts()) {
+		return nil
+	}
+	return usageErrorf("Host: %s is not a host of environment %q (allowed hosts: %s); the session cookie is never sent to another virtual host (drop the Host header, or probe with --as anonymous)", h, env.Name, strings.Join(env.AllowedHosts(), ", "))
 }

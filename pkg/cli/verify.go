@@ -162,7 +162,7 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return p, checkHostHeader(p.probe, env, p.session)
 }
 
 // checkVerifyFlags checks the flags that need no config.

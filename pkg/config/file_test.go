@@ -136,3 +136,13 @@ func TestCookieValueWithForbiddenBytesRefused(t *testing.T) {
 		t.Errorf("a valid cookie value: %v", err)
 	}
 }
+
+// TestCredentialHeadersInConfigRefused: headers: may not carry Cookie,
+// Authorization or Proxy-Authorization, nor a value with a line break.
+func TestCredentialHeadersInConfigRefused(t *testing.T) {
+	src := "environments:\n  p:\n    base_url: https://www.example.com\n    headers: {Proxy-Authorization: Basic abc, X-Debug: \"a\\r\\nb\"}\n"
+	_, err := Load(LoadOptions{File: writeFile(t, src)})
+	if err == nil || !strings.Contains(err.Error(), "environments.p.headers.proxy-authorization") || !strings.Contains(err.Error(), "environments.p.headers.x-debug: found a value with a line break") {
+		t.Errorf("got %v", err)
+	}
+}

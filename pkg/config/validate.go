@@ -57,9 +57,13 @@ func (c *Config) validate() []Problem {
 				add(k+".session.value_env", strconv.Quote(s.ValueEnv), "an environment variable name such as CACHECTL_PRODUCTION_SESSION")
 			}
 		}
-		for h := range env.Headers {
-			if strings.EqualFold(h, "cookie") || strings.EqualFold(h, "authorization") {
-				add(k+".headers."+h, "a credential header", "no Cookie or Authorization header in config; use session.value_env or value_file")
+		for h, v := range env.Headers {
+			switch strings.ToLower(h) {
+			case "cookie", "authorization", "proxy-authorization":
+				add(k+".headers."+h, "a credential header", "no Cookie, Authorization or Proxy-Authorization header in config; use session.value_env or value_file")
+			}
+			if strings.ContainsAny(v, "\r\n\x00") {
+				add(k+".headers."+h, "a value with a line break or NUL", "one line")
 			}
 		}
 		ps = append(ps, validateCDN(k+".cdn", &env.CDN)...)
