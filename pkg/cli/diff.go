@@ -94,7 +94,7 @@ func planDiff(opts *DiffOptions) (*diffPlan, error) {
 	}
 	envs := opts.Globals.Envs
 	if len(envs) != 2 {
-		return nil, usageErrorf("diff: expected --env A --env B (two environments), got %d (known: %s)", len(envs), strings.Join(cfg.EnvNames(), ", "))
+		return nil, usageErrorf("diff: expected --env A --env B (two environments), got %d (%s)", len(envs), knownEnvironments(cfg, opts.Environ, "known: "))
 	}
 	if err := checkDiffFlags(opts); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/inspect"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // InspectOptions are the parsed flags of `cachectl inspect` and what its
@@ -130,6 +132,9 @@ func planInspect(opts *InspectOptions) (*inspectPlan, error) {
 		return nil, err
 	}
 	if p.targets, err = newTargetList(opts.IO.In, env, opts.Targets, opts.FromFile, sessionCheck(env, p.session)); err != nil {
+		if errors.Is(err, target.ErrNoEnvironment) {
+			return nil, usageErrorf("%v; %s", err, knownEnvironments(cfg, opts.Environ, "--env may name: "))
+		}
 		return nil, err
 	}
 	if p.targets.count == 0 {

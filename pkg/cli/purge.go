@@ -129,7 +129,13 @@ func readPurgeFile(f *Factory, env *config.Environment, path string) ([]string, 
 		return nil, err
 	}
 	defer r.Close()
-	pipe := &target.Pipeline{Env: env.TargetEnv(), Canonical: true}
+	tenv := env.TargetEnv()
+	pipe := &target.Pipeline{Env: tenv, Canonical: true, Check: func(u string) error {
+		if !tenv.Allows(u) {
+			return fmt.Errorf("%s is outside environment %q (allowed hosts: %s)", u, env.Name, strings.Join(tenv.AllowedHosts(), ", "))
+		}
+		return nil
+	}}
 	var urls []string
 	for t, err := range pipe.Read(r) {
 		if err != nil {

@@ -158,12 +158,12 @@ func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
 
 // purgeEnvironment is the named environment; purge always needs one.
 func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
-	if name == "" {
-		return nil, usageErrorf("purge: no environment chosen (expected --env NAME; the provider and allowed hosts come from it)")
-	}
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, err
+	}
+	if name == "" {
+		return nil, usageErrorf("purge: no environment chosen (expected --env NAME: the provider and allowed hosts come from it; %s)", knownEnvironments(cfg, f.Environ, "one of: "))
 	}
 	env, err := cfg.Env(name)
 	return env, usageError(err)

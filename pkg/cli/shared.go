@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -103,4 +105,25 @@ func checkHostHeader(o probe.Options, env *config.Environment, session *probe.Se
 		return nil
 	}
 	return usageErrorf("Host: %s is not a host of environment %q (allowed hosts: %s); the session cookie is never sent to another virtual host (drop the Host header, or probe with --as anonymous)", h, env.Name, strings.Join(env.AllowedHosts(), ", "))
+}
+
+// knownEnvironments lists the environments --env may name after label
+// ("one of: a, b") or, with no config file, says where cachectl looked for
+// one and how to start one.
+func knownEnvironments(cfg *config.Config, env config.Environ, label string) string {
+	switch {
+	case cfg.File == "":
+		var looked []string
+		for _, p := range config.DefaultSearchPaths(env) {
+			if !filepath.IsAbs(p) {
+				p = "./" + p
+			}
+			looked = append(looked, p)
+		}
+		return fmt.Sprintf("no config file was found (looked for %s); create one with an environments: section (configs/demo.yaml in cachectl's repository is an annotated example) or pass --config FILE",
+			strings.Join(looked, " and "))
+	case len(cfg.Environments) == 0:
+		return cfg.File + " defines no environments"
+	}
+	return label + strings.Join(cfg.EnvNames(), ", ")
 }

@@ -126,7 +126,7 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 		return nil, err
 	}
 	if env == nil {
-		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, one of: %s)", strings.Join(cfg.EnvNames(), ", "))
+		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, %s)", knownEnvironments(cfg, opts.Environ, "one of: "))
 	}
 	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
 	if err := checkVerifyFlags(opts); err != nil {
