@@ -85,7 +85,7 @@ func TestPurgeFileErrorsNameTheLine(t *testing.T) {
 	fake, cfg, env := cloudflareSetup(t, cloudflareNoFaults())
 	for name, body := range map[string]string{
 		"line 3: https://evil.example/x is outside environment": "# changed\n/articles/1\nhttps://evil.example/x\n",
-		"line 2: invalid path":                                   "/articles/1\n/articles/2\x01x\n",
+		"line 2: invalid path": "/articles/1\n/articles/2\x01x\n",
 	} {
 		path := writeFile(t, "urls.txt", body)
 		code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "--from-file", path)
