@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -117,5 +118,32 @@ routes:
 		if strings.Contains(out+stderr, leakSession) {
 			t.Errorf("-o %s: the reflected session value was printed:\n%s%s", format, out, stderr)
 		}
+	}
+}
+
+// TestAPIRedirectNeverCarriesTheToken: a purge API answering 307 to another
+// server (even on the same host) does not get the token re-sent there: the
+// purge client follows no redirect, and the purge is a failure.
+func TestAPIRedirectNeverCarriesTheToken(t *testing.T) {
+	var leaked atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+	}))
+	t.Cleanup(other.Close)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+	site := newSessionSite(t, "http://127.0.0.1:1")
+	cfg := secretsConfig(t, site.URL, api.URL+"/client/v4")
+	env := map[string]string{"TEST_SESSION": leakSession, "TEST_CF_TOKEN": leakToken}
+	code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "/articles/1")
+	if code != ExitOperational {
+		t.Errorf("exit %d, want 3: %s%s", code, out, stderr)
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the token followed the redirect %d times", n)
 	}
 }
