@@ -1,7 +1,8 @@
 // Package stacktest starts the local stack from scripts/stack.sh — the
 // Devnotes origin behind a production and a staging Varnish — for
 // integration tests, on ports and in a state directory of its own, so test
-// binaries running in parallel do not meet.
+// binaries running in parallel do not meet. A test starts a stack of its
+// own with Start, or shares the test binary's one stack with Shared.
 //
 // Without the stack's packages (varnish, python3-fastapi, python3-uvicorn,
 // curl) tests are skipped with the install command; with CI=true they fail
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,6 +61,62 @@ type Stack struct {
 
 // Start brings up a stack for t and registers its shutdown with t.Cleanup.
 func Start(t testing.TB) *Stack {
+	t.Helper()
+	s := start(t)
+	pids := s.pids()
+	t.Cleanup(func() { s.stop(t, pids) })
+	return s
+}
+
+// shared is the stack Shared starts once per test binary and Main stops.
+var shared struct {
+	mu    sync.Mutex
+	stack *Stack
+	pids  []int
+}
+
+// Shared returns the test binary's one stack, started by the first test
+// that asks for it; later tests get the same stack in whatever state the
+// earlier ones left it (caches warm, articles edited). It stays up until
+// Main stops it after the last test, so a package whose tests call Shared
+// runs them through Main:
+//
+//	func TestMain(m *testing.M) { os.Exit(stacktest.Main(m)) }
+//
+// When the stack cannot start, t is failed or skipped as by Start, and the
+// next test to ask tries again.
+func Shared(t testing.TB) *Stack {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.stack == nil {
+		s := start(t)
+		shared.stack, shared.pids = s, s.pids()
+	}
+	return shared.stack
+}
+
+// Main runs the tests of m and then stops the stack Shared started, if
+// any, and returns the exit code for os.Exit: the tests', or 1 when they
+// passed but the stack did not stop cleanly.
+func Main(m *testing.M) int {
+	code := m.Run()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if s := shared.stack; s != nil {
+		logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+		if err := s.shutdown(shared.pids, code != 0, logf); err != nil {
+			logf("stacktest: %v", err)
+			code = max(code, 1)
+		}
+		shared.stack = nil
+	}
+	return code
+}
+
+// start brings up a stack; on failure it fails t, or skips it when the
+// stack's packages are missing.
+func start(t testing.TB) *Stack {
 	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
@@ -116,32 +174,38 @@ func Start(t testing.TB) *Stack {
 			t.Fatalf("stacktest: scripts/stack.sh up: %v\n%s", err, out)
 		}
 	}
-
-	pids := s.pids()
-	t.Cleanup(func() { s.stop(t, pids) })
 	return s
 }
 
-// stop runs stack.sh down, checks that every process it started is gone, and
-// removes the state directory.
+// stop shuts the stack down at the end of t.
 func (s *Stack) stop(t testing.TB, pids []int) {
-	if t.Failed() {
-		s.logTails(t)
+	if err := s.shutdown(pids, t.Failed(), t.Logf); err != nil {
+		t.Errorf("stacktest: %v", err)
+	}
+}
+
+// shutdown runs stack.sh down, checks that every process it started is
+// gone, and removes the state directory; after a failure (failed) it first
+// logs the end of each component's log.
+func (s *Stack) shutdown(pids []int, failed bool, logf func(string, ...any)) error {
+	if failed {
+		s.logTails(logf)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if out, err := s.run(ctx, "down"); err != nil {
-		t.Errorf("stacktest: scripts/stack.sh down: %v\n%s", err, out)
-		return
+		return fmt.Errorf("scripts/stack.sh down: %w\n%s", err, out)
 	}
+	var errs []error
 	for _, pid := range pids {
 		if processAlive(pid) {
-			t.Errorf("stacktest: process %d still running after down", pid)
+			errs = append(errs, fmt.Errorf("process %d still running after down", pid))
 		}
 	}
 	if err := os.RemoveAll(s.Dir); err != nil {
-		t.Errorf("stacktest: remove state dir: %v", err)
+		errs = append(errs, fmt.Errorf("remove state dir: %w", err))
 	}
+	return errors.Join(errs...)
 }
 
 // run executes scripts/stack.sh with the stack's settings and returns its
@@ -203,7 +267,7 @@ func (s *Stack) pids() []int {
 }
 
 // logTails logs the end of each component's log, for a failed test.
-func (s *Stack) logTails(t testing.TB) {
+func (s *Stack) logTails(logf func(string, ...any)) {
 	for _, name := range []string{"origin", "production", "staging"} {
 		b, err := os.ReadFile(filepath.Join(s.Dir, name+".log"))
 		if err != nil {
@@ -213,7 +277,7 @@ func (s *Stack) logTails(t testing.TB) {
 		if len(lines) > 20 {
 			lines = lines[len(lines)-20:]
 		}
-		t.Logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
+		logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
 	}
 }
 

@@ -348,6 +348,10 @@ func TestOutputFormatRefused(t *testing.T) {
 			return err
 		}, "(expected one of: table, json, jsonl, junit, markdown)"},
 		{"diff", func(f *Factory) error { _, err := planDiff(&DiffOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
+		{"stale", func(f *Factory) error {
+			_, err := planStale(context.Background(), &StaleOptions{cmdDeps: f.deps()})
+			return err
+		}, "(expected one of: table, json, jsonl)"},
 		{"report merge", func(f *Factory) error { _, err := planReportMerge(&ReportMergeOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
 		{"config validate", func(f *Factory) error { return configValidateRun(&ConfigValidateOptions{f.deps()}) }, "(expected one of: table, json)"},
 		{"config show", func(f *Factory) error { return configShowRun(&ConfigShowOptions{f.deps()}) }, "(expected one of: table, json)"},

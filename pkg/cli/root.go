@@ -135,8 +135,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Short: "Inspect, purge and verify what your CDN or caching proxy does with your pages",
 		Long: `cachectl shows how each route of a website is cached for an anonymous visitor
 and for a logged-in one, purges exactly the pages that changed through the CDN's
-API (batched, throttled, retried, journaled and verified), and checks after every
-deploy that caching behaves as each route's owner intended.
+API (batched, throttled, retried, journaled and verified), lists the pages whose
+cached copy is older than the origin's, and checks after every deploy that
+caching behaves as each route's owner intended.
 
 Exit codes: 0 success, 1 a check failed, 2 usage or configuration error (nothing
 was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
@@ -167,7 +168,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdPurge(f, nil),
 		newCmdConfig(f),
 		newCmdVersion(f, nil),
-		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
+		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdStale(f, nil), newCmdReport(f),
 	)
 	return root
 }

@@ -127,3 +127,32 @@ func knownEnvironments(cfg *config.Config, env config.Environ, label string) str
 	}
 	return label + strings.Join(cfg.EnvNames(), ", ")
 }
+
+// requireEnvironment loads the config and the --env environment, which cmd
+// cannot run without.
+func (d cmdDeps) requireEnvironment(cmd string) (*config.Config, *config.Environment, error) {
+	cfg, err := d.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := d.Environment()
+	if err != nil {
+		return nil, nil, err
+	}
+	if env == nil {
+		return nil, nil, usageErrorf("%s: no environment chosen (expected --env NAME, %s)", cmd, knownEnvironments(cfg, d.Environ, "one of: "))
+	}
+	return cfg, env, nil
+}
+
+// envHostCheck refuses a URL that is not on one of env's hosts, with
+// refusal formatted from the URL, the environment's name and its hosts.
+func envHostCheck(env *config.Environment, refusal string) func(string) error {
+	tenv := env.TargetEnv()
+	return func(u string) error {
+		if !tenv.Allows(u) {
+			return fmt.Errorf(refusal, u, env.Name, strings.Join(tenv.AllowedHosts(), ", "))
+		}
+		return nil
+	}
+}

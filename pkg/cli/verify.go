@@ -117,16 +117,9 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := opts.Config()
+	cfg, env, err := opts.requireEnvironment("verify")
 	if err != nil {
 		return nil, err
-	}
-	env, err := opts.Environment()
-	if err != nil {
-		return nil, err
-	}
-	if env == nil {
-		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, %s)", knownEnvironments(cfg, opts.Environ, "one of: "))
 	}
 	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
 	if err := checkVerifyFlags(opts); err != nil {

@@ -38,6 +38,12 @@ type Environment struct {
 	// Hosts is the purge allow-list and the set of hosts the session cookie may go to;
 	// default: the base URL's host.
 	Hosts []string `mapstructure:"hosts" yaml:"hosts,omitempty"`
+	// OriginURL is the origin reached without the CDN (http://10.0.0.7:8000):
+	// stale compares the edge's copies with what it answers.
+	OriginURL string `mapstructure:"origin_url" yaml:"origin_url,omitempty"`
+	// OriginHost is the Host header sent to OriginURL; default: each URL's
+	// own host, as a CDN sends it.
+	OriginHost string `mapstructure:"origin_host" yaml:"origin_host,omitempty"`
 	// Session enables the logged-in variant.
 	Session *Session `mapstructure:"session" yaml:"session,omitempty"`
 	// CDN selects and configures the purge provider.
@@ -46,6 +52,16 @@ type Environment struct {
 	Headers map[string]string `mapstructure:"headers" yaml:"headers,omitempty"`
 	// CacheHeaders are extra cache-status headers for this environment.
 	CacheHeaders []string `mapstructure:"cache_headers" yaml:"cache_headers,omitempty"`
+	// Stale configures stale detection for every URL of this environment.
+	Stale Stale `mapstructure:"stale" yaml:"stale,omitempty"`
+}
+
+// Stale configures how stale compares an edge copy with the origin's version.
+type Stale struct {
+	// Ignore lists RE2 patterns whose matches are removed from both bodies
+	// before they are compared (render time stamps, CSRF tokens, what an
+	// edge injects). A pattern matches within one line.
+	Ignore []string `mapstructure:"ignore" yaml:"ignore,omitempty"`
 }
 
 // Session names the session cookie and where its value comes from. The value
@@ -79,6 +95,9 @@ type Route struct {
 	Expect Expectations `mapstructure:"expect" yaml:"expect,omitempty"`
 	// Rollback says what to do when the route misbehaves.
 	Rollback string `mapstructure:"rollback" yaml:"rollback,omitempty"`
+	// Stale holds this route's own ignore patterns, applied in addition to
+	// the environment's.
+	Stale Stale `mapstructure:"stale" yaml:"stale,omitempty"`
 }
 
 // Expectations per variant.

@@ -75,6 +75,36 @@ func TestLoadValid(t *testing.T) {
 	}
 }
 
+// TestStaleKeys: an environment's origin and ignore patterns, and a route's
+// own patterns, are read as written.
+func TestStaleKeys(t *testing.T) {
+	cfg, err := Load(LoadOptions{File: writeFile(t, `environments:
+  production:
+    base_url: https://www.example.com
+    origin_url: http://10.0.0.7:8000
+    origin_host: origin.example.com
+    stale:
+      ignore: ['<span class="rendered">[^<]*</span>', 'nonce="[^"]*"']
+routes:
+  - path: /now
+    stale: {ignore: ['<time>[^<]*</time>']}
+  - path: /
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := cfg.Environments["production"]
+	if prod.OriginURL != "http://10.0.0.7:8000" || prod.OriginHost != "origin.example.com" {
+		t.Errorf("origin = %q with Host %q", prod.OriginURL, prod.OriginHost)
+	}
+	if got := strings.Join(prod.Stale.Ignore, " | "); got != `<span class="rendered">[^<]*</span> | nonce="[^"]*"` {
+		t.Errorf("environment stale.ignore = %s", got)
+	}
+	if got := cfg.Routes[0].Stale.Ignore; len(got) != 1 || got[0] != "<time>[^<]*</time>" || cfg.Routes[1].Stale.Ignore != nil {
+		t.Errorf("route stale.ignore = %q, %q", got, cfg.Routes[1].Stale.Ignore)
+	}
+}
+
 func TestEnvironmentOverrides(t *testing.T) {
 	env := Environ{"CACHECTL_ENVIRONMENTS_STAGING_BASE_URL=https://stage2.example.com"}
 	cfg, err := Load(LoadOptions{File: writeFile(t, validConfig), Environ: env})
@@ -146,6 +176,20 @@ routes:
 			`routes[2].path: found "/private", expected a path not already listed (same as routes[1])`,
 			`routes[3].expect.anonymous.headers.present: found "ETag", expected a header not also listed under headers.absent`,
 			`routes[3].expect.anonymous.headers.match.server: found "("`}},
+		{"stale", `environments:
+  p: {base_url: https://a.example, origin_url: 'ftp://10.0.0.7', origin_host: 'a.example/x', stale: {ignore: ['(', '']}}
+  q: {base_url: https://a.example, origin_host: a.example}
+  r: {base_url: https://a.example, origin_url: 'http://10.0.0.7:8000/?q=1'}
+routes:
+  - path: /
+    stale: {ignore: ['<span>[^<]*</span>', '[z-a]']}
+`, []string{`environments.p.origin_url: found "ftp://10.0.0.7", expected an absolute URL with scheme http or https, such as http://10.0.0.7:8000`,
+			`environments.p.origin_host: found "a.example/x", expected a host name`,
+			`environments.p.stale.ignore[0]: found "(", expected a valid regular expression (RE2 syntax): error parsing regexp: missing closing )`,
+			`environments.p.stale.ignore[1]: found "", expected a non-empty regular expression`,
+			`environments.q.origin_host: found "a.example", expected origin_url set too`,
+			`environments.r.origin_url: found "http://10.0.0.7:8000/?q=1", expected a URL without query`,
+			`routes[0].stale.ignore[1]: found "[z-a]", expected a valid regular expression (RE2 syntax): error parsing regexp: invalid character class range`}},
 		{"logged_in without any session", "environments:\n  p: {base_url: https://a.example}\nroutes:\n  - path: /\n    expect: {logged_in: {private: true}}\n",
 			[]string{"routes[0].expect.logged_in: found an expectation, expected a session configured"}},
 	}
