@@ -42,11 +42,15 @@ type Target struct {
 	Kind Kind `json:"kind"`
 	// Value is the normalized URL, tag, prefix or host; empty for KindEverything.
 	Value string `json:"value"`
-	// Headers are cache-key headers that select one variant of a URL (Cloudflare only).
+	// Headers are cache-key headers that select one variant of a URL: one
+	// combination of an environment's cache_key.headers or --key-header.
 	Headers map[string]string `json:"headers,omitempty"`
 	// VariantOf is the URL this target was derived from (--variants: the
 	// trailing-slash twin or the other scheme); empty for targets given.
 	VariantOf string `json:"variant_of,omitempty"`
+	// RelatedTo is the target given whose related rules pulled this one in
+	// (--related); empty for targets given.
+	RelatedTo string `json:"related_to,omitempty"`
 }
 
 // Batch is one unit of work sent to a provider: targets of a single kind,

@@ -82,8 +82,14 @@ func (p *purgeTable) Record(r purge.Record) error {
 	}
 	fmt.Fprintf(p.w, "%s  %5d  %8d  %s\n", state, r.Batch, r.Attempts, target)
 	var extra []string
+	if len(r.Headers) > 0 {
+		extra = append(extra, "headers "+purge.FormatHeaders(r.Headers))
+	}
 	if r.VariantOf != "" {
 		extra = append(extra, "variant of "+r.VariantOf)
+	}
+	if r.RelatedTo != "" {
+		extra = append(extra, "related to "+r.RelatedTo)
 	}
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
