@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/related"
 )
 
 // Config is the whole configuration file.
@@ -20,6 +21,9 @@ type Config struct {
 	Defaults Defaults `mapstructure:"defaults" yaml:"defaults,omitempty"`
 	// CacheHeaders are extra response headers holding a site's own cache status, checked first.
 	CacheHeaders []string `mapstructure:"cache_headers" yaml:"cache_headers,omitempty"`
+	// Related are the related-route rules of every environment: what else
+	// `purge --related` purges with a page (package related).
+	Related []related.Rule `mapstructure:"related" yaml:"related,omitempty"`
 
 	// File is the path the configuration was read from; empty when none was used.
 	File string `mapstructure:"-" yaml:"-"`
@@ -46,7 +50,25 @@ type Environment struct {
 	Headers map[string]string `mapstructure:"headers" yaml:"headers,omitempty"`
 	// CacheHeaders are extra cache-status headers for this environment.
 	CacheHeaders []string `mapstructure:"cache_headers" yaml:"cache_headers,omitempty"`
+	// Related are this environment's own related-route rules, applied
+	// after the top-level ones.
+	Related []related.Rule `mapstructure:"related" yaml:"related,omitempty" json:",omitempty"`
+	// CacheKey says what besides the URL the CDN's cache key holds, so a
+	// purge reaches every variant of a page.
+	CacheKey CacheKey `mapstructure:"cache_key" yaml:"cache_key,omitempty" json:",omitzero"`
 }
+
+// CacheKey is what an environment's CDN keys its cache on besides the URL.
+type CacheKey struct {
+	// Headers are the request headers of the cache key and their values:
+	// a purge of a URL purges one variant per combination of values.
+	Headers KeyHeaders `mapstructure:"headers" yaml:"headers,omitempty"`
+}
+
+// KeyHeaders maps a cache-key request header (CF-Device-Type,
+// Accept-Language) to the values whose variants a purge reaches. Names are
+// case-insensitive.
+type KeyHeaders map[string][]string
 
 // Session names the session cookie and where its value comes from. The value
 // itself is never part of the configuration.

@@ -63,7 +63,10 @@ func (c *Config) validate() []Problem {
 			}
 		}
 		ps = append(ps, validateCDN(k+".cdn", &env.CDN)...)
+		ps = append(ps, validateRelated(k+".", env.Related)...)
+		ps = append(ps, validateCacheKey(k+".cache_key", env.CacheKey)...)
 	}
+	ps = append(ps, validateRelated("", c.Related)...)
 	seen := map[string]int{}
 	for i, r := range c.Routes {
 		k := fmt.Sprintf("routes[%d]", i)
