@@ -5,26 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/cachectl/cachectl/internal/golden"
 )
-
-// TestConfigShowRelatedGolden: related rules (top level and per
-// environment) and cache-key headers are printed as loaded.
-func TestConfigShowRelatedGolden(t *testing.T) {
-	for _, tt := range []struct{ name, format string }{
-		{"config_show_related", "table"},
-		{"config_show_related_json", "json"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, stderr := run(t, nil, "config", "show", "--config", "testdata/config_show_related.yaml", "-o", tt.format)
-			if code != 0 {
-				t.Fatalf("exit %d, want 0 (stderr %q)", code, stderr)
-			}
-			golden.Check(t, tt.name, []byte(out))
-		})
-	}
-}
 
 // TestConfigValidateRefusesWrongRules: a rule package related refuses is a
 // configuration error (exit 2) naming the key path, the value found and
