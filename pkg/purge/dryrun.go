@@ -29,6 +29,14 @@ func (d *dryRunProvider) Name() string               { return d.p.Name() }
 func (d *dryRunProvider) Capabilities() []Capability { return d.p.Capabilities() }
 func (d *dryRunProvider) BatchLimit(k Kind) int      { return d.p.BatchLimit(k) }
 
+// EntryKey is the wrapped provider's, so a dry run batches as a run does.
+func (d *dryRunProvider) EntryKey(t Target) string {
+	if k, ok := d.p.(EntryKeyer); ok {
+		return k.EntryKey(t)
+	}
+	return targetKey(t)
+}
+
 // Purge prints the batch and sends nothing: no calls. Targets the
 // provider would refuse without sending come back with the reason in
 // their result, so the run can report them.

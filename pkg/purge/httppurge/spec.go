@@ -42,8 +42,10 @@ func (s Settings) method() string {
 }
 
 var (
-	// capabilities: URLs only; a purge request names exactly one cache entry.
-	capabilities = []purge.Capability{purge.CapURL}
+	// capabilities: URLs, with or without cache-key headers; a purge
+	// request names exactly one cache entry, and carries the request
+	// headers the node's cache key is made of.
+	capabilities = []purge.Capability{purge.CapURL, purge.CapURLHeaders}
 	methodRE     = regexp.MustCompile(`^[A-Z]+$`)
 )
 
