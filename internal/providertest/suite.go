@@ -220,6 +220,13 @@ func (s *suite) capabilities(t *testing.T) {
 				b.Targets[i].Headers = map[string]string{"CF-Device-Type": "mobile", "Accept-Language": "en"}
 			}
 		}},
+		// Two variants of one URL: both purged, as one purge where the
+		// provider is an EntryKeyer (checked below).
+		{purge.CapURLAllVariants, purge.KindURL, 2, func(b *purge.Batch) {
+			b.Targets[1] = b.Targets[0]
+			b.Targets[0].Headers = map[string]string{"Accept-Language": "en"}
+			b.Targets[1].Headers = map[string]string{"Accept-Language": "de"}
+		}},
 		{purge.CapTag, purge.KindTag, 3, nil},
 		{purge.CapHost, purge.KindHost, 1, nil},
 		{purge.CapPrefix, purge.KindPrefix, 2, nil},
@@ -253,6 +260,9 @@ func (s *suite) capabilities(t *testing.T) {
 				if c.cap == purge.CapSoft && !r.Soft {
 					t.Errorf("request %d was not a soft purge", r.Seq)
 				}
+			}
+			if _, ok := p.(purge.EntryKeyer); ok && c.cap == purge.CapURLAllVariants && len(reqs) != 1 {
+				t.Errorf("backend received %d requests for two variants of one URL, want 1", len(reqs))
 			}
 		})
 	}

@@ -27,8 +27,10 @@ type Settings struct {
 
 var (
 	secretNeed = purge.Secret{Kind: purge.SecretAPIToken, Grants: "the purge_select scope"}
-	// capabilities: URL, tag (surrogate key), everything and soft.
-	capabilities = []purge.Capability{purge.CapURL, purge.CapTag, purge.CapEverything, purge.CapSoft}
+	// capabilities: URL, tag (surrogate key), everything and soft. A URL
+	// purge removes every variant Fastly keeps of the URL (its cache key is
+	// host and path; Vary variants share the entry).
+	capabilities = []purge.Capability{purge.CapURL, purge.CapTag, purge.CapEverything, purge.CapSoft, purge.CapURLAllVariants}
 )
 
 func validate(s Settings) []purge.Problem {
