@@ -100,9 +100,9 @@ func TestSchemaCatchesWrongFileShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for body, wantOK := range map[string]bool{
-		`{"files":[{"url":"https://www.example.com/a","headers":{"CF-Device-Type":"mobile"}}]}`:                 true,
-		`{"files":["https://www.example.com/a"]}`:                                                                true,
-		`{"files":[{"url":"https://www.example.com/a","headers":"CF-Device-Type: mobile"}]}`:                    false,
+		`{"files":[{"url":"https://www.example.com/a","headers":{"CF-Device-Type":"mobile"}}]}`:                   true,
+		`{"files":["https://www.example.com/a"]}`:                                                                 true,
+		`{"files":[{"url":"https://www.example.com/a","headers":"CF-Device-Type: mobile"}]}`:                      false,
 		`{"files":[{"url":"https://www.example.com/a","headers":{"CF-Device-Type":"mobile"}},"https://x.test/"]}`: false,
 		`{"tags":"blog"}`: false,
 	} {
