@@ -248,11 +248,12 @@ func purgeProgress(f *Factory, batches, targets int) *progressbar.ProgressBar {
 	)
 }
 
-// probeVerifier checks a purged URL with an anonymous probe.
+// probeVerifier checks a purged URL with an anonymous probe that sends the
+// cache-key headers of the variant purged.
 type probeVerifier struct{ prober *probe.Prober }
 
-func (v *probeVerifier) Verify(ctx context.Context, u string) (purge.VerifyResult, error) {
-	r := v.prober.Probe(ctx, u, probe.Anonymous, nil)
+func (v *probeVerifier) Verify(ctx context.Context, u string, header map[string]string) (purge.VerifyResult, error) {
+	r := v.prober.WithHeader(header).Probe(ctx, u, probe.Anonymous, nil)
 	if r.Error != "" {
 		return purge.VerifyResult{}, errors.New(r.Error)
 	}

@@ -4,7 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/purge"
 )
 
@@ -93,5 +95,40 @@ func TestWithKeyHeaders(t *testing.T) {
 	}
 	if got := purge.WithKeyHeaders(in, nil); !reflect.DeepEqual(got, in) {
 		t.Errorf("WithKeyHeaders without headers = %+v, want the targets unchanged", got)
+	}
+}
+
+// TestVariantsPurgedAndVerified: on a cache node that keys on X-Device,
+// each variant of a URL is purged by its own PURGE and verified by a probe
+// that sends its headers; the records carry the headers.
+func TestVariantsPurgedAndVerified(t *testing.T) {
+	node := newCacheNode(t)
+	node.keyHeader = "X-Device"
+	const u = "https://www.example.com/p/1"
+	for _, d := range []string{"mobile", "desktop"} {
+		node.warmVariant(t, u, map[string]string{"X-Device": d})
+	}
+	p := newHTTPPurge(t, 0, node)
+	targets := purge.WithKeyHeaders([]purge.Target{{Kind: purge.KindURL, Value: u}}, []purge.KeyHeader{{Name: "X-Device", Values: []string{"mobile", "desktop"}}})
+	batches, err := purge.Plan(p, targets, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out collector
+	r := &purge.Runner{Provider: p, Verifier: &nodeGetter{node: node.srv.URL}, Verify: purge.VerifyOptions{Settle: time.Second, Interval: 10 * time.Millisecond}, OnResult: out.add}
+	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches)
+	if err != nil || sum.Err() != nil {
+		t.Fatalf("Run() = %+v, %v, %v", sum, err, sum.Err())
+	}
+	if len(out.recs) != 2 {
+		t.Fatalf("%d records, want 2", len(out.recs))
+	}
+	for _, rec := range out.recs {
+		if rec.Headers["X-Device"] == "" || rec.Verify == nil || !rec.Verify.Passed || rec.Verify.Cache.Status != cachestatus.MISS {
+			t.Errorf("record %+v (verify %+v), want a variant purged and verified MISS", rec, rec.Verify)
+		}
+	}
+	if got := node.totalPurges(); got != 2 {
+		t.Errorf("node received %d purges, want one per variant", got)
 	}
 }
