@@ -39,6 +39,10 @@ type PurgeOptions struct {
 	Reason     string
 	Journal    string
 	Resume     string
+	// Related adds what the config's related rules name for each URL.
+	Related bool
+	// KeyHeaders are --key-header flags, "Name: v1,v2".
+	KeyHeaders []string
 }
 
 func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
@@ -98,6 +102,8 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 	fl.BoolVar(&opts.Warm, "warm", false, "with --verify, request each URL again until it is cached and report the time it took")
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
 	fl.BoolVar(&opts.Variants, "variants", false, "also purge the trailing-slash twin and the other scheme of each URL")
+	fl.BoolVar(&opts.Related, "related", false, "also purge the pages the config's related rules name for each URL (home page, tag pages, feed)")
+	fl.StringArrayVar(&opts.KeyHeaders, "key-header", nil, `purge every variant of each URL a cache-key header makes, "Name: v1,v2" (repeatable; added to cache_key.headers)`)
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
 	fl.StringVar(&opts.Resume, "resume", "", "re-send the targets of run RUN_ID that were not confirmed purged")
