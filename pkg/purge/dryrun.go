@@ -56,8 +56,11 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 	for i, t := range b.Targets {
 		res.Results[i].Target = t
 		fmt.Fprintf(&sb, "  %s", displayTarget(t))
-		if t.VariantOf != "" {
-			fmt.Fprintf(&sb, " (variant of %s)", t.VariantOf)
+		if len(t.Headers) > 0 {
+			fmt.Fprintf(&sb, " [%s]", FormatHeaders(t.Headers))
+		}
+		if why := reason(t); why != "given" {
+			fmt.Fprintf(&sb, " (%s)", why)
 		}
 		sb.WriteString("\n")
 		if i < len(refused) && refused[i] != nil {
