@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -90,7 +91,13 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 			return purgeRun(cmd.Context(), f, opts)
 		},
 	}
-	fl := cmd.Flags()
+	purgeFlags(cmd.Flags(), opts)
+	cmd.AddCommand(newCmdPurgeLog(f, nil))
+	return cmd
+}
+
+// purgeFlags declares purge's flags into opts.
+func purgeFlags(fl *pflag.FlagSet, opts *PurgeOptions) {
 	fl.StringVar(&opts.FromFile, "from-file", "", "read URLs or paths from FILE, one per line (- for stdin; # comments)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "purge by cache tag / surrogate key (repeatable)")
 	fl.StringArrayVar(&opts.Prefixes, "prefix", nil, "purge by URL prefix, e.g. /blog/ (repeatable)")
@@ -107,8 +114,6 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
 	fl.StringVar(&opts.Resume, "resume", "", "re-send the targets of run RUN_ID that were not confirmed purged")
-	cmd.AddCommand(newCmdPurgeLog(f, nil))
-	return cmd
 }
 
 func journalPath(f *Factory, opt string) (string, error) {

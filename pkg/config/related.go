@@ -58,6 +58,12 @@ func (h KeyHeaders) MarshalYAML() (any, error) { return h.spelled(), nil }
 // MarshalJSON prints the names in their usual spelling.
 func (h KeyHeaders) MarshalJSON() ([]byte, error) { return json.Marshal(h.spelled()) }
 
+// validatePurgeScope checks what widens an environment's purges: its
+// related rules and cache-key headers; k is the environment's key.
+func validatePurgeScope(k string, env *Environment) []Problem {
+	return append(validateRelated(k+".", env.Related), validateCacheKey(k+".cache_key", env.CacheKey)...)
+}
+
 // validateRelated reports the problems package related finds in rules,
 // under prefix ("" at the top level, "environments.NAME." in one).
 func validateRelated(prefix string, rules []related.Rule) []Problem {

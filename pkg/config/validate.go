@@ -63,8 +63,7 @@ func (c *Config) validate() []Problem {
 			}
 		}
 		ps = append(ps, validateCDN(k+".cdn", &env.CDN)...)
-		ps = append(ps, validateRelated(k+".", env.Related)...)
-		ps = append(ps, validateCacheKey(k+".cache_key", env.CacheKey)...)
+		ps = append(ps, validatePurgeScope(k, env)...)
 	}
 	ps = append(ps, validateRelated("", c.Related)...)
 	seen := map[string]int{}

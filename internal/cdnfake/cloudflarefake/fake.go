@@ -294,26 +294,7 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 	switch shape {
 	case "files":
 		x.rec.Kind = "url"
-		if len(items) > f.opts.FilesLimit {
-			return bad, CodeTooManyFiles, fmt.Sprintf("Too many files in one request: the maximum is %d", f.opts.FilesLimit)
-		}
-		withHeaders := bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{"))
-		for _, it := range items {
-			u, err := fileURL(it, withHeaders)
-			if err != nil {
-				return bad, CodeNoTarget, err.Error()
-			}
-			pu, err := url.Parse(u)
-			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-				return bad, CodeUnableToPurge, "Unable to purge " + u + ": not an absolute http(s) URL"
-			}
-			if !f.inZone(pu.Hostname()) {
-				return bad, CodeNotInZone, "You can only purge files for this zone"
-			}
-			if f.inject.Rejected(u) {
-				return bad, CodeUnableToPurge, "Unable to purge " + u
-			}
-		}
+		return f.checkFiles(items)
 	case "tags", "hosts", "prefixes":
 		x.rec.Kind = strings.TrimSuffix(shape, "s")
 		if shape == "prefixes" {
@@ -349,6 +330,33 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 			if f.inject.Rejected(s) {
 				return bad, CodeUnableToPurge, "Unable to purge " + s
 			}
+		}
+	}
+	return 0, 0, ""
+}
+
+// checkFiles checks the items of a "files" body: at most FilesLimit
+// absolute URLs of the zone, in one of the two forms.
+func (f *Fake) checkFiles(items []json.RawMessage) (status, code int, msg string) {
+	const bad = http.StatusBadRequest
+	if len(items) > f.opts.FilesLimit {
+		return bad, CodeTooManyFiles, fmt.Sprintf("Too many files in one request: the maximum is %d", f.opts.FilesLimit)
+	}
+	withHeaders := bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{"))
+	for _, it := range items {
+		u, err := fileURL(it, withHeaders)
+		if err != nil {
+			return bad, CodeNoTarget, err.Error()
+		}
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return bad, CodeUnableToPurge, "Unable to purge " + u + ": not an absolute http(s) URL"
+		}
+		if !f.inZone(pu.Hostname()) {
+			return bad, CodeNotInZone, "You can only purge files for this zone"
+		}
+		if f.inject.Rejected(u) {
+			return bad, CodeUnableToPurge, "Unable to purge " + u
 		}
 	}
 	return 0, 0, ""
