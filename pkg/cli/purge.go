@@ -62,11 +62,22 @@ terminal, typing the zone's host name). Every URL must be on one of the
 environment's hosts, or nothing is sent. Duplicates are dropped; --variants
 adds the trailing-slash twin and the other scheme, each its own cache entry.
 
+--related adds the pages the config's related rules name for each URL (the
+home page, tag pages and feed an article shows on); each is listed with
+related_to, the URL that pulled it in, and a "*" entry is a prefix purge.
+--key-header "Name: v1,v2" and the environment's cache_key.headers purge
+every cache variant of each URL: one target per combination of values (at
+most 64). Cloudflare gets them as files with headers, http-purge as one PURGE
+per combination; Fastly purges every variant of a URL with one URL purge.
+
 Requests are batched to the provider's limits (Cloudflare: batch_size URLs,
 default 30; 100 tags, hosts or prefixes; Fastly: 256 keys), throttled by a
 client-side token bucket matching the plan, retried on 429 (honouring
 Retry-After), 5xx and connection errors, and never retried on other 4xx. A
 200 answer with "success": false is a failure.
+
+--dry-run prints the plan first: every operation and why it is there, the
+API calls, and the time the rate limits imply; then every batch's requests.
 
 Every batch is synced to an append-only journal (default
 $XDG_STATE_HOME/cachectl/journal.jsonl) before it is reported; --resume RUN_ID
@@ -81,6 +92,8 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
   git diff --name-only HEAD~1 | scripts/paths-to-urls | cachectl purge --env production --from-file -
   cachectl purge --env production --tag blog --tag authors
   cachectl purge --env production --dry-run --from-file changed.txt
+  cachectl purge --env production --related --verify /articles/x
+  cachectl purge --env production --key-header "CF-Device-Type: mobile,desktop" /articles/x
   cachectl purge --env production --resume 20261126T161200Z-ab12cd
   cachectl purge log`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -104,7 +117,7 @@ func purgeFlags(fl *pflag.FlagSet, opts *PurgeOptions) {
 	fl.StringArrayVar(&opts.Hosts, "host", nil, "purge every object of a host (repeatable)")
 	fl.BoolVar(&opts.Everything, "everything", false, "purge the whole zone or service (needs --yes)")
 	fl.BoolVar(&opts.Yes, "yes", false, "confirm --everything")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the batches and exact requests that would be sent; send nothing")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (operations and why, API calls, time at the rate limits) and the exact requests; send nothing")
 	fl.BoolVar(&opts.Verify, "verify", false, "after the purge, probe each URL and require a not-from-cache status")
 	fl.BoolVar(&opts.Warm, "warm", false, "with --verify, request each URL again until it is cached and report the time it took")
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
