@@ -17,7 +17,11 @@ import (
 // or an earlier expansion are dropped. It returns the configuration key
 // of the rule behind each prefix it adds.
 func addRelated(cfg *config.Config, env *config.Environment, given []purge.Target) ([]purge.Target, map[string]string, error) {
-	set, problems := related.Compile(cfg.RelatedRules(env))
+	rules := cfg.RelatedRules(env)
+	if len(rules) == 0 {
+		return nil, nil, usageErrorf("purge --related: no related rules apply to environment %q (expected a related: list at the top level of the config or under environments.%s); nothing was sent", env.Name, env.Name)
+	}
+	set, problems := related.Compile(rules)
 	if len(problems) > 0 {
 		// Load validates the rules; this is a configuration that skipped it.
 		return nil, nil, usageErrorf("purge --related: %s: %s", cfg.RuleKey(env, problems[0].Index), problems[0].String())
@@ -29,14 +33,14 @@ func addRelated(cfg *config.Config, env *config.Environment, given []purge.Targe
 		}
 	}
 	out := slices.Clone(given)
-	rules := map[string]string{}
+	prefixRules := map[string]string{}
 	for e := range set.ExpandAll(slices.Values(urls)) {
 		t := purge.Target{Kind: purge.KindURL, RelatedTo: e.RelatedTo}
 		var err error
 		if e.Kind == related.KindPrefix {
 			t.Kind = purge.KindPrefix
 			t.Value, err = purge.NormalizePrefix(e.Path, env.BaseURL)
-			rules[t.Value] = cfg.RuleKey(env, e.Rule)
+			prefixRules[t.Value] = cfg.RuleKey(env, e.Rule)
 		} else {
 			t.Value, err = target.Canonical(env.TargetEnv(), e.Path)
 		}
@@ -45,7 +49,7 @@ func addRelated(cfg *config.Config, env *config.Environment, given []purge.Targe
 		}
 		out = append(out, t)
 	}
-	return purge.Expand(out, false), rules, nil
+	return purge.Expand(out, false), prefixRules, nil
 }
 
 // checkRelatedPrefixes refuses, before anything is sent, a related rule's

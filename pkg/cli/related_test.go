@@ -181,7 +181,7 @@ func readFile(t *testing.T, path string) string {
 
 // TestPurgeRelatedPrefixRefused: where the provider has no prefix purge, a
 // rule's "*" entry is refused before anything is sent, naming the
-// provider and the rule.
+// provider and the rule; so is --related with no rules at all.
 func TestPurgeRelatedPrefixRefused(t *testing.T) {
 	var purges atomic.Int64
 	node := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { purges.Add(1) }))
@@ -191,6 +191,15 @@ func TestPurgeRelatedPrefixRefused(t *testing.T) {
 	want := `purge --related: environments.production.related[0] pulls in the prefix www.example.com/tags/ for https://www.example.com/articles/a, and provider "http-purge" cannot purge by prefix (supports: url, url-headers)`
 	if code != ExitUsage || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
+	}
+	if n := purges.Load(); n != 0 {
+		t.Errorf("node received %d requests, want none", n)
+	}
+	// --related without a rule for the environment is a mistake, not a no-op.
+	cfg = purgeConfig(t, "http-purge", node.URL)
+	code, _, stderr = run(t, nil, "purge", "--config", cfg, "--env", "production", "--related", "--journal", filepath.Join(t.TempDir(), "j"), "/articles/a")
+	if want := `purge --related: no related rules apply to environment "production"`; code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("without rules: exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
 	if n := purges.Load(); n != 0 {
 		t.Errorf("node received %d requests, want none", n)
