@@ -13,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
@@ -104,13 +103,14 @@ resume command is printed); 130 interrupted (the journal is consistent).`,
 			return purgeRun(cmd.Context(), f, opts)
 		},
 	}
-	purgeFlags(cmd.Flags(), opts)
+	purgeFlags(cmd, opts)
 	cmd.AddCommand(newCmdPurgeLog(f, nil))
 	return cmd
 }
 
 // purgeFlags declares purge's flags into opts.
-func purgeFlags(fl *pflag.FlagSet, opts *PurgeOptions) {
+func purgeFlags(cmd *cobra.Command, opts *PurgeOptions) {
+	fl := cmd.Flags()
 	fl.StringVar(&opts.FromFile, "from-file", "", "read URLs or paths from FILE, one per line (- for stdin; # comments)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "purge by cache tag / surrogate key (repeatable)")
 	fl.StringArrayVar(&opts.Prefixes, "prefix", nil, "purge by URL prefix, e.g. /blog/ (repeatable)")
