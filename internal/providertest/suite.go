@@ -207,18 +207,29 @@ func (s *suite) spec(t *testing.T) {
 	}
 }
 
-func (s *suite) capabilities(t *testing.T) {
-	cases := []struct {
-		cap   purge.Capability
-		kind  purge.Kind
-		n     int
-		setup func(b *purge.Batch)
-	}{
+// capabilityCase is a batch that exercises one capability: kind (the
+// provider's primary kind when empty), n targets, setup applied.
+type capabilityCase struct {
+	cap   purge.Capability
+	kind  purge.Kind
+	n     int
+	setup func(b *purge.Batch)
+}
+
+func capabilityCases() []capabilityCase {
+	return []capabilityCase{
 		{purge.CapURL, purge.KindURL, 3, nil},
 		{purge.CapURLHeaders, purge.KindURL, 2, func(b *purge.Batch) {
 			for i := range b.Targets {
 				b.Targets[i].Headers = map[string]string{"CF-Device-Type": "mobile", "Accept-Language": "en"}
 			}
+		}},
+		// Two variants of one URL: both purged, as one purge where the
+		// provider is an EntryKeyer (checked in capabilities).
+		{purge.CapURLAllVariants, purge.KindURL, 2, func(b *purge.Batch) {
+			b.Targets[1] = b.Targets[0]
+			b.Targets[0].Headers = map[string]string{"Accept-Language": "en"}
+			b.Targets[1].Headers = map[string]string{"Accept-Language": "de"}
 		}},
 		{purge.CapTag, purge.KindTag, 3, nil},
 		{purge.CapHost, purge.KindHost, 1, nil},
@@ -226,7 +237,10 @@ func (s *suite) capabilities(t *testing.T) {
 		{purge.CapEverything, purge.KindEverything, 1, nil},
 		{purge.CapSoft, "", 2, func(b *purge.Batch) { b.Soft = true }},
 	}
-	for _, c := range cases {
+}
+
+func (s *suite) capabilities(t *testing.T) {
+	for _, c := range capabilityCases() {
 		t.Run(string(c.cap), func(t *testing.T) {
 			p, be := s.provider(t, Faults{})
 			if !has(p, c.cap) {
@@ -253,6 +267,9 @@ func (s *suite) capabilities(t *testing.T) {
 				if c.cap == purge.CapSoft && !r.Soft {
 					t.Errorf("request %d was not a soft purge", r.Seq)
 				}
+			}
+			if _, ok := p.(purge.EntryKeyer); ok && c.cap == purge.CapURLAllVariants && len(reqs) != 1 {
+				t.Errorf("backend received %d requests for two variants of one URL, want 1", len(reqs))
 			}
 		})
 	}

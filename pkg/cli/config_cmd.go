@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/related"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -133,8 +134,9 @@ func configShowRun(opts *ConfigShowOptions) error {
 		Routes       []config.Route                 `json:"routes,omitempty" yaml:"routes,omitempty"`
 		Defaults     config.Defaults                `json:"defaults" yaml:"defaults,omitempty"`
 		CacheHeaders []string                       `json:"cache_headers,omitempty" yaml:"cache_headers,omitempty"`
+		Related      []related.Rule                 `json:"related,omitempty" yaml:"related,omitempty"`
 		Secrets      map[string]string              `json:"secrets" yaml:"secrets"`
-	}{cfg.File, cfg.Environments, cfg.Routes, cfg.Defaults, cfg.CacheHeaders, secretStatus(opts.Lookup, cfg)}
+	}{cfg.File, cfg.Environments, cfg.Routes, cfg.Defaults, cfg.CacheHeaders, cfg.Related, secretStatus(opts.Lookup, cfg)}
 	if format == report.JSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")

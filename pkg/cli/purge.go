@@ -39,6 +39,10 @@ type PurgeOptions struct {
 	Reason     string
 	Journal    string
 	Resume     string
+	// Related adds what the config's related rules name for each URL.
+	Related bool
+	// KeyHeaders are --key-header flags, "Name: v1,v2".
+	KeyHeaders []string
 }
 
 const purgeLong = `Purge only what changed, through the --env environment's CDN provider
@@ -51,11 +55,22 @@ terminal, typing the zone's host name). Every URL must be on one of the
 environment's hosts, or nothing is sent. Duplicates are dropped; --variants
 adds the trailing-slash twin and the other scheme, each its own cache entry.
 
+--related adds the pages the config's related rules name for each URL (the
+home page, tag pages and feed an article shows on); each is listed with
+related_to, the URL that pulled it in, and a "*" entry is a prefix purge.
+--key-header "Name: v1,v2" and the environment's cache_key.headers purge
+every cache variant of each URL: one target per combination of values (at
+most 64). Cloudflare gets them as files with headers, http-purge as one PURGE
+per combination; Fastly purges every variant of a URL with one URL purge.
+
 Requests are batched to the provider's limits (Cloudflare: batch_size URLs,
 default 30; 100 tags, hosts or prefixes; Fastly: 256 keys), throttled by a
 client-side token bucket matching the plan, retried on 429 (honouring
 Retry-After), 5xx and connection errors, and never retried on other 4xx. A
 200 answer with "success": false is a failure.
+
+--dry-run prints the plan first: every operation and why it is there, the
+API calls, and the time the rate limits imply; then every batch's requests.
 
 Every batch is synced to an append-only journal (default
 $XDG_STATE_HOME/cachectl/journal.jsonl) before it is reported; --resume RUN_ID
@@ -78,6 +93,8 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
   git diff --name-only HEAD~1 | scripts/paths-to-urls | cachectl purge --env production --from-file -
   cachectl purge --env production --tag blog --tag authors
   cachectl purge --env production --dry-run --from-file changed.txt
+  cachectl purge --env production --related --verify /articles/x
+  cachectl purge --env production --key-header "CF-Device-Type: mobile,desktop" /articles/x
   cachectl purge --env production --resume 20261126T161200Z-ab12cd
   cachectl purge log`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,6 +105,13 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
 			return purgeRun(cmd.Context(), f, opts)
 		},
 	}
+	purgeFlags(cmd, opts)
+	cmd.AddCommand(newCmdPurgeLog(f, nil))
+	return cmd
+}
+
+// purgeFlags declares purge's flags into opts.
+func purgeFlags(cmd *cobra.Command, opts *PurgeOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&opts.FromFile, "from-file", "", "read URLs or paths from FILE, one per line (- for stdin; # comments)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "purge by cache tag / surrogate key (repeatable)")
@@ -95,16 +119,16 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
 	fl.StringArrayVar(&opts.Hosts, "host", nil, "purge every object of a host (repeatable)")
 	fl.BoolVar(&opts.Everything, "everything", false, "purge the whole zone or service (needs --yes)")
 	fl.BoolVar(&opts.Yes, "yes", false, "confirm --everything")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the batches and exact requests that would be sent; send nothing")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (operations and why, API calls, time at the rate limits) and the exact requests; send nothing")
 	fl.BoolVar(&opts.Verify, "verify", false, "after the purge, probe each URL and require a not-from-cache status")
 	fl.BoolVar(&opts.Warm, "warm", false, "with --verify, request each URL again until it is cached and report the time it took")
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
 	fl.BoolVar(&opts.Variants, "variants", false, "also purge the trailing-slash twin and the other scheme of each URL")
+	fl.BoolVar(&opts.Related, "related", false, "also purge the pages the config's related rules name for each URL (home page, tag pages, feed)")
+	fl.StringArrayVar(&opts.KeyHeaders, "key-header", nil, `purge every variant of each URL a cache-key header makes, "Name: v1,v2" (repeatable; added to cache_key.headers)`)
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")
 	fl.StringVar(&opts.Resume, "resume", "", "re-send the targets of run RUN_ID that were not confirmed purged")
-	cmd.AddCommand(newCmdPurgeLog(f, nil))
-	return cmd
 }
 
 func journalPath(f *Factory, opt string) (string, error) {
@@ -256,11 +280,12 @@ func purgeProgress(f *Factory, batches, targets int) *progressbar.ProgressBar {
 	)
 }
 
-// probeVerifier checks a purged URL with an anonymous probe.
+// probeVerifier checks a purged URL with an anonymous probe that sends the
+// cache-key headers of the variant purged.
 type probeVerifier struct{ prober *probe.Prober }
 
-func (v *probeVerifier) Verify(ctx context.Context, u string) (purge.VerifyResult, error) {
-	r := v.prober.Probe(ctx, u, probe.Anonymous, nil)
+func (v *probeVerifier) Verify(ctx context.Context, u string, header map[string]string) (purge.VerifyResult, error) {
+	r := v.prober.WithHeader(header).Probe(ctx, u, probe.Anonymous, nil)
 	if r.Error != "" {
 		return purge.VerifyResult{}, errors.New(r.Error)
 	}

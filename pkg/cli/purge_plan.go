@@ -31,7 +31,12 @@ type purgePlan struct {
 	spec      purge.Spec
 	pcfg      purge.Config
 	provider  purge.Provider
+	limits    *purge.Limits
 	owner     func(string) string
+	// keyHeaders are the cache-key headers every URL was multiplied by;
+	// relatedPrefixes maps a prefix a related rule added to the rule's key.
+	keyHeaders      []purge.KeyHeader
+	relatedPrefixes map[string]string
 }
 
 func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
@@ -82,6 +87,9 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	if err := p.buildProvider(f); err != nil {
 		return nil, err
 	}
+	if err := p.checkRelatedPrefixes(); err != nil {
+		return nil, err
+	}
 	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
 		return nil, classifyPurgeError(err)
 	}
@@ -110,7 +118,19 @@ func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
 	if err != nil {
 		return classifyPurgeError(err)
 	}
-	p.targets = purge.Expand(targets, opts.Variants)
+	if opts.Related {
+		cfg, err := f.Config()
+		if err != nil {
+			return err
+		}
+		if targets, p.relatedPrefixes, err = addRelated(cfg, env, targets); err != nil {
+			return err
+		}
+	}
+	if p.keyHeaders, err = keyHeaders(env, opts.KeyHeaders); err != nil {
+		return err
+	}
+	p.targets = purge.WithKeyHeaders(purge.Expand(targets, opts.Variants), p.keyHeaders)
 	p.run = purge.NewRunInfo(env.Name, "", opts.Reason)
 	if p.run.User == "" {
 		p.run.User = f.Environ.Get("USER")
@@ -123,8 +143,8 @@ func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
 // fromJournal takes the targets and settings of a --resume run: what the
 // journal does not show as confirmed purged.
 func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
-	if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts) > 0 || opts.FromFile != "" || opts.Everything {
-		return usageErrorf("purge: --resume takes no other targets (it re-sends the pending targets of run %s)", opts.Resume)
+	if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts)+len(opts.KeyHeaders) > 0 || opts.FromFile != "" || opts.Everything || opts.Related || opts.Variants {
+		return usageErrorf("purge: --resume takes no other targets, --related, --variants or --key-header (it re-sends the pending targets of run %s as they were planned)", opts.Resume)
 	}
 	jpath, err := journalPath(f, opts.Journal)
 	if err != nil {
@@ -186,7 +206,11 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 	if err != nil {
 		return usageError(err)
 	}
-	p.spec, p.pcfg, p.provider = spec, pcfg, provider
+	limits, err := spec.Limits(pcfg, p.env.CDN.Settings)
+	if err != nil {
+		return usageError(err)
+	}
+	p.spec, p.pcfg, p.provider, p.limits = spec, pcfg, provider, limits
 	if p.run.Provider == "" {
 		p.run.Provider = provider.Name()
 	}

@@ -57,14 +57,20 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		if p.format != report.Table {
 			planOut = f.IO.ErrOut
 		}
+		sum := purge.Summarize(p.provider, p.limits, p.batches)
+		if note := p.variantsNote(); note != "" {
+			sum.Notes = append(sum.Notes, note)
+		}
+		if err := sum.Write(planOut); err != nil {
+			return nil, nil, operationalError(fmt.Errorf("purge: dry run: %w", err))
+		}
 		r.Provider = purge.DryRun(p.provider, planOut)
 		return r, func() {}, nil
 	}
-	limits, err := p.spec.Limits(p.pcfg, p.env.CDN.Settings)
-	if err != nil {
-		return nil, nil, usageError(err)
+	r.Limits = p.limits
+	if note := p.variantsNote(); note != "" {
+		fmt.Fprintf(f.IO.ErrOut, "note: %s\n", note)
 	}
-	r.Limits = limits
 	j, err := purge.OpenJournal(p.journal)
 	if err != nil {
 		return nil, nil, operationalError(fmt.Errorf("purge: %w; nothing was sent", err))

@@ -43,7 +43,7 @@ func TestCDNSectionDecodedByProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fields map[string]any
-	if err := json.Unmarshal(b, &fields); err != nil || fields["Provider"] != "http-purge" || fields["Endpoints"] == nil {
+	if err := json.Unmarshal(b, &fields); err != nil || fields["provider"] != "http-purge" || fields["endpoints"] == nil {
 		t.Errorf("JSON = %s (%v), want the shared and the provider's fields in one object", b, err)
 	}
 }

@@ -61,7 +61,9 @@ func TestOverrideNamingNoKeyIsAnError(t *testing.T) {
 		{"CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_API_ULR", "CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_API_URL"},
 		{"CACHECTL_ENVIRONMENTS_PRODUCTON_BASE_URL", "known: production, staging"},
 		{"CACHECTL_ROUTES", "routes are set in the file"},
-		{"CACHECTL_BASE_URL", "known here: cache_headers, defaults, environments, routes"},
+		{"CACHECTL_BASE_URL", "known here: cache_headers, defaults, environments, related, routes"},
+		{"CACHECTL_RELATED", "set in the file"},
+		{"CACHECTL_ENVIRONMENTS_PRODUCTION_RELATED", "set in the file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {

@@ -31,6 +31,7 @@ func (c *Config) validate() []Problem {
 	for _, name := range c.EnvNames() {
 		ps = append(ps, c.Environments[name].validate("environments."+name)...)
 	}
+	ps = append(ps, validateRelated("", c.Related)...)
 	seen := map[string]int{}
 	for i, r := range c.Routes {
 		k := fmt.Sprintf("routes[%d]", i)
@@ -108,6 +109,7 @@ func (env *Environment) validate(k string) []Problem {
 	ps = append(ps, env.validateOrigin(k)...)
 	ps = append(ps, validateIgnore(k+".stale.ignore", env.Stale.Ignore)...)
 	ps = append(ps, validateCDN(k+".cdn", &env.CDN)...)
+	ps = append(ps, validatePurgeScope(k, env)...)
 	return ps
 }
 

@@ -140,6 +140,34 @@ func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transpo
 	}
 }
 
+// WithHeader returns a Prober that also sends h with every probe, over the
+// same transport: the request headers that select one cache variant of a
+// URL (device type, language). Accept, Accept-Encoding and User-Agent in h
+// replace the defaults instead of being sent twice.
+func (p *Prober) WithHeader(h map[string]string) *Prober {
+	if len(h) == 0 {
+		return p
+	}
+	o := p.opts
+	o.Header = p.opts.Header.Clone()
+	if o.Header == nil {
+		o.Header = http.Header{}
+	}
+	for name, v := range h {
+		switch http.CanonicalHeaderKey(name) {
+		case "Accept":
+			o.Accept = v
+		case "Accept-Encoding":
+			o.AcceptEncoding = v
+		case "User-Agent":
+			o.UserAgent = v
+		default:
+			o.Header.Set(name, v)
+		}
+	}
+	return &Prober{opts: o, transport: p.transport}
+}
+
 // RequestHeaders returns the request headers every probe sends that shape the
 // cache variant, for display.
 func (p *Prober) RequestHeaders() map[string]string {

@@ -350,3 +350,34 @@ func TestHostHeaderToAnotherVirtualHostGetsNoCookie(t *testing.T) {
 		t.Errorf("anonymous: %s", r.Error)
 	}
 }
+
+// TestWithHeaderSendsVariantHeaders: a Prober for one cache variant sends
+// its headers on top of the configured ones, replaces a default where it
+// names the same header, and leaves the original Prober as it was.
+func TestWithHeaderSendsVariantHeaders(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.add(r) }))
+	defer srv.Close()
+	base := New(Options{Header: http.Header{"X-Debug": {"1"}}})
+	variant := base.WithHeader(map[string]string{"CF-Device-Type": "mobile", "Accept-Encoding": "identity"})
+	for _, p := range []*Prober{variant, base} {
+		if r := p.Probe(context.Background(), srv.URL, Anonymous, nil); r.Error != "" {
+			t.Fatal(r.Error)
+		}
+	}
+	reqs := rec.all()
+	got := reqs[0].Header
+	if got.Get("Cf-Device-Type") != "mobile" || got.Get("Accept-Encoding") != "identity" || got.Get("X-Debug") != "1" {
+		t.Errorf("variant probe headers = %v, want CF-Device-Type: mobile, Accept-Encoding: identity and X-Debug: 1", got)
+	}
+	if len(got.Values("Accept-Encoding")) != 1 {
+		t.Errorf("Accept-Encoding sent %d times", len(got.Values("Accept-Encoding")))
+	}
+	plain := reqs[1].Header
+	if plain.Get("Cf-Device-Type") != "" || plain.Get("Accept-Encoding") != DefaultAcceptEncoding {
+		t.Errorf("the base Prober changed: headers %v", plain)
+	}
+	if base.WithHeader(nil) != base {
+		t.Error("WithHeader(nil) made a new Prober")
+	}
+}

@@ -34,6 +34,9 @@ type cacheNode struct {
 	noStatus bool
 	// onPurge runs before a purge is answered.
 	onPurge func(key string)
+	// keyHeader, when set, is a request header whose value is part of the
+	// cache key, as a VCL that hashes on it makes it.
+	keyHeader string
 }
 
 func newCacheNode(t *testing.T) *cacheNode {
@@ -45,6 +48,9 @@ func newCacheNode(t *testing.T) *cacheNode {
 
 func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 	key := r.Host + r.URL.RequestURI()
+	if n.keyHeader != "" {
+		key += " " + r.Header.Get(n.keyHeader)
+	}
 	if r.Method == "PURGE" {
 		n.mu.Lock()
 		hook := n.onPurge
@@ -83,8 +89,14 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 // warm puts u in the node's cache as a visitor's request would.
 func (n *cacheNode) warm(t *testing.T, u string) {
 	t.Helper()
+	n.warmVariant(t, u, nil)
+}
+
+// warmVariant puts the variant of u that header selects in the cache.
+func (n *cacheNode) warmVariant(t *testing.T, u string, header map[string]string) {
+	t.Helper()
 	g := &nodeGetter{node: n.srv.URL}
-	if _, err := g.Verify(t.Context(), u); err != nil {
+	if _, err := g.Verify(t.Context(), u, header); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +124,7 @@ type nodeGetter struct {
 	node string
 }
 
-func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, error) {
+func (g *nodeGetter) Verify(ctx context.Context, u string, header map[string]string) (purge.VerifyResult, error) {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return purge.VerifyResult{}, err
@@ -122,6 +134,9 @@ func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, 
 		return purge.VerifyResult{}, err
 	}
 	req.Host = pu.Host
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return purge.VerifyResult{}, err

@@ -35,6 +35,10 @@ const (
 	CapHost       Capability = "host"        // purge by host name
 	CapEverything Capability = "everything"  // purge the whole zone/service
 	CapSoft       Capability = "soft"        // mark stale instead of evicting
+	// CapURLAllVariants: a URL purge removes every variant the cache
+	// keeps of the URL (Fastly: Vary variants share the URL's entry), so a
+	// URL with cache-key headers is purged by URL, without the headers.
+	CapURLAllVariants Capability = "url-all-variants"
 )
 
 // Target is one thing to purge.
@@ -42,11 +46,15 @@ type Target struct {
 	Kind Kind `json:"kind"`
 	// Value is the normalized URL, tag, prefix or host; empty for KindEverything.
 	Value string `json:"value"`
-	// Headers are cache-key headers that select one variant of a URL (Cloudflare only).
+	// Headers are cache-key headers that select one variant of a URL: one
+	// combination of an environment's cache_key.headers or --key-header.
 	Headers map[string]string `json:"headers,omitempty"`
 	// VariantOf is the URL this target was derived from (--variants: the
 	// trailing-slash twin or the other scheme); empty for targets given.
 	VariantOf string `json:"variant_of,omitempty"`
+	// RelatedTo is the target given whose related rules pulled this one in
+	// (--related); empty for targets given.
+	RelatedTo string `json:"related_to,omitempty"`
 }
 
 // Batch is one unit of work sent to a provider: targets of a single kind,
@@ -119,6 +127,15 @@ type Deps struct {
 	// HTTP is the client every request goes through; it already retries (package retry).
 	HTTP   *http.Client
 	Logger *slog.Logger
+}
+
+// EntryKeyer is implemented by providers for which one purge request
+// covers several targets: Fastly purges a host and path, whatever the
+// scheme or cache-key headers of the URL. Targets with the same EntryKey
+// are one purge: Plan keeps them in one batch, and the provider sends one
+// request for them and reports every one of them.
+type EntryKeyer interface {
+	EntryKey(t Target) string
 }
 
 // RequestDescription is one HTTP request a provider would send, as the

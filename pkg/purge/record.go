@@ -38,8 +38,13 @@ type Record struct {
 	// Error says why the target failed or was skipped, or in a dry run why
 	// the provider would refuse it; empty when purged.
 	Error string `json:"error"`
+	// Headers are the cache-key headers of the variant purged, when the
+	// target is one combination of them.
+	Headers map[string]string `json:"headers,omitempty"`
 	// VariantOf names the URL a --variants addition was derived from.
 	VariantOf string `json:"variant_of,omitempty"`
+	// RelatedTo names the target given whose related rules pulled this one in.
+	RelatedTo string `json:"related_to,omitempty"`
 	// Owner is the owner of the configured route the URL matches.
 	Owner string `json:"owner,omitempty"`
 	// Verify is the check after the purge (--verify), for purged URLs.

@@ -237,11 +237,8 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			jt.PurgeID = tr.PurgeID
 		}
 		be.Targets[i] = jt
-		recs[i] = Record{
-			Target: displayTarget(t), Kind: t.Kind, State: jt.State, Batch: b.Seq,
-			PurgeID: jt.PurgeID, Attempts: attempts, Error: jt.Error,
-			VariantOf: t.VariantOf, Owner: jt.Owner,
-		}
+		recs[i] = newRecord(t, jt.State, b.Seq, jt.Owner)
+		recs[i].PurgeID, recs[i].Attempts, recs[i].Error = jt.PurgeID, attempts, jt.Error
 	}
 	return Entry{Type: EntryBatch, RunID: s.runID, Batch: be}, recs
 }
@@ -253,7 +250,8 @@ func (s *session) skip(ctx context.Context, b Batch, why string) {
 	for i, t := range b.Targets {
 		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Skipped, Error: why}
 		be.Targets[i] = jt
-		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Skipped, Batch: b.Seq, Error: why, VariantOf: t.VariantOf, Owner: jt.Owner}
+		recs[i] = newRecord(t, Skipped, b.Seq, jt.Owner)
+		recs[i].Error = why
 	}
 	if err := s.journal(Entry{Type: EntryBatch, RunID: s.runID, Batch: be}); err != nil {
 		s.log.Warn("journal: could not record a batch that was not sent; it stays pending for --resume", "batch", b.Seq, "error", err)
@@ -269,7 +267,7 @@ func (s *session) planned(ctx context.Context, b Batch) {
 	}
 	recs := make([]Record, len(b.Targets))
 	for i, t := range b.Targets {
-		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Planned, Batch: b.Seq, VariantOf: t.VariantOf, Owner: s.owner(t)}
+		recs[i] = newRecord(t, Planned, b.Seq, s.owner(t))
 		if i < len(res.Results) && res.Results[i].Err != nil {
 			recs[i].Error = res.Results[i].Err.Error()
 		}
@@ -310,6 +308,14 @@ func (s *session) emit(rec Record) {
 	}
 	if s.r.Progress != nil {
 		s.r.Progress(s.done, s.total)
+	}
+}
+
+// newRecord starts the record of target t of batch seq in state st.
+func newRecord(t Target, st State, seq int, owner string) Record {
+	return Record{
+		Target: displayTarget(t), Kind: t.Kind, State: st, Batch: seq, Owner: owner,
+		Headers: t.Headers, VariantOf: t.VariantOf, RelatedTo: t.RelatedTo,
 	}
 }
 

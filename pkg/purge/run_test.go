@@ -43,23 +43,36 @@ func TestPlanSplitsByBatchLimit(t *testing.T) {
 	}
 }
 
+// urlOnly purges plain URLs only: neither with cache-key headers nor by a
+// URL purge that covers every variant.
+type urlOnly struct{ purge.Provider }
+
+func (urlOnly) Name() string                     { return "url-only" }
+func (urlOnly) Capabilities() []purge.Capability { return []purge.Capability{purge.CapURL} }
+
 func TestPlanRefusesMissingCapability(t *testing.T) {
 	p := newHTTPPurge(t, 0, newCacheNode(t))
 	tests := []struct {
-		name    string
-		targets []purge.Target
-		soft    bool
-		want    string
+		name     string
+		targets  []purge.Target
+		soft     bool
+		want     string
+		provider purge.Provider
 	}{
-		{name: "tag", targets: []purge.Target{{Kind: purge.KindTag, Value: "blog"}}, want: `purge: provider "http-purge" cannot purge by tag (supports: url)`},
-		{name: "everything", targets: []purge.Target{{Kind: purge.KindEverything}}, want: `purge: provider "http-purge" cannot purge everything (supports: url)`},
-		{name: "prefix after urls", targets: append(pageTargets(2), purge.Target{Kind: purge.KindPrefix, Value: "www.example.com/blog/"}), want: `purge: provider "http-purge" cannot purge by prefix (supports: url)`},
-		{name: "url headers", targets: []purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/", Headers: map[string]string{"CF-Device-Type": "mobile"}}}, want: `purge: provider "http-purge" cannot purge by URL with cache-key headers (supports: url)`},
-		{name: "soft", targets: pageTargets(1), soft: true, want: `purge: provider "http-purge" cannot soft purge (supports: url)`},
+		{name: "tag", targets: []purge.Target{{Kind: purge.KindTag, Value: "blog"}}, want: `purge: provider "http-purge" cannot purge by tag (supports: url, url-headers)`},
+		{name: "everything", targets: []purge.Target{{Kind: purge.KindEverything}}, want: `purge: provider "http-purge" cannot purge everything (supports: url, url-headers)`},
+		{name: "prefix after urls", targets: append(pageTargets(2), purge.Target{Kind: purge.KindPrefix, Value: "www.example.com/blog/"}), want: `purge: provider "http-purge" cannot purge by prefix (supports: url, url-headers)`},
+		{name: "url headers", targets: []purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/", Headers: map[string]string{"CF-Device-Type": "mobile"}}}, provider: urlOnly{p},
+			want: `purge: provider "url-only" cannot purge by URL with cache-key headers (--key-header, cache_key.headers) (supports: url)`},
+		{name: "soft", targets: pageTargets(1), soft: true, want: `purge: provider "http-purge" cannot soft purge (supports: url, url-headers)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := purge.Plan(p, tt.targets, tt.soft)
+			var provider purge.Provider = p
+			if tt.provider != nil {
+				provider = tt.provider
+			}
+			_, err := purge.Plan(provider, tt.targets, tt.soft)
 			var ie *purge.InputError
 			if err == nil || err.Error() != tt.want || !errors.As(err, &ie) {
 				t.Fatalf("Plan() error = %v, want InputError %q", err, tt.want)

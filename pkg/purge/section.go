@@ -13,19 +13,19 @@ import (
 // provider shares; a provider's own keys are its settings (Spec).
 type Common struct {
 	// Provider names the provider (a Spec's Name).
-	Provider string `mapstructure:"provider" yaml:"provider,omitempty"`
+	Provider string `mapstructure:"provider" yaml:"provider,omitempty" json:"provider,omitzero"`
 	// APIURL overrides the provider's API base URL.
-	APIURL string `mapstructure:"api_url" yaml:"api_url,omitempty"`
+	APIURL string `mapstructure:"api_url" yaml:"api_url,omitempty" json:"api_url,omitzero"`
 	// APITokenEnv names the environment variable holding the API token.
-	APITokenEnv string `mapstructure:"api_token_env" yaml:"api_token_env,omitempty"`
+	APITokenEnv string `mapstructure:"api_token_env" yaml:"api_token_env,omitempty" json:"api_token_env,omitzero"`
 	// APITokenFile names a file holding the API token.
-	APITokenFile string `mapstructure:"api_token_file" yaml:"api_token_file,omitempty"`
+	APITokenFile string `mapstructure:"api_token_file" yaml:"api_token_file,omitempty" json:"api_token_file,omitzero"`
 	// Rate is purge requests per second; Burst the token-bucket size. Zero
 	// keeps the provider's published limits.
-	Rate  float64 `mapstructure:"rate" yaml:"rate,omitempty"`
-	Burst int     `mapstructure:"burst" yaml:"burst,omitempty"`
+	Rate  float64 `mapstructure:"rate" yaml:"rate,omitempty" json:"rate,omitzero"`
+	Burst int     `mapstructure:"burst" yaml:"burst,omitempty" json:"burst,omitzero"`
 	// MaxAttempts bounds the requests sent for one batch, retries included (default 5).
-	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty"`
+	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty" json:"max_attempts,omitzero"`
 }
 
 // CommonKeys lists the shared keys of a cdn section, in the order

@@ -11,8 +11,10 @@ import (
 // Verifier probes one URL the way an anonymous visitor would and reports
 // the cache status of the answer. A 200 from a purge API does not prove
 // eviction; only the next request showing the cache did not serve it does.
+// header holds the cache-key headers of the variant purged (nil for a
+// plain URL): the probe sends them, so it asks for that variant.
 type Verifier interface {
-	Verify(ctx context.Context, url string) (VerifyResult, error)
+	Verify(ctx context.Context, url string, header map[string]string) (VerifyResult, error)
 }
 
 // VerifyResult is what one probe saw.
@@ -85,7 +87,7 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 		select {
 		case sem <- struct{}{}:
 			defer func() { <-sem }()
-			rec.Verify = verifyURL(ctx, s.r.Verifier, rec.Target, s.soft, opts)
+			rec.Verify = verifyURL(ctx, s.r.Verifier, variant{rec.Target, rec.Headers}, s.soft, opts)
 		case <-ctx.Done():
 			rec.Verify = &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: interrupted"}
 		}
@@ -93,13 +95,20 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 	}()
 }
 
+// variant is one cache entry to verify: a URL and the cache-key headers
+// that select it.
+type variant struct {
+	url    string
+	header map[string]string
+}
+
 // verifyURL probes u until it is proven evicted or Settle runs out, then
 // with Warm until the cache serves it again.
-func verifyURL(ctx context.Context, v Verifier, u string, soft bool, o VerifyOptions) *VerifyRecord {
+func verifyURL(ctx context.Context, v Verifier, u variant, soft bool, o VerifyOptions) *VerifyRecord {
 	deadline := time.Now().Add(o.Settle)
 	vr := &VerifyRecord{}
 	for {
-		res, err := v.Verify(ctx, u)
+		res, err := v.Verify(ctx, u.url, u.header)
 		vr.Cache = VerifyCache{Status: res.Cache.Status, Source: res.Cache.Source}
 		if vr.Cache.Status == "" {
 			vr.Cache.Status = cachestatus.UNKNOWN
@@ -134,14 +143,14 @@ func verifyURL(ctx context.Context, v Verifier, u string, soft bool, o VerifyOpt
 
 // warm requests u until the cache answers HIT and returns the milliseconds
 // that took, or nil when it did not within WarmTimeout.
-func warm(ctx context.Context, v Verifier, u string, o VerifyOptions) *int64 {
+func warm(ctx context.Context, v Verifier, u variant, o VerifyOptions) *int64 {
 	start := time.Now()
 	deadline := start.Add(o.WarmTimeout)
 	for time.Now().Before(deadline) {
 		if !sleep(ctx, o.Interval) {
 			return nil
 		}
-		res, err := v.Verify(ctx, u)
+		res, err := v.Verify(ctx, u.url, u.header)
 		if err == nil && res.Cache.Status == cachestatus.HIT {
 			ms := time.Since(start).Milliseconds()
 			return &ms

@@ -81,17 +81,7 @@ func (p *purgeTable) Record(r purge.Record) error {
 		target = string(r.Kind) + ": " + target
 	}
 	fmt.Fprintf(p.w, "%s  %5d  %8d  %s\n", state, r.Batch, r.Attempts, target)
-	var extra []string
-	if r.VariantOf != "" {
-		extra = append(extra, "variant of "+r.VariantOf)
-	}
-	if r.PurgeID != "" {
-		extra = append(extra, "purge id "+r.PurgeID)
-	}
-	if r.Owner != "" {
-		extra = append(extra, "owner "+r.Owner)
-	}
-	if len(extra) > 0 {
+	if extra := recordNotes(r); len(extra) > 0 {
 		fmt.Fprintln(p.w, "    "+st.Dim(strings.Join(extra, " | ")))
 	}
 	if r.Error != "" {
@@ -116,6 +106,28 @@ func (p *purgeTable) Record(r purge.Record) error {
 		fmt.Fprintln(p.w, "    "+line)
 	}
 	return nil
+}
+
+// recordNotes are the details of a record the table shows under it: the
+// variant's headers, what pulled the target in, its purge id and owner.
+func recordNotes(r purge.Record) []string {
+	var extra []string
+	if len(r.Headers) > 0 {
+		extra = append(extra, "headers "+purge.FormatHeaders(r.Headers))
+	}
+	if r.VariantOf != "" {
+		extra = append(extra, "variant of "+r.VariantOf)
+	}
+	if r.RelatedTo != "" {
+		extra = append(extra, "related to "+r.RelatedTo)
+	}
+	if r.PurgeID != "" {
+		extra = append(extra, "purge id "+r.PurgeID)
+	}
+	if r.Owner != "" {
+		extra = append(extra, "owner "+r.Owner)
+	}
+	return extra
 }
 
 func (p *purgeTable) Close(s purge.Summary) error {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -74,7 +75,8 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 // Name is "http-purge".
 func (p *Provider) Name() string { return Name }
 
-// Capabilities: URLs only; a purge request names exactly one cache entry.
+// Capabilities: URLs, with or without cache-key headers; a purge request
+// names exactly one cache entry.
 func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
 // BatchLimit is the configured batch size for URLs and 0 for other kinds.
@@ -116,14 +118,16 @@ func (p *Provider) Describe(b purge.Batch) ([]purge.RequestDescription, []error)
 				refused[i] = err
 				break
 			}
-			out = append(out, purge.RequestDescription{Method: p.method, URL: reqURL, Header: map[string]string{"Host": host}})
+			h := map[string]string{"Host": host}
+			maps.Copy(h, t.Headers)
+			out = append(out, purge.RequestDescription{Method: p.method, URL: reqURL, Header: h})
 		}
 	}
 	return out, refused
 }
 
-// Purge sends every URL of the batch to every node: the nodes in
-// parallel, each node's URLs one after another, because cache nodes also
+// Purge sends every URL of the batch to every node, with the target's
+// cache-key headers: the nodes in parallel, each node's URLs one after another, because cache nodes also
 // serve visitors and a burst of purges competes with them. A URL is purged
 // when every node accepted it: a 2xx, or a 404 (not in that node's cache,
 // which nginx, Squid and Traffic Server answer). A node that refuses or
@@ -157,7 +161,7 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 					nodeErrs[n][i] = fmt.Errorf("http-purge: node %s: %s not sent: %w", node.Host, t.Value, stop)
 					continue
 				}
-				attempts, err := p.purgeOne(ctx, node, t.Value)
+				attempts, err := p.purgeOne(ctx, node, t)
 				mu.Lock()
 				res.Calls += attempts
 				res.Attempts = max(res.Attempts, attempts)
@@ -206,11 +210,16 @@ func nodeUnusable(err error) bool {
 	return true
 }
 
-// purgeOne sends one purge request and returns how many attempts it took.
-func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (int, error) {
-	reqURL, host, err := p.request(node, target)
+// purgeOne sends one purge request, with the target's cache-key headers,
+// and returns how many attempts it took.
+func (p *Provider) purgeOne(ctx context.Context, node *url.URL, t purge.Target) (int, error) {
+	reqURL, host, err := p.request(node, t.Value)
 	if err != nil {
 		return 0, err
+	}
+	target := t.Value // as messages name it
+	if len(t.Headers) > 0 {
+		target += " (" + purge.FormatHeaders(t.Headers) + ")"
 	}
 	actx, attempts := retry.WithAttempts(ctx)
 	req, err := http.NewRequestWithContext(actx, p.method, reqURL, nil)
@@ -218,6 +227,9 @@ func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (
 		return 0, fmt.Errorf("http-purge: node %s: build request for %s: %w", node.Host, target, err)
 	}
 	req.Host = host
+	for name, v := range t.Headers {
+		req.Header.Set(name, v)
+	}
 	resp, err := p.client.Do(req)
 	n := max(attempts.Count(), 1)
 	if err != nil {

@@ -307,3 +307,56 @@ func TestAgainstVarnish(t *testing.T) {
 		t.Fatalf("after the second purge: X-Cache = %q, want MISS", got)
 	}
 }
+
+// TestKeyHeadersOnePurgePerCombination: a URL with cache-key headers is one
+// PURGE per combination of values on every node, each carrying exactly its
+// combination, as Describe says.
+func TestKeyHeadersOnePurgePerCombination(t *testing.T) {
+	nodes := []*node{newNode(t, cdnfake.Faults{}), newNode(t, cdnfake.Faults{})}
+	p := newProvider(t, purge.Deps{}, nodes...)
+	hs, err := purge.MergeKeyHeaders([]purge.KeyHeader{
+		{Name: "X-Device", Values: []string{"mobile", "desktop"}},
+		{Name: "Accept-Language", Values: []string{"en", "de"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := purge.WithKeyHeaders([]purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/articles/a"}}, hs)
+	b := purge.Batch{Seq: 1, Kind: purge.KindURL, Targets: targets}
+	res, err := p.Purge(t.Context(), b)
+	if err != nil {
+		t.Fatalf("Purge() = %v", err)
+	}
+	for i, r := range res.Results {
+		if r.Err != nil {
+			t.Errorf("Results[%d] = %v", i, r.Err)
+		}
+	}
+	want := []string{
+		"Accept-Language: en; X-Device: mobile",
+		"Accept-Language: en; X-Device: desktop",
+		"Accept-Language: de; X-Device: mobile",
+		"Accept-Language: de; X-Device: desktop",
+	}
+	for n, nd := range nodes {
+		var got []string
+		for _, r := range nd.Requests() {
+			if r.Method != "PURGE" || r.Path != "/articles/a" {
+				t.Errorf("node %d got %s %s, want PURGE /articles/a", n, r.Method, r.Path)
+			}
+			got = append(got, purge.FormatHeaders(map[string]string{
+				"Accept-Language": r.Header.Get("Accept-Language"), "X-Device": r.Header.Get("X-Device"),
+			}))
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("node %d PURGE headers:\n got %q\nwant %q", n, got, want)
+		}
+	}
+	reqs, refused := p.Describe(b)
+	if errors.Join(refused...) != nil || len(reqs) != len(want)*len(nodes) {
+		t.Fatalf("Describe() = %d requests, refused %v; want %d", len(reqs), refused, len(want)*len(nodes))
+	}
+	if h := reqs[0].Header; h["X-Device"] != "mobile" || h["Accept-Language"] != "en" || h["Host"] != "www.example.com" {
+		t.Errorf("Describe()[0].Header = %v, want the first combination and the public Host", h)
+	}
+}

@@ -26,11 +26,11 @@ var Spec = purge.Define(purge.Definition[Settings, *Provider]{
 type Settings struct {
 	// BatchSize is URLs per batch (default 50); the nodes take one request
 	// per URL, so it only sets how much is journaled at once.
-	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty"`
+	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty" json:"batch_size,omitzero"`
 	// Endpoints are the cache nodes, e.g. http://10.0.0.5:6081.
-	Endpoints []string `mapstructure:"endpoints" yaml:"endpoints,omitempty"`
+	Endpoints []string `mapstructure:"endpoints" yaml:"endpoints,omitempty" json:"endpoints,omitzero"`
 	// Method is the purge request method (default PURGE).
-	Method string `mapstructure:"method" yaml:"method,omitempty"`
+	Method string `mapstructure:"method" yaml:"method,omitempty" json:"method,omitzero"`
 }
 
 // method is the request method purges are sent with.
@@ -42,8 +42,10 @@ func (s Settings) method() string {
 }
 
 var (
-	// capabilities: URLs only; a purge request names exactly one cache entry.
-	capabilities = []purge.Capability{purge.CapURL}
+	// capabilities: URLs, with or without cache-key headers; a purge
+	// request names exactly one cache entry, and carries the request
+	// headers the node's cache key is made of.
+	capabilities = []purge.Capability{purge.CapURL, purge.CapURLHeaders}
 	methodRE     = regexp.MustCompile(`^[A-Z]+$`)
 )
 
