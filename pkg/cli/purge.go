@@ -43,6 +43,13 @@ type PurgeOptions struct {
 	Related bool
 	// KeyHeaders are --key-header flags, "Name: v1,v2".
 	KeyHeaders []string
+	// Stale keeps only the URLs whose cached copy is older than the
+	// origin's; Sitemap adds a sitemap's pages to check.
+	Stale   bool
+	Sitemap string
+	// Concurrency and Rate bound the --stale check's requests.
+	Concurrency int
+	Rate        float64
 }
 
 const purgeLong = `Purge only what changed, through the --env environment's CDN provider
@@ -125,6 +132,10 @@ func purgeFlags(cmd *cobra.Command, opts *PurgeOptions) {
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
 	fl.BoolVar(&opts.Variants, "variants", false, "also purge the trailing-slash twin and the other scheme of each URL")
 	fl.BoolVar(&opts.Related, "related", false, "also purge the pages the config's related rules name for each URL (home page, tag pages, feed)")
+	fl.BoolVar(&opts.Stale, "stale", false, "purge only the URLs whose cached copy is older than the origin's (compared as cachectl stale does; needs origin_url)")
+	fl.StringVar(&opts.Sitemap, "sitemap", "", "with --stale: also check the pages of this sitemap (URL or file)")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "with --stale: URLs checked at once")
+	fl.Float64Var(&opts.Rate, "rate", 0, "with --stale: at most R check requests per second (0: no cap)")
 	fl.StringArrayVar(&opts.KeyHeaders, "key-header", nil, `purge every variant of each URL a cache-key header makes, "Name: v1,v2" (repeatable; added to cache_key.headers)`)
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")

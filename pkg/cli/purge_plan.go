@@ -37,10 +37,12 @@ type purgePlan struct {
 	// relatedPrefixes maps a prefix a related rule added to the rule's key.
 	keyHeaders      []purge.KeyHeader
 	relatedPrefixes map[string]string
+	// staleErrors counts URLs --stale could not check; they are not purged.
+	staleErrors int
 }
 
 func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
-	p, err := planPurge(f, opts)
+	p, err := planPurge(ctx, f, opts)
 	if err != nil || p.nothingLeft {
 		return err
 	}
@@ -55,7 +57,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 // planPurge turns flags and config into a plan. It reads the config, a
 // --from-file or the journal of a --resume run, and resolves the
 // provider's secret; it sends nothing.
-func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
+func planPurge(ctx context.Context, f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
 	if err != nil {
 		return nil, err
@@ -71,7 +73,7 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	if opts.Resume != "" {
 		err = p.fromJournal(f, opts)
 	} else {
-		err = p.fromInput(f, opts)
+		err = p.fromInput(ctx, f, opts)
 	}
 	if err != nil || p.nothingLeft {
 		return p, err
@@ -100,19 +102,15 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 
 // fromInput takes the targets from arguments, --from-file and the
 // --tag/--prefix/--host/--everything flags.
-func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
+func (p *purgePlan) fromInput(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	env, err := purgeEnvironment(f, f.Globals.Env)
 	if err != nil {
 		return err
 	}
 	p.env = env
-	in := purge.Input{URLs: opts.Targets, Tags: opts.Tags, Prefixes: opts.Prefixes, Hosts: opts.Hosts, Everything: opts.Everything}
-	if opts.FromFile != "" {
-		lines, err := readPurgeFile(f, env, opts.FromFile)
-		if err != nil {
-			return err
-		}
-		in.URLs = append(in.URLs, lines...)
+	in, err := purgeInput(ctx, f, opts, env)
+	if err != nil {
+		return err
 	}
 	targets, err := in.Targets(env.BaseURL)
 	if err != nil {
@@ -125,6 +123,14 @@ func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
 		}
 		if targets, p.relatedPrefixes, err = addRelated(cfg, env, targets); err != nil {
 			return err
+		}
+	}
+	if opts.Stale {
+		if targets, err = p.keepStale(ctx, f, opts, targets); err != nil || p.nothingLeft {
+			return err
+		}
+		if len(targets) == 0 {
+			return operationalError(fmt.Errorf("purge: %s could not be checked for staleness (see the warnings); nothing was sent", plural(p.staleErrors, "URL", "URLs")))
 		}
 	}
 	if p.keyHeaders, err = keyHeaders(env, opts.KeyHeaders); err != nil {

@@ -110,5 +110,9 @@ func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
 		}
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", err, resume))
 	}
+	if p.staleErrors > 0 {
+		return operationalError(fmt.Errorf("purge: the stale pages were purged, but %s could not be checked for staleness and %s not purged (see the warnings)",
+			plural(p.staleErrors, "URL", "URLs"), map[bool]string{true: "was", false: "were"}[p.staleErrors == 1]))
+	}
 	return nil
 }

@@ -116,18 +116,7 @@ func planStale(ctx context.Context, opts *StaleOptions) (*stalePlan, error) {
 	if p.targets, err = staleTargets(ctx, opts, cfg, env); err != nil {
 		return nil, err
 	}
-	p.options = stale.Options{
-		Origin:       env.OriginURL,
-		OriginHost:   env.OriginHost,
-		Ignore:       env.Stale.Ignore,
-		URLIgnore:    routeIgnore(cfg, env),
-		CacheHeaders: append(append([]string{}, env.CacheHeaders...), cfg.CacheHeaders...),
-		Timeout:      opts.Globals.Timeout,
-		Insecure:     opts.Globals.Insecure,
-		Concurrency:  opts.Concurrency,
-		Limiter:      rateLimiter(opts.Rate),
-		Logger:       opts.Logger,
-	}
+	p.options = staleCheckerOptions(opts.cmdDeps, cfg, env, opts.Concurrency, opts.Rate)
 	if p.checker, err = stale.New(p.options); err != nil {
 		return nil, usageError(fmt.Errorf("config: environment %q: %w", env.Name, err))
 	}
@@ -244,4 +233,22 @@ func (p *stalePlan) verdict(opts *StaleOptions, sum *report.StaleSummary) error 
 		fmt.Fprintf(opts.IO.ErrOut, "✓ No stale copy among %s\n", plural(sum.URLs, "URL", "URLs"))
 	}
 	return nil
+}
+
+// staleCheckerOptions are the stale engine's options for env: its origin,
+// ignore patterns (the environment's and each route's), cache-status
+// headers, the global timeout and TLS setting, and the request bounds.
+func staleCheckerOptions(d cmdDeps, cfg *config.Config, env *config.Environment, concurrency int, rps float64) stale.Options {
+	return stale.Options{
+		Origin:       env.OriginURL,
+		OriginHost:   env.OriginHost,
+		Ignore:       env.Stale.Ignore,
+		URLIgnore:    routeIgnore(cfg, env),
+		CacheHeaders: append(append([]string{}, env.CacheHeaders...), cfg.CacheHeaders...),
+		Timeout:      d.Globals.Timeout,
+		Insecure:     d.Globals.Insecure,
+		Concurrency:  concurrency,
+		Limiter:      rateLimiter(rps),
+		Logger:       d.Logger,
+	}
 }

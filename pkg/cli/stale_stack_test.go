@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,11 +31,14 @@ func TestStaleOnRealStack(t *testing.T) {
     origin_url: %s
     stale:
       ignore: ['nonce="[^"]*"']
+    cdn:
+      provider: http-purge
+      endpoints: [%s]
 routes:
   - path: /now
     stale:
       ignore: ['%s']
-`, s.ProductionURL, s.OriginURL, renderedStamp))
+`, s.ProductionURL, s.OriginURL, s.ProductionURL, renderedStamp))
 	sitemapURL := s.ProductionURL + "/sitemap.xml"
 	res, err := sitemap.Read(t.Context(), sitemapURL, sitemap.Options{})
 	if err != nil {
@@ -103,9 +109,34 @@ routes:
 		}
 	})
 
-	for _, p := range affected {
-		s.Purge(t, s.ProductionURL, p)
-	}
+	t.Run("purge --stale --verify purges exactly the stale pages", func(t *testing.T) {
+		journal := filepath.Join(t.TempDir(), "journal.jsonl")
+		code, out, stderr := run(t, nil, "purge", "--config", cfg, "--env", "production", "--journal", journal,
+			"--stale", "--verify", "--sitemap", sitemapURL, "-o", "jsonl", "--reason", "retitled an article")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+		}
+		var purged []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var rec struct{ Target, State, Stale string }
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			if rec.State != "purged" || rec.Stale != "etag differs" {
+				t.Errorf("%s: state %s, stale %q; want purged because etag differs", rec.Target, rec.State, rec.Stale)
+			}
+			purged = append(purged, strings.TrimPrefix(rec.Target, s.ProductionURL))
+		}
+		if slices.Sort(purged); !slices.Equal(purged, affected) {
+			t.Errorf("purged %v, want exactly %v", purged, affected)
+		}
+	})
+	t.Run("an untouched article is still served from cache", func(t *testing.T) {
+		code, out, stderr := run(t, nil, "inspect", "--config", cfg, "--env", "production", "-o", "jsonl", "/articles/http-caching-headers")
+		if code != ExitOK || !strings.Contains(out, `"status":"HIT"`) {
+			t.Errorf("exit %d, want a HIT: %s%s", code, out, stderr)
+		}
+	})
 	t.Run("after the purge nothing is stale", func(t *testing.T) {
 		for _, pass := range []string{"refilling", "refilled"} {
 			if stale := staleOnes(check(t, ExitOK)); len(stale) != 0 {

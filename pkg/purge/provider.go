@@ -55,6 +55,9 @@ type Target struct {
 	// RelatedTo is the target given whose related rules pulled this one in
 	// (--related); empty for targets given.
 	RelatedTo string `json:"related_to,omitempty"`
+	// Stale says why the edge's copy was found out of date (--stale): the
+	// signal that decided, e.g. "etag differs".
+	Stale string `json:"stale,omitempty"`
 }
 
 // Batch is one unit of work sent to a provider: targets of a single kind,

@@ -45,6 +45,8 @@ type Record struct {
 	VariantOf string `json:"variant_of,omitempty"`
 	// RelatedTo names the target given whose related rules pulled this one in.
 	RelatedTo string `json:"related_to,omitempty"`
+	// Stale says why the edge's copy was found out of date (--stale).
+	Stale string `json:"stale,omitempty"`
 	// Owner is the owner of the configured route the URL matches.
 	Owner string `json:"owner,omitempty"`
 	// Verify is the check after the purge (--verify), for purged URLs.

@@ -315,7 +315,7 @@ func (s *session) emit(rec Record) {
 func newRecord(t Target, st State, seq int, owner string) Record {
 	return Record{
 		Target: displayTarget(t), Kind: t.Kind, State: st, Batch: seq, Owner: owner,
-		Headers: t.Headers, VariantOf: t.VariantOf, RelatedTo: t.RelatedTo,
+		Headers: t.Headers, VariantOf: t.VariantOf, RelatedTo: t.RelatedTo, Stale: t.Stale,
 	}
 }
 

@@ -106,6 +106,9 @@ func reason(t Target) string {
 	if t.RelatedTo != "" {
 		parts = append(parts, "related to "+t.RelatedTo)
 	}
+	if t.Stale != "" {
+		parts = append(parts, "stale: "+t.Stale)
+	}
 	if len(parts) == 0 {
 		return "given"
 	}

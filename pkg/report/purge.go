@@ -121,6 +121,9 @@ func recordNotes(r purge.Record) []string {
 	if r.RelatedTo != "" {
 		extra = append(extra, "related to "+r.RelatedTo)
 	}
+	if r.Stale != "" {
+		extra = append(extra, "stale: "+r.Stale)
+	}
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
 	}
