@@ -13,15 +13,16 @@ import (
 )
 
 // echoingAPI is a purge API that refuses every request and quotes the
-// request's Authorization header back in its error, as some gateways and
-// misconfigured proxies do.
+// request's credential headers (Authorization, Fastly-Key) back in its
+// error, as some gateways and misconfigured proxies do.
 func echoingAPI(t *testing.T, status int) *httptest.Server {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"success":false,"errors":[{"code":10000,"message":"Authentication error: header %q is not valid"}],"messages":[],"result":null}`, r.Header.Get("Authorization"))
+		fmt.Fprintf(w, `{"success":false,"errors":[{"code":10000,"message":"Authentication error: header %q is not valid"}],"messages":[],"result":null,"msg":"bad key %s"}`,
+			r.Header.Get("Authorization"), r.Header.Get("Fastly-Key"))
 	}))
 	t.Cleanup(s.Close)
 	return s
@@ -145,5 +146,34 @@ func TestAPIRedirectNeverCarriesTheToken(t *testing.T) {
 	}
 	if n := leaked.Load(); n != 0 {
 		t.Errorf("the token followed the redirect %d times", n)
+	}
+}
+
+// TestFastlyKeyEchoedNeverPrintedOrJournaled: the same for Fastly, whose
+// key travels in Fastly-Key: an API answer quoting it is scrubbed from every
+// output format, stderr and the journal.
+func TestFastlyKeyEchoedNeverPrintedOrJournaled(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden} {
+		api := echoingAPI(t, status)
+		cfg := writeFile(t, "cachectl.yaml", fmt.Sprintf(`environments:
+  production:
+    base_url: https://www.example.com
+    cdn: {provider: fastly, service_id: SU1Z0isxPaozGVKXdv0eY, api_token_env: TEST_FASTLY_TOKEN, api_url: %s, max_attempts: 2}
+`, api.URL))
+		env := map[string]string{"TEST_FASTLY_TOKEN": leakToken}
+		for _, format := range []string{"table", "json", "jsonl"} {
+			journal := filepath.Join(t.TempDir(), "journal.jsonl")
+			code, out, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal,
+				"--log-level", "debug", "-o", format, "/articles/1", "--tag", "blog")
+			if code != ExitOperational {
+				t.Errorf("%d -o %s: exit %d, want 3: %s", status, format, code, stderr)
+			}
+			b, _ := os.ReadFile(journal)
+			for name, text := range map[string]string{"stdout": out, "stderr": stderr, "journal": string(b)} {
+				if strings.Contains(text, leakToken) {
+					t.Errorf("%d -o %s: the key echoed by the API reached %s:\n%s", status, format, name, text)
+				}
+			}
+		}
 	}
 }
