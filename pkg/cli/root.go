@@ -168,6 +168,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdConfig(f),
 		newCmdVersion(f, nil),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
+		newCmdWatch(f, nil),
 	)
 	return root
 }
