@@ -142,7 +142,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error (nothing
 was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.applyGlobals(cmd) },
 	}
 	pf := root.PersistentFlags()
@@ -158,6 +158,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR)")
 	pf.BoolVar(&g.Insecure, "insecure", false, "DANGEROUS: do not verify TLS certificates")
 
+	registerCompletions(root, f)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
@@ -171,6 +172,27 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdWatch(f, nil),
 	)
 	return root
+}
+
+// registerCompletions completes --env with the config's environments and
+// -o with the output formats, in every shell cobra's completion supports.
+func registerCompletions(root *cobra.Command, f *Factory) {
+	err := root.RegisterFlagCompletionFunc("env", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return cfg.EnvNames(), cobra.ShellCompDirectiveNoFileComp
+	})
+	if err == nil {
+		err = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+			[]string{string(report.Table), string(report.JSON), string(report.JSONL), string(report.JUnit), string(report.Markdown)},
+			cobra.ShellCompDirectiveNoFileComp))
+	}
+	if err != nil {
+		// Both flags are defined just above; only a renamed flag gets here.
+		panic("cli: register completions: " + err.Error())
+	}
 }
 
 // applyGlobals checks the global flags and applies them before cmd runs.
@@ -289,4 +311,24 @@ func printError(w io.Writer, code int, err error) {
 		msg = "cachectl: " + msg
 	}
 	fmt.Fprintln(w, msg)
+}
+
+// NewDocsCmd is the command tree as the man pages describe it: defaults as
+// in a clean environment (no CACHECTL_ variables), no terminal.
+func NewDocsCmd() *cobra.Command {
+	ios, _, _, _ := iostreams.Test()
+	level := &slog.LevelVar{}
+	f := &Factory{
+		IO:       ios,
+		Globals:  &Globals{},
+		Environ:  config.Environ{},
+		Lookup:   config.Environ{}.Lookup,
+		Scrubber: &secret.Scrubber{},
+		Logger:   slog.New(slog.DiscardHandler),
+		LogLevel: level,
+	}
+	root := NewRootCmd(f)
+	// cobra adds the completion command when the command line runs.
+	root.InitDefaultCompletionCmd()
+	return root
 }
