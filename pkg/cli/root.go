@@ -268,17 +268,7 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	ios.Out, ios.ErrOut = out, errOut
 	ios.In = iostreams.CancelableReader(ctx, ios.In)
 	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
-	level := &slog.LevelVar{}
-	level.Set(slog.LevelWarn)
-	f := &Factory{
-		IO:       ios,
-		Globals:  &Globals{},
-		Environ:  env,
-		Lookup:   env.Lookup,
-		Scrubber: scrub,
-		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})),
-		LogLevel: level,
-	}
+	f := newFactory(ios, env, scrub)
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -293,6 +283,23 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 		printError(ios.ErrOut, code, err)
 	}
 	return code
+}
+
+// newFactory is the Factory a command line runs with: streams, the process
+// environment, the scrubber every secret goes to, and a logger on stderr at
+// warn until --log-level says otherwise.
+func newFactory(ios *iostreams.IOStreams, env config.Environ, scrub *secret.Scrubber) *Factory {
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelWarn)
+	return &Factory{
+		IO:       ios,
+		Globals:  &Globals{},
+		Environ:  env,
+		Lookup:   env.Lookup,
+		Scrubber: scrub,
+		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})),
+		LogLevel: level,
+	}
 }
 
 func printError(w io.Writer, code int, err error) {
@@ -317,17 +324,7 @@ func printError(w io.Writer, code int, err error) {
 // in a clean environment (no CACHECTL_ variables), no terminal.
 func NewDocsCmd() *cobra.Command {
 	ios, _, _, _ := iostreams.Test()
-	level := &slog.LevelVar{}
-	f := &Factory{
-		IO:       ios,
-		Globals:  &Globals{},
-		Environ:  config.Environ{},
-		Lookup:   config.Environ{}.Lookup,
-		Scrubber: &secret.Scrubber{},
-		Logger:   slog.New(slog.DiscardHandler),
-		LogLevel: level,
-	}
-	root := NewRootCmd(f)
+	root := NewRootCmd(newFactory(ios, config.Environ{}, &secret.Scrubber{}))
 	// cobra adds the completion command when the command line runs.
 	root.InitDefaultCompletionCmd()
 	return root
