@@ -248,3 +248,37 @@ func actionWorkspace(t *testing.T, stack *stacktest.Stack) string {
 	}
 	return ws
 }
+
+// TestActionScripts: action.yml parses strictly, and its run: scripts are
+// bash that shellcheck finds nothing in (actionlint checks the scripts of
+// workflows, not those of an action).
+func TestActionScripts(t *testing.T) {
+	root, err := stacktest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readAction(t, root)
+	shellcheck, err := exec.LookPath("shellcheck")
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatal("shellcheck is not installed (CI): apt-get install shellcheck")
+	}
+	for _, s := range a.Runs.Steps {
+		if s.Run == "" {
+			continue
+		}
+		script := filepath.Join(t.TempDir(), "step.sh")
+		if err := os.WriteFile(script, []byte(s.Run), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+			t.Errorf("%s: bash -n: %v\n%s", s.Name, err, out)
+		}
+		if shellcheck == "" {
+			t.Logf("%s: shellcheck is not installed; skipped (apt-get install shellcheck)", s.Name)
+			continue
+		}
+		if out, err := exec.Command(shellcheck, "--shell=bash", "--severity=style", script).CombinedOutput(); err != nil {
+			t.Errorf("%s: shellcheck: %v\n%s", s.Name, err, out)
+		}
+	}
+}
