@@ -71,8 +71,11 @@ type exportedSeries struct {
 }
 
 // serverTimingName is what a Server-Timing metric name may be for cachectl
-// to export it: a token of letters, digits, '-', '_' and '.'.
-var serverTimingName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,62}$`)
+// to export it: a token of letters, digits, '-', '_' and '.', starting with
+// a letter; maxServerTimingName bounds its length.
+var serverTimingName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+
+const maxServerTimingName = 63
 
 // ServerTimingMetrics maps each Server-Timing entry name to the metric
 // cachectl exports it as: cachectl_server_timing_NAME_seconds, NAME
@@ -82,7 +85,7 @@ func ServerTimingMetrics(names []string) (map[string]string, error) {
 	metrics := map[string]string{}
 	by := map[string]string{}
 	for _, name := range names {
-		if !serverTimingName.MatchString(name) {
+		if len(name) > maxServerTimingName || !serverTimingName.MatchString(name) {
 			return nil, fmt.Errorf("%q: expected a Server-Timing metric name of letters, digits, '-', '_' or '.', starting with a letter (at most 63)", name)
 		}
 		n := strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(name))
