@@ -12,6 +12,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/secret"
 	"github.com/cachectl/cachectl/pkg/shard"
 	"github.com/cachectl/cachectl/pkg/verify"
 	"github.com/cachectl/cachectl/pkg/watch"
@@ -139,6 +140,13 @@ func planWatch(ctx context.Context, opts *WatchOptions) (*watchPlan, error) {
 	if p.targets, err = watchTargets(ctx, opts, env, cfg, p.session); err != nil {
 		return nil, err
 	}
+	secrets := cfg.SecretValues(opts.Lookup)
+	if p.session != nil {
+		secrets = append(secrets, p.session.Value)
+	}
+	if err := checkRouteLabels(p.targets, secrets); err != nil {
+		return nil, err
+	}
 	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
@@ -221,6 +229,21 @@ func watchTargets(ctx context.Context, opts *WatchOptions, env *config.Environme
 		return nil, usageErrorf("watch: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
 	return targets, nil
+}
+
+// checkRouteLabels refuses a route whose name holds the value of a secret:
+// route names become metric labels, which every scraper stores and shows.
+func checkRouteLabels(targets []verify.Target, secrets []secret.Value) error {
+	var scrub secret.Scrubber
+	for _, v := range secrets {
+		scrub.Add(v)
+	}
+	for _, t := range targets {
+		if scrub.String(t.Route) != t.Route {
+			return usageErrorf("watch: route %d holds the value of a secret (a session cookie or an API token); route names become metric labels, so it is refused (expected a path without credentials)", t.Index+1)
+		}
+	}
+	return nil
 }
 
 func watchRun(ctx context.Context, opts *WatchOptions) error {

@@ -24,6 +24,7 @@ func TestWatchFlags(t *testing.T) {
 	offHost := writeFile(t, "offhost.txt", "/a\nhttp://other.invalid/b\n")
 	empty := writeFile(t, "empty.txt", "# nothing\n")
 	tooMany := writeFile(t, "many.txt", routeLines(maxWatchRoutes+1))
+	leaky := writeFile(t, "leaky.txt", "/a\n/b?s="+sessionValue+"\n")
 	sitemap := writeFile(t, "sitemap.xml", `<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>`+o.URL+`/s</loc></url></urlset>`)
 	def := func(mod func(*WatchOptions)) *WatchOptions {
@@ -62,6 +63,7 @@ func TestWatchFlags(t *testing.T) {
 		{name: "routes file missing", env: "production", args: []string{"--routes", "/nonexistent/routes.txt"}, code: ExitUsage, wantErr: "--routes /nonexistent/routes.txt cannot be read"},
 		{name: "route on another host", env: "production", args: []string{"--routes", offHost}, code: ExitUsage, wantErr: "route 2 (http://other.invalid/b): http://other.invalid/b is not on a host of environment"},
 		{name: "no routes", env: "production", args: []string{"--routes", empty}, code: ExitUsage, wantErr: "watch: no routes"},
+		{name: "a route holding the session value", env: "production", args: []string{"--routes", leaky}, code: ExitUsage, wantErr: "watch: route 2 holds the value of a secret"},
 		{name: "more routes than the cap", env: "nosession", args: []string{"--routes", tooMany}, code: ExitUsage, wantErr: "watch: more than 500 routes (every route adds series to Prometheus; expected --sample N"},
 	}
 	ctx := context.Background()
