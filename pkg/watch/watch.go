@@ -91,19 +91,24 @@ func New(p *probe.Prober, targets []verify.Target, m *Metrics, opts Options) *Wa
 // Run probes every route once a round until ctx is done, then returns. A
 // round cut short by ctx records nothing more.
 func (w *Watcher) Run(ctx context.Context) {
+	late := false // the last round overran the interval; logged once until one fits
 	for {
 		start := w.opts.Now()
 		w.Round(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		wait := w.nextDelay() - w.opts.Now().Sub(start)
-		if wait < 0 {
-			w.opts.Logger.Warn("a round took longer than --interval; the next starts at once",
-				"took", w.opts.Now().Sub(start).Round(time.Millisecond), "interval", w.opts.Interval)
-			wait = 0
+		took := w.opts.Now().Sub(start)
+		wait := w.nextDelay() - took
+		switch {
+		case wait < 0 && !late:
+			w.opts.Logger.Warn("a round took longer than --interval; rounds follow each other at once until one fits",
+				"took", took.Round(time.Millisecond), "interval", w.opts.Interval)
+		case wait >= 0 && late:
+			w.opts.Logger.Info("rounds fit in --interval again", "took", took.Round(time.Millisecond), "interval", w.opts.Interval)
 		}
-		if !pool.Sleep(ctx, wait) {
+		late = wait < 0
+		if !pool.Sleep(ctx, max(wait, 0)) {
 			return
 		}
 	}
