@@ -1,11 +1,14 @@
 package watch
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,4 +174,31 @@ func TestUnreachableSiteIsNotUnhealthy(t *testing.T) {
 		series("cachectl_check_success", "check", "reachable"):        0,
 		series("cachectl_check_failures_total", "check", "reachable"): 1,
 	})
+}
+
+// TestOverrunLoggedOnce: rounds that keep overrunning the interval are
+// warned about once, not every round.
+func TestOverrunLoggedOnce(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(30 * time.Millisecond) }))
+	t.Cleanup(slow.Close)
+	reg, m := newTestMetrics(t)
+	var logs bytes.Buffer
+	w := New(probe.New(probe.Options{KeepAlive: true, Timeout: 5 * time.Second}), targets(t, slow.URL, "/a"), m, Options{
+		Interval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+	rounds := prometheustest.Key("cachectl_rounds_total", map[string]string{"env": "production"})
+	for gather(t, reg)[rounds] < 4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := strings.Count(logs.String(), "a round took longer than --interval"); n != 1 {
+		t.Errorf("overrun warned %d times over 4 late rounds, want once:\n%s", n, logs.String())
+	}
 }
