@@ -49,6 +49,42 @@ func githubAnnotator(d cmdDeps, cfgFile string) *report.GitHubAnnotator {
 	return report.NewGitHubAnnotator(d.IO.ErrOut, cfgFile)
 }
 
+// requireEnvironment loads the config and the --env environment, which cmd
+// cannot run without.
+func (d cmdDeps) requireEnvironment(cmd string) (*config.Config, *config.Environment, error) {
+	cfg, err := d.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := d.Environment()
+	if err != nil {
+		return nil, nil, err
+	}
+	if env == nil {
+		return nil, nil, usageErrorf("%s: no environment chosen (expected --env NAME, %s)", cmd, knownEnvironments(cfg, d.Environ, "one of: "))
+	}
+	return cfg, env, nil
+}
+
+// planVariants picks the variants: the logged-in one too when the
+// environment has a session, whose value must then be readable.
+func planVariants(d cmdDeps, cfg *config.Config, env *config.Environment, cookieEnv string) (*probe.Session, []probe.Variant, error) {
+	if err := checkCookieEnv(env, cookieEnv, cfg.File); err != nil {
+		return nil, nil, err
+	}
+	session, err := resolveSession(d.Lookup, env, cookieEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	variants := []probe.Variant{probe.Anonymous}
+	if session != nil {
+		variants = append(variants, probe.LoggedIn)
+	} else if n := loggedInExpectations(cfg); n > 0 {
+		d.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", env.Name, "routes", n)
+	}
+	return session, variants, nil
+}
+
 // hasSession reports whether env (nil when none was named) has a session,
 // which enables the logged-in variant.
 func hasSession(env *config.Environment) bool {
@@ -126,23 +162,6 @@ func knownEnvironments(cfg *config.Config, env config.Environ, label string) str
 		return cfg.File + " defines no environments"
 	}
 	return label + strings.Join(cfg.EnvNames(), ", ")
-}
-
-// requireEnvironment loads the config and the --env environment, which cmd
-// cannot run without.
-func (d cmdDeps) requireEnvironment(cmd string) (*config.Config, *config.Environment, error) {
-	cfg, err := d.Config()
-	if err != nil {
-		return nil, nil, err
-	}
-	env, err := d.Environment()
-	if err != nil {
-		return nil, nil, err
-	}
-	if env == nil {
-		return nil, nil, usageErrorf("%s: no environment chosen (expected --env NAME, %s)", cmd, knownEnvironments(cfg, d.Environ, "one of: "))
-	}
-	return cfg, env, nil
 }
 
 // envHostCheck refuses a URL that is not on one of env's hosts, with

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -96,20 +94,15 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 // built or sent: every refusal comes from planVerify. The one request a
 // plan may make is fetching a --sitemap, whose pages are the routes.
 type verifyPlan struct {
+	routeSet
 	env      *config.Environment
 	cfgFile  string
 	format   report.Format
-	planner  *verify.Planner
-	routes   func(readErr *error) iter.Seq[string]
-	shard    shard.Shard
 	total    int
 	width    int
 	variants []probe.Variant
 	session  *probe.Session
 	probe    probe.Options
-	// check is what every route's URL must pass: the session cookie's
-	// host allow-list, when there is a session.
-	check func(string) error
 }
 
 func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
@@ -121,7 +114,8 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
+	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format}
+	p.sample, p.seed, p.file = opts.Sample, opts.Seed, opts.Routes
 	if err := checkVerifyFlags(opts); err != nil {
 		return nil, err
 	}
@@ -131,17 +125,17 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.planner, err = verify.NewPlanner(cfg, env); err != nil {
 		return nil, usageError(fmt.Errorf("config: %w", err))
 	}
-	if err := p.planSession(opts, cfg); err != nil {
+	if p.session, p.variants, err = planVariants(opts.cmdDeps, cfg, env, opts.CookieEnv); err != nil {
 		return nil, err
 	}
-	if p.routes, err = verifyRoutes(ctx, opts, env, p.planner); err != nil {
+	if p.names, err = routeSource(ctx, opts.cmdDeps, opts.Routes, opts.Sitemap, env, p.planner); err != nil {
 		return nil, err
 	}
 	p.check = sessionCheck(env, p.session)
 	// Every route is resolved and checked before the first request, and
 	// counted for the progress bar; a --routes file is read twice rather
 	// than held in memory, and checked again as the run reads it.
-	err = p.each(opts, func(r verify.Indexed, _ verify.Target) bool {
+	err = p.each(func(r verify.Indexed, _ verify.Target) bool {
 		p.total++
 		p.width = max(p.width, utf8.RuneCountInString(r.Route))
 		return true
@@ -172,48 +166,6 @@ func checkVerifyFlags(opts *VerifyOptions) error {
 		return usageErrorf("--interval %s: expected a positive duration such as 5s", opts.Interval)
 	}
 	return checkRate(opts.Rate)
-}
-
-// planSession picks the variants: the logged-in one too when the
-// environment has a session, whose value must then be readable.
-func (p *verifyPlan) planSession(opts *VerifyOptions, cfg *config.Config) error {
-	if err := checkCookieEnv(p.env, opts.CookieEnv, cfg.File); err != nil {
-		return err
-	}
-	session, err := resolveSession(opts.Lookup, p.env, opts.CookieEnv)
-	if err != nil {
-		return err
-	}
-	p.session, p.variants = session, []probe.Variant{probe.Anonymous}
-	if session != nil {
-		p.variants = append(p.variants, probe.LoggedIn)
-	} else if n := loggedInExpectations(cfg); n > 0 {
-		opts.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", p.env.Name, "routes", n)
-	}
-	return nil
-}
-
-// each resolves and checks the selected routes in order and calls fn with
-// each until fn returns false. The first route that fails, or a --routes
-// file that cannot be read, ends it with a usage error.
-func (p *verifyPlan) each(opts *VerifyOptions, fn func(verify.Indexed, verify.Target) bool) error {
-	var readErr error
-	for r := range verify.Select(p.routes(&readErr), opts.Sample, opts.Seed, p.shard) {
-		t, err := p.planner.Target(r.Index, r.Route)
-		if err == nil && p.check != nil {
-			err = p.check(t.URL)
-		}
-		if err != nil {
-			return usageError(fmt.Errorf("route %d (%s): %w", r.Index+1, r.Route, err))
-		}
-		if !fn(r, t) {
-			return nil
-		}
-	}
-	if readErr != nil {
-		return usageErrorf("--routes %s %v", opts.Routes, readErr)
-	}
-	return nil
 }
 
 func orDash(s string) string {
@@ -256,67 +208,6 @@ func verifyShard(opts *VerifyOptions) (shard.Shard, error) {
 		return s, nil
 	}
 	return shard.All, nil
-}
-
-// verifyRoutes returns a function yielding the route names, as often as
-// called: from --routes, --sitemap (both may be given), or the config. A
-// --routes file is read anew at each call; a problem reading it ends the
-// sequence and is stored in *readErr.
-func verifyRoutes(ctx context.Context, opts *VerifyOptions, env *config.Environment, planner *verify.Planner) (func(*error) iter.Seq[string], error) {
-	var lists [][]string
-	var file string
-	switch {
-	case opts.Routes == "-":
-		var lines []string
-		sc := target.NewScanner(opts.IO.In)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		if err := sc.Err(); err != nil {
-			return nil, usageErrorf("--routes - %v", err)
-		}
-		lists = append(lists, lines)
-	case opts.Routes != "":
-		file = opts.Routes
-	}
-	if opts.Sitemap != "" {
-		pages, err := readSitemap(ctx, opts.cmdDeps, opts.Sitemap, env)
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, pages)
-	}
-	if file == "" && len(lists) == 0 {
-		lists = append(lists, planner.Routes())
-	}
-	return func(readErr *error) iter.Seq[string] {
-		return func(yield func(string) bool) {
-			if file != "" {
-				fh, err := os.Open(file)
-				if err != nil {
-					*readErr = fmt.Errorf("cannot be read: %w (expected a readable file with one path or URL per line)", err)
-					return
-				}
-				defer fh.Close()
-				sc := target.NewScanner(fh)
-				for sc.Scan() {
-					if !yield(sc.Text()) {
-						return
-					}
-				}
-				if *readErr = sc.Err(); *readErr != nil {
-					return
-				}
-			}
-			for _, l := range lists {
-				for _, r := range l {
-					if !yield(r) {
-						return
-					}
-				}
-			}
-		}
-	}, nil
 }
 
 // readSitemap fetches a sitemap without cookies and turns its pages into
@@ -374,7 +265,7 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	// longer passes.
 	var targetErr error
 	targets := func(yield func(verify.Target) bool) {
-		targetErr = p.each(opts, func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
+		targetErr = p.each(func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
 	}
 	runErr := verify.Run(ctx, probe.New(p.probe), targets, verify.Options{
 		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,
