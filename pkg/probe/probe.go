@@ -1,6 +1,6 @@
 // Package probe sends one request for one URL as one kind of visitor and
-// records what a cache made of it: status, cache headers, timings and a hash
-// of the body. It never follows a redirect unless asked, and never sends the
+// records what a cache made of it: status, cache headers, timings, the
+// Server-Timing metrics and a hash of the body. It never follows a redirect unless asked, and never sends the
 // session cookie to a host other than the one it was meant for.
 package probe
 
@@ -24,6 +24,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/secret"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 // Browser-like defaults. They are set explicitly because the cache variant a
@@ -225,6 +226,8 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.BodyBytes = n
 		r.BodySHA256 = sum
 		r.Timing.Total = ms(time.Since(start))
+		// Read after the body: Server-Timing may come as a trailer too.
+		r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
 		if berr != nil {
 			r.Error = "reading body: " + DescribeError(ctx, berr, p.opts.Timeout)
 		}

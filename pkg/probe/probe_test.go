@@ -350,3 +350,32 @@ func TestHostHeaderToAnotherVirtualHostGetsNoCookie(t *testing.T) {
 		t.Errorf("anonymous: %s", r.Error)
 	}
 }
+
+// TestServerTimingFromHeaderAndTrailer: every Server-Timing line counts,
+// the trailer's too, and a malformed metric is left out and kept as a
+// problem for analyze to report.
+func TestServerTimingFromHeaderAndTrailer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Trailer", "Server-Timing")
+		w.Header().Add("Server-Timing", `db;dur=12.4;desc="3 queries"`)
+		w.Header().Add("Server-Timing", "cfOrigin;dur=20, broken;dur")
+		_, _ = w.Write([]byte("body"))
+		w.Header().Set("Server-Timing", "total;dur=40")
+	}))
+	defer srv.Close()
+	r := New(Options{}).Probe(context.Background(), srv.URL, Anonymous, nil)
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	for name, want := range map[string]float64{"db": 12.4, "cfOrigin": 20, "total": 40} {
+		if e, ok := r.ServerTiming[name]; !ok || e.Dur == nil || *e.Dur != want {
+			t.Errorf("server_timing[%s] = %+v, want dur %v", name, e, want)
+		}
+	}
+	if got := r.ServerTiming["db"].Desc; got != "3 queries" {
+		t.Errorf("db desc = %q", got)
+	}
+	if len(r.ServerTimingProblems) != 1 || r.ServerTimingProblems[0].Metric != "broken;dur" {
+		t.Errorf("problems = %+v, want the broken metric", r.ServerTimingProblems)
+	}
+}

@@ -218,6 +218,9 @@ func (t *inspectTable) Group(g inspect.Group) error {
 		if len(extra) > 0 {
 			fmt.Fprintln(t.w, "    "+st.Dim(strings.Join(extra, " | ")))
 		}
+		if len(p.ServerTiming) > 0 {
+			fmt.Fprintln(t.w, "    "+st.Dim("server-timing: "+serverTimingLine(p.ServerTiming, p.Cache.Status)))
+		}
 		for _, f := range p.Findings {
 			fmt.Fprintf(t.w, "    %s %s: %s\n", colorSeverity(st, f.Severity), f.ID, f.Message)
 		}
