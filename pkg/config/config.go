@@ -109,6 +109,9 @@ type Expectation struct {
 	MaxTTFBMs *float64 `mapstructure:"max_ttfb_ms" yaml:"max_ttfb_ms,omitempty"`
 	// Headers are checks on response headers.
 	Headers *HeaderExpect `mapstructure:"headers" yaml:"headers,omitempty"`
+	// ServerTiming bounds Server-Timing metrics by name (db, app, cfOrigin,
+	// ...; names are matched ignoring case).
+	ServerTiming map[string]ServerTimingExpect `mapstructure:"server_timing" yaml:"server_timing,omitempty"`
 	// FailOnFindings fails the route when a finding at or above this severity (info, warn, error) is present.
 	FailOnFindings string `mapstructure:"fail_on_findings" yaml:"fail_on_findings,omitempty"`
 }
@@ -119,6 +122,15 @@ type HeaderExpect struct {
 	Absent  []string          `mapstructure:"absent" yaml:"absent,omitempty"`
 	Equal   map[string]string `mapstructure:"equal" yaml:"equal,omitempty"`
 	Match   map[string]string `mapstructure:"match" yaml:"match,omitempty"`
+}
+
+// ServerTimingExpect is what one Server-Timing metric must show.
+type ServerTimingExpect struct {
+	// MaxMs bounds the metric's duration in milliseconds; the metric must
+	// then be present with a duration.
+	MaxMs *float64 `mapstructure:"max_ms" yaml:"max_ms,omitempty"`
+	// Present requires the metric (true) or forbids it (false).
+	Present *bool `mapstructure:"present" yaml:"present,omitempty"`
 }
 
 // EnvNames returns the environment names, sorted.

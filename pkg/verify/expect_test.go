@@ -10,6 +10,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 var testNow = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -27,6 +28,11 @@ func response(code int, cache cachestatus.Status, ttfb float64, header ...string
 		CacheControl: h.Get("Cache-Control"), Vary: h.Get("Vary"), SetCookie: h.Get("Set-Cookie") != "",
 		Timing: probe.Timing{TTFB: ttfb}, Header: h, Findings: []finding.Finding{},
 	}
+}
+
+func withServerTiming(r *probe.Result, s servertiming.Set) *probe.Result {
+	r.ServerTiming = s
+	return r
 }
 
 func TestEvaluate(t *testing.T) {
@@ -122,6 +128,35 @@ func TestEvaluate(t *testing.T) {
 				{"headers.equal:Vary", true, "Vary: Accept-Encoding", "Vary: Accept-Encoding"},
 				{"headers.match:Cache-Control", true, `Cache-Control matching ^public, max-age=\d+$`, "Cache-Control: public, max-age=120"},
 			},
+		},
+		{
+			name: "server timing: bounds and presence, names matched ignoring case",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{
+				"db":       {MaxMs: ptr(50.0)},
+				"app":      {MaxMs: ptr(10.0), Present: ptr(true)},
+				"cforigin": {Present: ptr(true)},
+				"debug":    {Present: ptr(false)},
+				"cache":    {MaxMs: ptr(5.0)},
+			}},
+			r: withServerTiming(response(200, cachestatus.MISS, 1), servertiming.Set{
+				"db":    {Dur: ptr(12.4), Desc: "3 queries"},
+				"app":   {Dur: ptr(31.0)},
+				"cache": {Desc: "MISS"},
+			}),
+			want: []Outcome{
+				{"server_timing.present:app", true, "app in Server-Timing", "app 31 ms"},
+				{"server_timing.max_ms:app", false, "app ≤ 10 ms", "app 31 ms"},
+				{"server_timing.max_ms:cache", false, "cache ≤ 5 ms", "cache without a duration"},
+				{"server_timing.present:cforigin", false, "cforigin in Server-Timing", "cforigin absent (Server-Timing has app, cache, db)"},
+				{"server_timing.max_ms:db", true, "db ≤ 50 ms", "db 12.4 ms (3 queries)"},
+				{"server_timing.present:debug", true, "debug not in Server-Timing", "debug absent (Server-Timing has app, cache, db)"},
+			},
+		},
+		{
+			name:   "server timing bound on a response without the header",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{"db": {MaxMs: ptr(50.0)}}},
+			r:      response(200, cachestatus.HIT, 1),
+			want:   []Outcome{{"server_timing.max_ms:db", false, "db ≤ 50 ms", "no Server-Timing"}},
 		},
 		{
 			name:   "findings threshold warn ignores info",
