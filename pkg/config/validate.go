@@ -2,9 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
