@@ -169,9 +169,9 @@ func missingNote(or, nr *Run, ov, nv []float64) string {
 	case nr == nil:
 		return "run only in the old measurement"
 	case len(or.Samples) == 0:
-		return fmt.Sprintf("no samples in the old measurement (%d discarded)", or.Discarded)
+		return fmt.Sprintf("no samples in the old measurement: %d discarded", or.Discarded)
 	case len(nr.Samples) == 0:
-		return fmt.Sprintf("no samples in the new measurement (%d discarded)", nr.Discarded)
+		return fmt.Sprintf("no samples in the new measurement: %d discarded", nr.Discarded)
 	case len(ov) == 0:
 		return "metric only in the new measurement"
 	case len(nv) == 0:

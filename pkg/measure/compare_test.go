@@ -114,7 +114,7 @@ func TestCompareListsWhatDoesNotPair(t *testing.T) {
 		"/gone cold ttfb_ms":       "run only in the old measurement",
 		"/a cold ttfb_ms":          "run only in the old measurement",
 		"/a warm ttfb_ms":          "run only in the new measurement",
-		"/b warm ttfb_ms":          "no samples in the old measurement (40 discarded)",
+		"/b warm ttfb_ms":          "no samples in the old measurement: 40 discarded",
 		"/c cold server_timing.db": "metric only in the old measurement",
 		"/c cold ttfb_ms":          "",
 	} {
