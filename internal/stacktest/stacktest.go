@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -60,88 +61,153 @@ type Stack struct {
 // Start brings up a stack for t and registers its shutdown with t.Cleanup.
 func Start(t testing.TB) *Stack {
 	t.Helper()
+	s, pids, skip, err := start(t.Context())
+	switch {
+	case skip != "":
+		t.Skip(skip)
+	case err != nil:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			s.logTails(t.Logf)
+		}
+		if err := s.stop(pids); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// shared is the stack of a test binary that uses Shared.
+var shared struct {
+	once   sync.Once
+	stack  *Stack
+	pids   []int
+	skip   string
+	err    error
+	failed bool
+}
+
+// Shared returns the stack every test of the package shares, starting it
+// on the first call, so a package's integration tests pay for one start.
+// The tests see each other's cache contents and origin state, so each
+// uses paths of its own or sets what it needs. The package's TestMain
+// must run its tests through Main, which stops the stack at the end.
+func Shared(t testing.TB) *Stack {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.stack, shared.pids, shared.skip, shared.err = start(context.Background())
+	})
+	switch {
+	case shared.skip != "":
+		t.Skip(shared.skip)
+	case shared.err != nil:
+		t.Fatal(shared.err)
+	}
+	t.Cleanup(func() { shared.failed = shared.failed || t.Failed() })
+	return shared.stack
+}
+
+// Main runs a package's tests and then stops the stack Shared started, if
+// any: call it from TestMain as os.Exit(stacktest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared.stack == nil {
+		return code
+	}
+	if shared.failed {
+		shared.stack.logTails(func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) })
+	}
+	if err := shared.stack.stop(shared.pids); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return max(code, 1)
+	}
+	return code
+}
+
+// start brings up a stack on free ports. skip is set, and err nil, when
+// the stack's packages are missing outside CI.
+func start(ctx context.Context) (s *Stack, pids []int, skip string, err error) {
 	root, err := RepoRoot()
 	if err != nil {
-		t.Fatalf("stacktest: %v", err)
+		return nil, nil, "", fmt.Errorf("stacktest: %w", err)
 	}
 	// Varnish drops privileges to its own users, who cannot enter the 0700
 	// directories t.TempDir makes, and its work directory paths must stay
 	// short; so the state lives in a short, world-readable dir under /tmp.
 	dir, err := os.MkdirTemp("", "ccstk")
 	if err != nil {
-		t.Fatalf("stacktest: create state dir: %v", err)
+		return nil, nil, "", fmt.Errorf("stacktest: create state dir: %w", err)
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatalf("stacktest: chmod state dir: %v", err)
+		return nil, nil, "", fmt.Errorf("stacktest: chmod state dir: %w", err)
 	}
-	s := &Stack{Dir: dir, root: root}
-	removeDir := func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("stacktest: remove state dir: %v", err)
-		}
+	s = &Stack{Dir: dir, root: root}
+	if skip, err = s.up(ctx); skip != "" || err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nil, skip, err
 	}
+	return s, s.pids(), "", nil
+}
 
-	// Free ports are picked, released and then bound by other processes;
-	// another test binary can take one in between, so retry with new ones.
+// up runs stack.sh up on free ports. Free ports are picked, released and
+// then bound by other processes; another test binary can take one in
+// between, so it retries with new ones.
+func (s *Stack) up(ctx context.Context) (skip string, err error) {
 	const attempts = 3
-	var out []byte
 	for i := 1; ; i++ {
 		ports, err := freePorts(3)
 		if err != nil {
-			t.Fatalf("stacktest: %v", err)
+			return "", fmt.Errorf("stacktest: %w", err)
 		}
 		copy(s.ports[:], ports)
 		s.OriginURL = "http://127.0.0.1:" + strconv.Itoa(ports[0])
 		s.ProductionURL = "http://127.0.0.1:" + strconv.Itoa(ports[1])
 		s.StagingURL = "http://127.0.0.1:" + strconv.Itoa(ports[2])
 
-		out, err = s.run(t.Context(), "up")
+		out, err := s.run(ctx, "up")
 		if err == nil {
-			break
+			return "", nil
 		}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) && exitErr.ExitCode() == exitMissingPackages {
-			removeDir()
 			if os.Getenv("CI") == "true" {
-				t.Fatalf("stacktest: local stack cannot start in CI: %s", out)
+				return "", fmt.Errorf("stacktest: local stack cannot start in CI: %s", out)
 			}
-			t.Skipf("stacktest: local stack unavailable, skipping: %s", bytes.TrimSpace(out))
+			return fmt.Sprintf("stacktest: local stack unavailable, skipping: %s", bytes.TrimSpace(out)), nil
 		}
 		// Whatever did start must not outlive the attempt.
-		if downOut, downErr := s.run(context.WithoutCancel(t.Context()), "down"); downErr != nil {
-			t.Logf("stacktest: down after failed up: %v\n%s", downErr, downOut)
+		if downOut, downErr := s.run(context.WithoutCancel(ctx), "down"); downErr != nil {
+			err = fmt.Errorf("%w; down after failed up: %v\n%s", err, downErr, downOut)
 		}
 		if i == attempts || !bytes.Contains(out, []byte("already in use")) {
-			removeDir()
-			t.Fatalf("stacktest: scripts/stack.sh up: %v\n%s", err, out)
+			return "", fmt.Errorf("stacktest: scripts/stack.sh up: %v\n%s", err, out)
 		}
 	}
-
-	pids := s.pids()
-	t.Cleanup(func() { s.stop(t, pids) })
-	return s
 }
 
 // stop runs stack.sh down, checks that every process it started is gone, and
 // removes the state directory.
-func (s *Stack) stop(t testing.TB, pids []int) {
-	if t.Failed() {
-		s.logTails(t)
-	}
+func (s *Stack) stop(pids []int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if out, err := s.run(ctx, "down"); err != nil {
-		t.Errorf("stacktest: scripts/stack.sh down: %v\n%s", err, out)
-		return
+		return fmt.Errorf("stacktest: scripts/stack.sh down: %v\n%s", err, out)
 	}
+	var alive []string
 	for _, pid := range pids {
 		if processAlive(pid) {
-			t.Errorf("stacktest: process %d still running after down", pid)
+			alive = append(alive, strconv.Itoa(pid))
 		}
 	}
-	if err := os.RemoveAll(s.Dir); err != nil {
-		t.Errorf("stacktest: remove state dir: %v", err)
+	if len(alive) > 0 {
+		return fmt.Errorf("stacktest: processes %s still running after down", strings.Join(alive, ", "))
 	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		return fmt.Errorf("stacktest: remove state dir: %w", err)
+	}
+	return nil
 }
 
 // run executes scripts/stack.sh with the stack's settings and returns its
@@ -203,7 +269,7 @@ func (s *Stack) pids() []int {
 }
 
 // logTails logs the end of each component's log, for a failed test.
-func (s *Stack) logTails(t testing.TB) {
+func (s *Stack) logTails(logf func(format string, args ...any)) {
 	for _, name := range []string{"origin", "production", "staging"} {
 		b, err := os.ReadFile(filepath.Join(s.Dir, name+".log"))
 		if err != nil {
@@ -213,7 +279,7 @@ func (s *Stack) logTails(t testing.TB) {
 		if len(lines) > 20 {
 			lines = lines[len(lines)-20:]
 		}
-		t.Logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
+		logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
 	}
 }
 
@@ -257,6 +323,23 @@ func (s *Stack) EditArticle(t testing.TB, slug, title string) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	expectOK(t, req, "edit "+slug)
+}
+
+// SetSlow switches the origin's deliberately slow route, /popular, on or
+// off (POST /admin/slow?on=1 drops the index its queries use, on=0
+// creates it again).
+func (s *Stack) SetSlow(t testing.TB, on bool) {
+	t.Helper()
+	v := "0"
+	if on {
+		v = "1"
+	}
+	// Also called from a Cleanup, when the test's context is done.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodPost, s.OriginURL+"/admin/slow?on="+v, nil)
+	if err != nil {
+		t.Fatalf("stacktest: slow %s: %v", v, err)
+	}
+	expectOK(t, req, "slow "+v)
 }
 
 // Purge sends PURGE for path to the cache at cacheURL (ProductionURL or
