@@ -15,7 +15,7 @@ func TestInspectOnRealStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Varnish")
 	}
-	s := stacktest.Start(t)
+	s := stacktest.Shared(t)
 	cfg := s.ConfigYAML(t)
 	session := s.Login(t)
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}

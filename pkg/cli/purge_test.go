@@ -246,7 +246,7 @@ func TestPurgeVerifiedOnRealVarnish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Varnish")
 	}
-	s := stacktest.Start(t)
+	s := stacktest.Shared(t)
 	cfg := s.ConfigYAML(t)
 	article := "/articles/go-context-cancellation"
 	get := func(base string) string {

@@ -29,7 +29,7 @@ type junitDoc struct {
 }
 
 func TestVerifyAndDiffOnLocalStack(t *testing.T) {
-	stack := stacktest.Start(t)
+	stack := stacktest.Shared(t)
 	cfg := stack.ConfigYAML(t)
 	session := stack.Login(t)
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}

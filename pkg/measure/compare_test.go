@@ -173,8 +173,9 @@ func TestReadRefusesWhatCannotBeCompared(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Read(strings.NewReader(tt.input))
-			if !errors.Is(err, ErrNotComparable) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Read: %v, want ErrNotComparable mentioning %q", err, tt.want)
+			var nc *NotComparableError
+			if !errors.As(err, &nc) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Read: %v, want a NotComparableError mentioning %q", err, tt.want)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package measure
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -156,36 +155,46 @@ func (r *Run) Summarize() {
 	}
 }
 
-// ErrNotComparable marks a file compare cannot read: not measure output,
-// or another format version.
-var ErrNotComparable = errors.New("not comparable")
+// NotComparableError is a document compare cannot use: not measure
+// output, another format version, or runs that do not pair
+// unambiguously.
+type NotComparableError struct {
+	// Reason says what was found and what was expected.
+	Reason string
+}
+
+func (e *NotComparableError) Error() string { return e.Reason }
+
+func notComparable(format string, args ...any) error {
+	return &NotComparableError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // Read reads a measure document, refusing what compare cannot use: input
 // that is not a measure document, another format version, a run without
-// url, variant or a known state, and a run that appears twice. Errors
-// wrap ErrNotComparable and say what was found.
+// url, variant or a known state, and a run that appears twice, with a
+// *NotComparableError.
 func Read(r io.Reader) (*Document, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentBytes+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > MaxDocumentBytes {
-		return nil, fmt.Errorf("%w: larger than %d MiB", ErrNotComparable, MaxDocumentBytes>>20)
+		return nil, notComparable("larger than %d MiB", MaxDocumentBytes>>20)
 	}
 	var probeDoc struct {
 		FormatVersion *int            `json:"format_version"`
 		Runs          json.RawMessage `json:"runs"`
 	}
 	if err := json.Unmarshal(data, &probeDoc); err != nil || probeDoc.FormatVersion == nil || probeDoc.Runs == nil {
-		return nil, fmt.Errorf("%w: not the JSON output of cachectl measure -o json (expected an object with format_version and runs)", ErrNotComparable)
+		return nil, notComparable("not the JSON output of cachectl measure -o json (expected an object with format_version and runs)")
 	}
 	if v := *probeDoc.FormatVersion; v != FormatVersion {
-		return nil, fmt.Errorf("%w: format version %d, this cachectl reads version %d (measure again with this version)", ErrNotComparable, v, FormatVersion)
+		return nil, notComparable("format version %d, this cachectl reads version %d (measure again with this version)", v, FormatVersion)
 	}
 	var doc Document
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotComparable, err)
+		return nil, notComparable("%v", err)
 	}
 	return &doc, doc.check()
 }
@@ -199,14 +208,14 @@ func (d *Document) check() error {
 	for i, r := range d.Runs {
 		switch {
 		case r.URL == "":
-			return fmt.Errorf("%w: runs[%d] has no url", ErrNotComparable, i)
+			return notComparable("runs[%d] has no url", i)
 		case r.Variant != probe.Anonymous && r.Variant != probe.LoggedIn:
-			return fmt.Errorf("%w: runs[%d] has variant %q (expected anonymous or logged_in)", ErrNotComparable, i, r.Variant)
+			return notComparable("runs[%d] has variant %q (expected anonymous or logged_in)", i, r.Variant)
 		case r.State != Cold && r.State != Warm:
-			return fmt.Errorf("%w: runs[%d] has state %q (expected cold or warm)", ErrNotComparable, i, r.State)
+			return notComparable("runs[%d] has state %q (expected cold or warm)", i, r.State)
 		}
 		if j, dup := seen[r.Key()]; dup {
-			return fmt.Errorf("%w: runs[%d] and runs[%d] are both %s", ErrNotComparable, j, i, r.Key())
+			return notComparable("runs[%d] and runs[%d] are both %s", j, i, r.Key())
 		}
 		seen[r.Key()] = i
 	}

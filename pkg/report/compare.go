@@ -86,10 +86,10 @@ func summaryOf(c *measure.Comparison) compareSummary {
 func compareCells(r measure.Result) (old, new, delta, p string) {
 	old, new, delta, p = "-", "-", "", ""
 	if r.Old != nil {
-		old = fmtMS(*r.Old)
+		old = fmtSampleMS(*r.Old)
 	}
 	if r.New != nil {
-		new = fmtMS(*r.New)
+		new = fmtSampleMS(*r.New)
 	}
 	switch {
 	case r.Verdict == measure.Missing:

@@ -100,8 +100,8 @@ func (t *measureTable) Run(r measure.Run) error {
 	}
 	p50, p95, rng, tot := "-", "-", "-", "-"
 	if ttfb.N > 0 {
-		p50, p95, tot = fmtMS(ttfb.Median), fmtMS(ttfb.P95), fmtMS(total.Median)
-		rng = fmtMS(ttfb.Min) + "–" + fmtMS(ttfb.Max)
+		p50, p95, tot = fmtSampleMS(ttfb.Median), fmtSampleMS(ttfb.P95), fmtSampleMS(total.Median)
+		rng = fmtSampleMS(ttfb.Min) + "–" + fmtSampleMS(ttfb.Max)
 	}
 	state := pad(colorState(st, r.State), len(r.State), 5)
 	line := t.row(shorten(r.URL, t.width()), string(r.Variant), "\x00", kept, p50, p95, rng, tot, sparkline(r.Values(measure.TTFB)))
@@ -179,6 +179,15 @@ func medianServerTiming(r measure.Run) string {
 		return ""
 	}
 	return serverTimingLine(set, "")
+}
+
+// fmtSampleMS prints a sample's milliseconds; below a millisecond in
+// microseconds, where a cache hit on the same machine lives.
+func fmtSampleMS(v float64) string {
+	if v < 1 {
+		return fmt.Sprintf("%.0fµs", v*1000)
+	}
+	return fmtMS(v)
 }
 
 var sparkLevels = []rune("▁▂▃▄▅▆▇█")
