@@ -126,7 +126,7 @@ func planMeasure(opts *MeasureOptions) (*measurePlan, error) {
 	if err := p.resolve(opts, cfg); err != nil {
 		return nil, err
 	}
-	if p.probe, err = opts.proberOptions(p.env, probe.Options{KeepAlive: true}, opts.Headers, opts.CacheHeaders); err != nil {
+	if p.probe, err = opts.proberOptions(p.env, probe.Options{KeepAlive: true, NoBodyHash: true}, opts.Headers, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
 	if err := checkHostHeader(p.probe, p.env, p.session); err != nil {

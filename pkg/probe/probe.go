@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -80,6 +81,9 @@ type Options struct {
 	BodyLimit int64
 	// CacheHeaders are extra cache-status header names.
 	CacheHeaders []string
+	// NoBodyHash reads bodies without hashing them (BodySHA256 stays
+	// empty), for callers that compare no bodies.
+	NoBodyHash bool
 	// Insecure skips TLS verification.
 	Insecure bool
 	// Transport replaces the default transport (tests).
@@ -90,6 +94,9 @@ type Options struct {
 type Prober struct {
 	opts      Options
 	transport http.RoundTripper
+	// shown are the request headers every probe sends, for display; the
+	// anonymous variant's results share this map.
+	shown map[string]string
 }
 
 // New returns a Prober.
@@ -119,7 +126,9 @@ func New(opts Options) *Prober {
 	if t == nil {
 		t = NewTransport(opts.Timeout, opts.KeepAlive, opts.Insecure)
 	}
-	return &Prober{opts: opts, transport: t}
+	p := &Prober{opts: opts, transport: t}
+	p.shown = p.requestHeaders()
+	return p
 }
 
 // NewTransport returns the transport probes use: it never adds an
@@ -144,6 +153,10 @@ func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transpo
 // RequestHeaders returns the request headers every probe sends that shape the
 // cache variant, for display.
 func (p *Prober) RequestHeaders() map[string]string {
+	return maps.Clone(p.shown)
+}
+
+func (p *Prober) requestHeaders() map[string]string {
 	h := map[string]string{
 		"Accept":          p.opts.Accept,
 		"Accept-Encoding": p.opts.AcceptEncoding,
@@ -176,11 +189,11 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.Error = fmt.Sprintf("the session cookie is not sent with Host: %s, another virtual host than %s's; drop the Host header or probe anonymously", p.opts.Header.Get("Host"), origin.Host)
 		return r
 	}
-	reqHeaders := p.RequestHeaders()
+	r.RequestHeaders = p.shown
 	if variant == LoggedIn && sess != nil {
-		reqHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
+		r.RequestHeaders = maps.Clone(p.shown)
+		r.RequestHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
 	}
-	r.RequestHeaders = reqHeaders
 
 	start := time.Now()
 	current := origin
@@ -221,7 +234,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		if isRedirect(resp.StatusCode) {
 			r.Location = loc
 		}
-		n, sum, berr := readBody(resp.Body, p.opts.BodyLimit)
+		n, sum, berr := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
 		_ = resp.Body.Close()
 		r.BodyBytes = n
 		r.BodySHA256 = sum
@@ -291,7 +304,7 @@ func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Sess
 var cdnControlHeaders = []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Netlify-CDN-Cache-Control", "Surrogate-Control", "Vercel-CDN-Cache-Control"}
 
 func (p *Prober) fill(r *Result, resp *http.Response) {
-	h := resp.Header.Clone()
+	h := resp.Header // the response is ours alone: no copy needed
 	r.StatusCode = resp.StatusCode
 	r.CacheControl = strings.Join(h.Values("Cache-Control"), ", ")
 	r.Vary = strings.Join(h.Values("Vary"), ", ")
@@ -318,9 +331,21 @@ func (p *Prober) fill(r *Result, resp *http.Response) {
 	r.Header = h
 }
 
-func readBody(body io.Reader, limit int64) (int64, string, error) {
+// copyBuffers are the buffers bodies are read through: one per probe in
+// flight, not one allocated per probe.
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// readBody reads up to limit bytes of body and, unless noHash, returns
+// their SHA-256 in hex.
+func readBody(body io.Reader, limit int64, noHash bool) (int64, string, error) {
+	if noHash {
+		n, err := io.Copy(io.Discard, io.LimitReader(body, limit))
+		return n, "", err
+	}
+	buf := copyBuffers.Get().(*[32 << 10]byte)
+	defer copyBuffers.Put(buf)
 	hash := sha256.New()
-	n, err := io.Copy(hash, io.LimitReader(body, limit))
+	n, err := io.CopyBuffer(hash, io.LimitReader(body, limit), buf[:])
 	return n, hex.EncodeToString(hash.Sum(nil)), err
 }
 

@@ -66,7 +66,9 @@ type Result struct {
 	LastModified string `json:"last_modified,omitempty"`
 	// Expires is the Expires response header.
 	Expires string `json:"expires,omitempty"`
-	// RequestHeaders are the request headers sent that shape the cache variant; Cookie shows as "<redacted>".
+	// RequestHeaders are the request headers sent that shape the cache
+	// variant; Cookie shows as "<redacted>". Results of one Prober may share
+	// the map: read it, never change it.
 	RequestHeaders map[string]string `json:"request_headers,omitempty"`
 	// BodyBytes is the body size read (capped); BodySHA256 its hash, used to spot personalization.
 	BodyBytes  int64  `json:"body_bytes"`

@@ -33,6 +33,8 @@ func NewSet(ms []Metric) Set {
 		return nil
 	}
 	s := make(Set, len(ms))
+	// Every duration lives in one array: one allocation, not one a metric.
+	durs := make([]float64, 0, len(ms))
 	for _, m := range ms {
 		e, seen := s[m.Name]
 		if !seen {
@@ -44,12 +46,12 @@ func NewSet(ms []Metric) Set {
 				e.Desc = m.Desc
 			}
 		}
-		if m.HasDur {
-			d := m.Dur
-			if e.Dur != nil {
-				d += *e.Dur
-			}
-			e.Dur = &d
+		switch {
+		case m.HasDur && e.Dur != nil:
+			*e.Dur += m.Dur
+		case m.HasDur:
+			durs = append(durs, m.Dur)
+			e.Dur = &durs[len(durs)-1]
 		}
 		s[m.Name] = e
 	}

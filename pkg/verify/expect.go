@@ -257,6 +257,12 @@ func describeMetric(r *probe.Result, name string) string {
 	return name + " " + formatMS(*m.Dur)
 }
 
+// NeedsFindings reports whether the checklist judges findings (its
+// findings check): only then must probes be analyzed.
+func (c *Checklist) NeedsFindings() bool {
+	return slices.ContainsFunc(c.checks, func(ch check) bool { return ch.name == CheckFindings })
+}
+
 // Names lists the checks in evaluation order.
 func (c *Checklist) Names() []string {
 	names := make([]string, len(c.checks))

@@ -201,6 +201,37 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// TestNeedsFindings: only a findings check (fail_on_findings, or the check
+// a route without expectations gets) makes probes worth analyzing, and
+// only for the variants probed.
+func TestNeedsFindings(t *testing.T) {
+	withFindings := &config.Expectation{FailOnFindings: "warn"}
+	without := &config.Expectation{Status: ptr(200)}
+	for _, tt := range []struct {
+		name     string
+		cfg      config.Config
+		variants []probe.Variant
+		want     bool
+	}{
+		{"no expectations anywhere", config.Config{}, []probe.Variant{probe.Anonymous}, true},
+		{"defaults without findings", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous}, false},
+		{"the logged-in default counts only when probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous, probe.LoggedIn}, true},
+		{"one route with fail_on_findings", config.Config{
+			Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}},
+			Routes:   []config.Route{{Path: "/a", Expect: config.Expectations{Anonymous: withFindings}}},
+		}, []probe.Variant{probe.Anonymous}, true},
+	} {
+		env := &config.Environment{Name: "local", BaseURL: "https://www.example.com"}
+		p, err := NewPlanner(&tt.cfg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.NeedsFindings(tt.variants); got != tt.want {
+			t.Errorf("%s: NeedsFindings = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestPlannerDefaults(t *testing.T) {
 	cfg := &config.Config{
 		Environments: map[string]*config.Environment{"production": {Name: "production", BaseURL: "https://www.example.com"}},
