@@ -245,3 +245,20 @@ func TestMeasureCancelled(t *testing.T) {
 		t.Errorf("exit %d, want 130: %s", code, errOut)
 	}
 }
+
+// TestMeasureNeverPrintsTheSession: measuring as a logged-in visitor sends
+// the session cookie and prints its value nowhere, whatever the format.
+func TestMeasureNeverPrintsTheSession(t *testing.T) {
+	site := newCacheSite(t, 0)
+	cfg := writeConfig(t, site.URL)
+	for _, format := range []string{"table", "json", "jsonl"} {
+		code, out, stderr := run(t, sessionVars, "--config", cfg, "--env", "production", "--log-level", "debug",
+			"measure", "--as", "both", "--samples", "2", "-o", format, "/private")
+		if code != ExitOK && code != ExitCheckFailed {
+			t.Fatalf("-o %s: exit %d: %s", format, code, stderr)
+		}
+		if strings.Contains(out+stderr, sessionValue) {
+			t.Errorf("-o %s printed the session value", format)
+		}
+	}
+}
