@@ -173,6 +173,18 @@ func (p *Prober) requestHeaders() map[string]string {
 	return h
 }
 
+// requestHeadersOf are the request headers shown for a probe: the
+// prober's own, shared, with the session cookie (its value redacted) in a
+// copy for a logged-in visitor.
+func (p *Prober) requestHeadersOf(variant Variant, sess *Session) map[string]string {
+	if variant != LoggedIn || sess == nil {
+		return p.shown
+	}
+	h := maps.Clone(p.shown)
+	h["Cookie"] = sess.Cookie + "=" + secret.Redacted
+	return h
+}
+
 // Probe requests rawURL once as the given variant. Failures are reported in
 // Result.Error, never returned: a probe always yields a result.
 func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess *Session) Result {
@@ -189,11 +201,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.Error = fmt.Sprintf("the session cookie is not sent with Host: %s, another virtual host than %s's; drop the Host header or probe anonymously", p.opts.Header.Get("Host"), origin.Host)
 		return r
 	}
-	r.RequestHeaders = p.shown
-	if variant == LoggedIn && sess != nil {
-		r.RequestHeaders = maps.Clone(p.shown)
-		r.RequestHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
-	}
+	r.RequestHeaders = p.requestHeadersOf(variant, sess)
 
 	start := time.Now()
 	current := origin
@@ -230,21 +238,27 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		if len(r.Redirects) > 0 {
 			r.FinalURL = current.String()
 		}
-		p.fill(&r, resp)
 		if isRedirect(resp.StatusCode) {
 			r.Location = loc
 		}
-		n, sum, berr := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
-		_ = resp.Body.Close()
-		r.BodyBytes = n
-		r.BodySHA256 = sum
-		r.Timing.Total = ms(time.Since(start))
-		// Read after the body: Server-Timing may come as a trailer too.
-		r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
-		if berr != nil {
-			r.Error = "reading body: " + DescribeError(ctx, berr, p.opts.Timeout)
-		}
+		p.final(ctx, &r, resp, start)
 		return r
+	}
+}
+
+// final records the final response of a probe started at start: its
+// headers, its body (read, counted and hashed), the total time and its
+// Server-Timing, which may come as a trailer after the body.
+func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, start time.Time) {
+	p.fill(r, resp)
+	n, sum, err := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
+	_ = resp.Body.Close()
+	r.BodyBytes = n
+	r.BodySHA256 = sum
+	r.Timing.Total = ms(time.Since(start))
+	r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	if err != nil {
+		r.Error = "reading body: " + DescribeError(ctx, err, p.opts.Timeout)
 	}
 }
 
