@@ -323,6 +323,23 @@ func (s *Stack) EditArticle(t testing.TB, slug, title string) {
 	expectOK(t, req, "edit "+slug)
 }
 
+// SetSlow switches the origin's deliberately slow route, /popular, on or
+// off (POST /admin/slow?on=1 drops the index its queries use, on=0
+// creates it again).
+func (s *Stack) SetSlow(t testing.TB, on bool) {
+	t.Helper()
+	v := "0"
+	if on {
+		v = "1"
+	}
+	// Also called from a Cleanup, when the test's context is done.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodPost, s.OriginURL+"/admin/slow?on="+v, nil)
+	if err != nil {
+		t.Fatalf("stacktest: slow %s: %v", v, err)
+	}
+	expectOK(t, req, "slow "+v)
+}
+
 // Purge sends PURGE for path to the cache at cacheURL (ProductionURL or
 // StagingURL), which accept it from loopback.
 func (s *Stack) Purge(t testing.TB, cacheURL, path string) {

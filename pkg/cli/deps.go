@@ -47,6 +47,25 @@ func (f *Factory) deps() cmdDeps {
 	}
 }
 
+// planStart is the first step of a plan: -o checked against the formats
+// the command writes, the configuration, and the --env environment (nil
+// when none was named).
+func (d cmdDeps) planStart(formats ...report.Format) (report.Format, *config.Config, *config.Environment, error) {
+	format, err := d.OutputFormat(formats...)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg, err := d.Config()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	env, err := d.Environment()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return format, cfg, env, nil
+}
+
 // proberOptions are the options of the prober a command uses against env
 // (nil for bare URLs): the environment's headers plus --header flags,
 // cache-status headers from the flags, the environment and the config, and

@@ -193,7 +193,7 @@ func classifyPurgeError(err error) error {
 // providerConfig finds the environment's provider in the registry and
 // turns the shared keys of its cdn section into the provider's plain
 // config, with the secret the provider asks for resolved.
-func providerConfig(f *Factory, env *config.Environment) (purge.Spec, purge.Config, error) {
+func providerConfig(lookup config.Lookup, env *config.Environment) (purge.Spec, purge.Config, error) {
 	c := env.CDN
 	pcfg := purge.Config{
 		Provider: c.Provider, Environment: env.Name, APIURL: c.APIURL, TokenEnv: c.APITokenEnv,
@@ -212,7 +212,7 @@ func providerConfig(f *Factory, env *config.Environment) (purge.Spec, purge.Conf
 	switch spec.Secret.Kind {
 	case purge.SecretNone:
 	case purge.SecretAPIToken:
-		tok, err := c.Token(f.Lookup, env.Name)
+		tok, err := c.Token(lookup, env.Name)
 		if err != nil {
 			return spec, pcfg, usageError(err)
 		}

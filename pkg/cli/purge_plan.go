@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -198,19 +200,9 @@ func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
 // buildProvider finds the environment's provider, resolves its secret and
 // builds it with the retrying client. Building sends nothing.
 func (p *purgePlan) buildProvider(f *Factory) error {
-	spec, pcfg, err := providerConfig(f, p.env)
+	spec, pcfg, provider, err := newProvider(f.Lookup, f.Logger, f.Globals.Timeout, p.env)
 	if err != nil {
 		return err
-	}
-	logger := f.Logger.With("env", p.env.Name, "provider", pcfg.Provider)
-	policy := retry.DefaultPolicy()
-	if p.env.CDN.MaxAttempts > 0 {
-		policy.MaxAttempts = p.env.CDN.MaxAttempts
-	}
-	policy.AttemptTimeout = f.Globals.Timeout
-	provider, err := spec.New(pcfg, p.env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
-	if err != nil {
-		return usageError(err)
 	}
 	limits, err := spec.Limits(pcfg, p.env.CDN.Settings)
 	if err != nil {
@@ -221,6 +213,28 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 		p.run.Provider = provider.Name()
 	}
 	return nil
+}
+
+// newProvider builds env's purge provider: its secret resolved, requests
+// through the retrying client with timeout per attempt, logs tagged with
+// the environment and provider. Building sends nothing; every refusal is
+// a usage error.
+func newProvider(lookup config.Lookup, log *slog.Logger, timeout time.Duration, env *config.Environment) (purge.Spec, purge.Config, purge.Provider, error) {
+	spec, pcfg, err := providerConfig(lookup, env)
+	if err != nil {
+		return spec, pcfg, nil, err
+	}
+	logger := log.With("env", env.Name, "provider", pcfg.Provider)
+	policy := retry.DefaultPolicy()
+	if env.CDN.MaxAttempts > 0 {
+		policy.MaxAttempts = env.CDN.MaxAttempts
+	}
+	policy.AttemptTimeout = timeout
+	provider, err := spec.New(pcfg, env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	if err != nil {
+		return spec, pcfg, nil, usageError(err)
+	}
+	return spec, pcfg, provider, nil
 }
 
 // wholeZone reports whether targets empty a whole zone or host: purging

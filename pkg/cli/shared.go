@@ -118,6 +118,25 @@ func resolveSession(lookup config.Lookup, env *config.Environment, cookieEnv str
 	return &probe.Session{Cookie: env.Session.Cookie, Value: val}, nil
 }
 
+// variantSession is the session the logged-in variant is probed with, nil
+// when that variant is not probed; as is the --as flag and cookieEnv the
+// --cookie-env flag.
+func variantSession(lookup config.Lookup, as, cookieEnv, cfgFile string, env *config.Environment, variants []probe.Variant) (*probe.Session, error) {
+	if err := checkCookieEnv(env, cookieEnv, cfgFile); err != nil {
+		return nil, err
+	}
+	if !probesLoggedIn(variants) {
+		return nil, nil
+	}
+	if !hasSession(env) {
+		if env == nil {
+			return nil, usageErrorf("--as %s needs --env NAME for an environment with a session configured", as)
+		}
+		return nil, usageErrorf("--as %s: environment %q has no session (expected session.cookie and session.value_env in %s)", as, env.Name, cfgFile)
+	}
+	return resolveSession(lookup, env, cookieEnv)
+}
+
 // sessionCheck is what every URL of a run must pass: with a session, the
 // environment's own hosts (sessionHosts); without one, nothing (nil).
 func sessionCheck(env *config.Environment, session *probe.Session) func(string) error {

@@ -75,6 +75,8 @@ func TestColourOnlyOnATerminal(t *testing.T) {
 		{"stale", []string{"--config", staleCfg, "--env", "production", "stale", "/warming", "/a"}},
 		{"purge", []string{"--config", cdnCfg, "--env", "production", "purge", "--journal", journal, "/articles/1"}},
 		{"purge log", []string{"purge", "log", "--journal", journal}},
+		{"measure", []string{"measure", "--samples", "2", "--state", "cold", o.URL + "/measured"}},
+		{"compare", []string{"compare", writeDoc(t, "old.json", 1, 5, 6, 7), writeDoc(t, "new.json", 1, 50, 60, 70)}},
 	}
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {

@@ -150,6 +150,9 @@ type Expectation struct {
 	MaxTTFBMs *float64 `mapstructure:"max_ttfb_ms" yaml:"max_ttfb_ms,omitempty" json:"max_ttfb_ms,omitzero"`
 	// Headers are checks on response headers.
 	Headers *HeaderExpect `mapstructure:"headers" yaml:"headers,omitempty" json:"headers,omitzero"`
+	// ServerTiming bounds Server-Timing metrics by name (db, app, cfOrigin,
+	// ...; names are matched ignoring case).
+	ServerTiming map[string]ServerTimingExpect `mapstructure:"server_timing" yaml:"server_timing,omitempty" json:"server_timing,omitzero"`
 	// FailOnFindings fails the route when a finding at or above this severity (info, warn, error) is present.
 	FailOnFindings string `mapstructure:"fail_on_findings" yaml:"fail_on_findings,omitempty" json:"fail_on_findings,omitzero"`
 }
@@ -160,6 +163,15 @@ type HeaderExpect struct {
 	Absent  []string          `mapstructure:"absent" yaml:"absent,omitempty" json:"absent,omitzero"`
 	Equal   map[string]string `mapstructure:"equal" yaml:"equal,omitempty" json:"equal,omitzero"`
 	Match   map[string]string `mapstructure:"match" yaml:"match,omitempty" json:"match,omitzero"`
+}
+
+// ServerTimingExpect is what one Server-Timing metric must show.
+type ServerTimingExpect struct {
+	// MaxMs bounds the metric's duration in milliseconds; the metric must
+	// then be present with a duration.
+	MaxMs *float64 `mapstructure:"max_ms" yaml:"max_ms,omitempty" json:"max_ms,omitzero"`
+	// Present requires the metric (true) or forbids it (false).
+	Present *bool `mapstructure:"present" yaml:"present,omitempty" json:"present,omitzero"`
 }
 
 // EnvNames returns the environment names, sorted.

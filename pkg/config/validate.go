@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -200,6 +202,7 @@ func validateExpectation(k string, e *Expectation) []Problem {
 	if (private || noStore) && len(e.Cache) > 0 && onlyShared {
 		add(k+".cache", strings.Join(e.Cache, ","), "a status that is not served from a shared cache (MISS, BYPASS, DYNAMIC, ...) when private or no_store is required")
 	}
+	ps = append(ps, validateServerTiming(k+".server_timing", e.ServerTiming)...)
 	if h := e.Headers; h != nil {
 		absent := map[string]bool{}
 		for _, n := range h.Absent {
@@ -219,6 +222,30 @@ func validateExpectation(k string, e *Expectation) []Problem {
 			if _, err := regexp.Compile(re); err != nil {
 				add(k+".headers.match."+n, strconv.Quote(re), "a valid regular expression (RE2 syntax): "+err.Error())
 			}
+		}
+	}
+	return ps
+}
+
+// validateServerTiming checks the server_timing expectations: metric
+// names are tokens, and each states something a response can meet.
+func validateServerTiming(k string, m map[string]ServerTimingExpect) []Problem {
+	var ps []Problem
+	add := func(key, value, expected string) {
+		ps = append(ps, Problem{Key: key, Value: value, Expected: expected})
+	}
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		e, key := m[name], k+"."+name
+		if !cookieNameRE.MatchString(name) {
+			add(key, strconv.Quote(name), "a Server-Timing metric name (a token such as db or cfOrigin)")
+		}
+		switch {
+		case e.MaxMs == nil && e.Present == nil:
+			add(key, "", "max_ms (milliseconds) or present (true or false)")
+		case e.MaxMs != nil && *e.MaxMs <= 0:
+			add(key+".max_ms", fmt.Sprint(*e.MaxMs), "milliseconds > 0")
+		case e.MaxMs != nil && e.Present != nil && !*e.Present:
+			add(key+".present", "false", "true or no present key when max_ms is set (a bound needs the metric)")
 		}
 	}
 	return ps

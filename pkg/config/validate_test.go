@@ -51,6 +51,7 @@ routes:
         no_store: true
         status: 200
         headers: {present: [ETag], absent: [Set-Cookie], equal: {X-Frame-Options: DENY}, match: {Server: "^nginx"}}
+        server_timing: {db: {max_ms: 50}, cfOrigin: {present: true}}
 `
 
 func TestLoadValid(t *testing.T) {
@@ -67,7 +68,8 @@ func TestLoadValid(t *testing.T) {
 		t.Errorf("production = %+v", prod)
 	}
 	r := cfg.Routes[1].Expect.Anonymous
-	if r.NoStore == nil || !*r.NoStore || r.Headers.Equal["x-frame-options"] != "DENY" {
+	if r.NoStore == nil || !*r.NoStore || r.Headers.Equal["x-frame-options"] != "DENY" ||
+		*r.ServerTiming["db"].MaxMs != 50 || !*r.ServerTiming["cforigin"].Present {
 		t.Errorf("health expectation = %+v", r)
 	}
 	if got := cfg.EnvNames(); strings.Join(got, ",") != "production,staging" {
@@ -190,6 +192,24 @@ routes:
 			`environments.q.origin_host: found "a.example", expected origin_url set too`,
 			`environments.r.origin_url: found "http://10.0.0.7:8000/?q=1", expected a URL without query`,
 			`routes[0].stale.ignore[1]: found "[z-a]", expected a valid regular expression (RE2 syntax): error parsing regexp: invalid character class range`}},
+		{"server_timing", `environments:
+  p: {base_url: https://a.example}
+routes:
+  - path: /
+    expect:
+      anonymous:
+        server_timing:
+          db: {max_ms: 0}
+          "bad name": {max_ms: 5}
+          app: {}
+          cache: {max_ms: 5, present: false}
+`, []string{"routes[0].expect.anonymous.server_timing.db.max_ms: found 0, expected milliseconds > 0",
+			`routes[0].expect.anonymous.server_timing.bad name: found "bad name", expected a Server-Timing metric name`,
+			"routes[0].expect.anonymous.server_timing.app: max_ms (milliseconds) or present (true or false)",
+			"routes[0].expect.anonymous.server_timing.cache.present: found false, expected true or no present key when max_ms is set"}},
+		{"server_timing keys and types", "environments:\n  p: {base_url: https://a.example}\nroutes:\n  - path: /\n    expect:\n      anonymous:\n        server_timing: {cfOrigin: {max_ms: fast}, edge: {max_ms: 5, wat: 1}}\n",
+			[]string{`routes[0].expect.anonymous.server_timing.cforigin.max_ms: found "fast", expected a number`,
+				"routes[0].expect.anonymous.server_timing.edge.wat: found unknown key, expected one of max_ms, present"}},
 		{"logged_in without any session", "environments:\n  p: {base_url: https://a.example}\nroutes:\n  - path: /\n    expect: {logged_in: {private: true}}\n",
 			[]string{"routes[0].expect.logged_in: found an expectation, expected a session configured"}},
 	}

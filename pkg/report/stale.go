@@ -132,7 +132,7 @@ func (t *staleTable) Result(r stale.Result) error {
 	}
 	line := t.row(shorten(r.URL, t.urlWidth()), "\x00", edge, age, origin, r.Reason)
 	// The verdict is coloured after alignment so escape codes don't skew widths.
-	line = strings.Replace(line, "\x00"+strings.Repeat(" ", 6), pad(colorVerdict(st, verdict), len(verdict), 7), 1)
+	line = strings.Replace(line, "\x00"+strings.Repeat(" ", 6), pad(colorStaleVerdict(st, verdict), len(verdict), 7), 1)
 	if _, err := fmt.Fprintln(t.w, line); err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func staleVerdict(r stale.Result) string {
 	return verdictFresh
 }
 
-func colorVerdict(st Style, v string) string {
+func colorStaleVerdict(st Style, v string) string {
 	switch v {
 	case verdictStale, verdictError:
 		return st.Red(v)

@@ -105,15 +105,22 @@ type Writer struct {
 func NewWriter(w io.Writer, s *Scrubber) *Writer { return &Writer{w: w, s: s} }
 
 // Write scrubs p and writes it; it reports len(p) written on success.
+// Nothing is copied when nothing is held back and no secret matches.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	buf := w.s.Bytes(append(w.pending, p...))
+	buf := p
+	if len(w.pending) > 0 {
+		buf = append(w.pending, p...)
+	}
+	buf = w.s.Bytes(buf)
 	keep := w.s.holdBack(buf)
-	w.pending = append([]byte(nil), buf[len(buf)-keep:]...)
 	if _, err := w.w.Write(buf[:len(buf)-keep]); err != nil {
 		return 0, err
 	}
+	// Only now may pending's array, which buf may be, be reused: the
+	// held-back tail moves to its front (copy handles the overlap).
+	w.pending = append(w.pending[:0], buf[len(buf)-keep:]...)
 	return len(p), nil
 }
 

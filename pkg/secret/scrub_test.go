@@ -98,3 +98,30 @@ func TestScrubberJSONEscapedForm(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestWriterChunkings writes text with secrets in chunks of every size
+// from 1 to its length: the output is always the scrubbed text, whatever
+// is held back and reused between writes.
+func TestWriterChunkings(t *testing.T) {
+	s := &Scrubber{}
+	s.Add(Value(token))
+	text := "a " + token + " b cf-tok/ c " + token + token + " cf-tok/en+7d1e0c9a5 end"
+	want := strings.ReplaceAll(text, token, Redacted)
+	for size := 1; size <= len(text); size++ {
+		var out bytes.Buffer
+		w := NewWriter(&out, s)
+		for i := 0; i < len(text); i += size {
+			chunk := []byte(text[i:min(i+size, len(text))])
+			if _, err := w.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+			clear(chunk) // a writer must not keep the caller's bytes
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != want {
+			t.Fatalf("chunks of %d: got %q, want %q", size, out.String(), want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 var testNow = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -27,6 +28,11 @@ func response(code int, cache cachestatus.Status, ttfb float64, header ...string
 		CacheControl: h.Get("Cache-Control"), Vary: h.Get("Vary"), SetCookie: h.Get("Set-Cookie") != "",
 		Timing: probe.Timing{TTFB: ttfb}, Header: h, Findings: []finding.Finding{},
 	}
+}
+
+func withServerTiming(r *probe.Result, s servertiming.Set) *probe.Result {
+	r.ServerTiming = s
+	return r
 }
 
 func TestEvaluate(t *testing.T) {
@@ -124,6 +130,35 @@ func TestEvaluate(t *testing.T) {
 			},
 		},
 		{
+			name: "server timing: bounds and presence, names matched ignoring case",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{
+				"db":       {MaxMs: ptr(50.0)},
+				"app":      {MaxMs: ptr(10.0), Present: ptr(true)},
+				"cforigin": {Present: ptr(true)},
+				"debug":    {Present: ptr(false)},
+				"cache":    {MaxMs: ptr(5.0)},
+			}},
+			r: withServerTiming(response(200, cachestatus.MISS, 1), servertiming.Set{
+				"db":    {Dur: ptr(12.4), Desc: "3 queries"},
+				"app":   {Dur: ptr(31.0)},
+				"cache": {Desc: "MISS"},
+			}),
+			want: []Outcome{
+				{"server_timing.present:app", true, "app in Server-Timing", "app 31 ms"},
+				{"server_timing.max_ms:app", false, "app ≤ 10 ms", "app 31 ms"},
+				{"server_timing.max_ms:cache", false, "cache ≤ 5 ms", "cache without a duration"},
+				{"server_timing.present:cforigin", false, "cforigin in Server-Timing", "cforigin absent (Server-Timing has app, cache, db)"},
+				{"server_timing.max_ms:db", true, "db ≤ 50 ms", "db 12.4 ms (3 queries)"},
+				{"server_timing.present:debug", true, "debug not in Server-Timing", "debug absent (Server-Timing has app, cache, db)"},
+			},
+		},
+		{
+			name:   "server timing bound on a response without the header",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{"db": {MaxMs: ptr(50.0)}}},
+			r:      response(200, cachestatus.HIT, 1),
+			want:   []Outcome{{"server_timing.max_ms:db", false, "db ≤ 50 ms", "no Server-Timing"}},
+		},
+		{
 			name:   "findings threshold warn ignores info",
 			expect: &config.Expectation{FailOnFindings: "warn"},
 			r:      dashboard,
@@ -162,6 +197,37 @@ func TestCompileErrors(t *testing.T) {
 	for _, tt := range tests {
 		if _, err := Compile(tt.expect); err == nil {
 			t.Errorf("%s: Compile() accepted an invalid expectation", tt.name)
+		}
+	}
+}
+
+// TestNeedsFindings: only a findings check (fail_on_findings, or the check
+// a route without expectations gets) makes probes worth analyzing, and
+// only for the variants probed.
+func TestNeedsFindings(t *testing.T) {
+	withFindings := &config.Expectation{FailOnFindings: "warn"}
+	without := &config.Expectation{Status: ptr(200)}
+	for _, tt := range []struct {
+		name     string
+		cfg      config.Config
+		variants []probe.Variant
+		want     bool
+	}{
+		{"no expectations anywhere", config.Config{}, []probe.Variant{probe.Anonymous}, true},
+		{"defaults without findings", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous}, false},
+		{"the logged-in default counts only when probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous, probe.LoggedIn}, true},
+		{"one route with fail_on_findings", config.Config{
+			Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}},
+			Routes:   []config.Route{{Path: "/a", Expect: config.Expectations{Anonymous: withFindings}}},
+		}, []probe.Variant{probe.Anonymous}, true},
+	} {
+		env := &config.Environment{Name: "local", BaseURL: "https://www.example.com"}
+		p, err := NewPlanner(&tt.cfg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.NeedsFindings(tt.variants); got != tt.want {
+			t.Errorf("%s: NeedsFindings = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
