@@ -75,28 +75,42 @@ func post(t *testing.T, c *http.Client, ctx context.Context, url, body string) (
 }
 
 func TestRetryStatuses(t *testing.T) {
+	// throttled400 is a vendor's AnswerFunc (WithRetryIf): its 400 that
+	// says "throttled" in the body is worth another attempt.
+	throttled400 := func(status int, _ http.Header, body []byte) bool {
+		return status == http.StatusBadRequest && bytes.HasPrefix(body, []byte(`{"n":`))
+	}
+	never := func(int, http.Header, []byte) bool { return false }
 	tests := []struct {
 		name         string
 		statuses     []int
 		wantStatus   int
 		wantRequests int
+		retryIf      AnswerFunc
 	}{
-		{"500 then success", []int{500}, 200, 2},
-		{"502 503 then success", []int{502, 503}, 200, 3},
-		{"429 then success", []int{429}, 200, 2},
-		{"501 not retried", []int{501}, 501, 1},
-		{"400 not retried", []int{400}, 400, 1},
-		{"401 not retried", []int{401}, 401, 1},
-		{"403 not retried", []int{403}, 403, 1},
-		{"404 not retried", []int{404}, 404, 1},
-		{"5xx until attempts run out", []int{500, 500, 500, 500, 500}, 500, 4},
+		{"500 then success", []int{500}, 200, 2, nil},
+		{"502 503 then success", []int{502, 503}, 200, 3, nil},
+		{"429 then success", []int{429}, 200, 2, nil},
+		{"501 not retried", []int{501}, 501, 1, nil},
+		{"400 not retried", []int{400}, 400, 1, nil},
+		{"401 not retried", []int{401}, 401, 1, nil},
+		{"403 not retried", []int{403}, 403, 1, nil},
+		{"404 not retried", []int{404}, 404, 1, nil},
+		{"5xx until attempts run out", []int{500, 500, 500, 500, 500}, 500, 4, nil},
+		{"a 400 the AnswerFunc accepts, then success", []int{400, 400}, 200, 3, throttled400},
+		{"a 400 the AnswerFunc refuses", []int{400}, 400, 1, never},
+		{"a 400 the AnswerFunc accepts, until attempts run out", []int{400, 400, 400, 400, 400}, 400, 4, throttled400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &script{statuses: tt.statuses}
 			srv := httptest.NewServer(s)
 			defer srv.Close()
-			resp, att, err := post(t, NewClient(fastPolicy(), nil), context.Background(), srv.URL, `{"files":["a"]}`)
+			ctx := context.Background()
+			if tt.retryIf != nil {
+				ctx = WithRetryIf(ctx, tt.retryIf)
+			}
+			resp, att, err := post(t, NewClient(fastPolicy(), nil), ctx, srv.URL, `{"files":["a"]}`)
 			if err != nil {
 				t.Fatalf("Do: %v", err)
 			}
