@@ -182,7 +182,12 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 		policy.MaxAttempts = p.env.CDN.MaxAttempts
 	}
 	policy.AttemptTimeout = f.Globals.Timeout
-	provider, err := spec.New(pcfg, p.env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	deps := purge.Deps{
+		HTTP: retry.NewClient(policy, logger), Logger: logger,
+		LookupEnv: f.Lookup, Secrets: f.Scrubber,
+		Progress: func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) },
+	}
+	provider, err := spec.New(pcfg, p.env.CDN.Settings, deps)
 	if err != nil {
 		return usageError(err)
 	}

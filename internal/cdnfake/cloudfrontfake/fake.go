@@ -77,8 +77,10 @@ type Options struct {
 	// rejected value (a URL or a path) makes a batch holding its path
 	// fail with InvalidArgument.
 	Faults cdnfake.Faults
-	// LoseAnswers carries out the first LoseAnswers invalidations but
-	// answers 500, as when an answer is lost on its way back.
+	// LoseAnswers answers the first LoseAnswers CreateInvalidation
+	// requests that CloudFront carried out (a new invalidation, or the one
+	// their CallerReference already made) with 500, as when an answer is
+	// lost on its way back.
 	LoseAnswers int
 	// EchoCredentials quotes the request's Authorization and
 	// X-Amz-Security-Token headers in error messages, as a misbehaving
@@ -186,7 +188,7 @@ func (f *Fake) Invalidations() []Invalidation {
 func (f *Fake) Invalidate(ref string, paths []string) (Invalidation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv, _, ae := f.admit(ref, paths, time.Now())
+	inv, ae := f.admit(ref, paths, time.Now())
 	if ae != nil {
 		return Invalidation{}, fmt.Errorf("%s: %s", ae.Code, ae.Message)
 	}

@@ -87,8 +87,8 @@ func (f *Fake) create(x *exchange) {
 	}
 	now := time.Now()
 	f.mu.Lock()
-	inv, fresh, ae := f.admit(in.CallerReference, paths, now)
-	lose := fresh && f.lost < f.opts.LoseAnswers
+	inv, ae := f.admit(in.CallerReference, paths, now)
+	lose := ae == nil && f.lost < f.opts.LoseAnswers
 	if lose {
 		f.lost++
 	}
@@ -165,22 +165,22 @@ func (f *Fake) rejected(p string) bool {
 }
 
 // admit returns the invalidation for ref: the one ref already made when
-// its paths are the same, or a new one (fresh) when the work in progress
-// leaves room. f.mu is held.
-func (f *Fake) admit(ref string, paths []string, now time.Time) (inv *Invalidation, fresh bool, ae *apiError) {
+// its paths are the same, or a new one when the work in progress leaves
+// room. f.mu is held.
+func (f *Fake) admit(ref string, paths []string, now time.Time) (*Invalidation, *apiError) {
 	if inv, ok := f.byRef[ref]; ok {
 		if !slices.Equal(inv.Paths, paths) {
-			return nil, false, &apiError{http.StatusConflict, "InvalidationBatchAlreadyExists", "The CallerReference you provided was used for an invalidation batch with different paths."}
+			return nil, &apiError{http.StatusConflict, "InvalidationBatchAlreadyExists", "The CallerReference you provided was used for an invalidation batch with different paths."}
 		}
-		return inv, false, nil
+		return inv, nil
 	}
 	busyPaths, busyWild := f.inProgress(now)
 	newPaths, newWild := count(paths)
 	if busyPaths+newPaths > f.opts.PathsInProgress || busyWild+newWild > f.opts.WildcardsInProgress {
-		return nil, false, &apiError{http.StatusBadRequest, "TooManyInvalidationsInProgress", "Processing your request will cause you to exceed the maximum number of in-progress invalidations."}
+		return nil, &apiError{http.StatusBadRequest, "TooManyInvalidationsInProgress", "Processing your request will cause you to exceed the maximum number of in-progress invalidations."}
 	}
 	f.created++
-	inv = &Invalidation{
+	inv := &Invalidation{
 		ID:              fmt.Sprintf("I%s%05d", strings.ToUpper(strconv.FormatInt(now.Unix()%(36*36*36*36*36*36*36*36), 36)), f.created),
 		CallerReference: ref,
 		Paths:           slices.Clone(paths),
@@ -189,7 +189,7 @@ func (f *Fake) admit(ref string, paths []string, now time.Time) (inv *Invalidati
 	}
 	f.invs = append(f.invs, inv)
 	f.byRef[ref] = inv
-	return inv, true, nil
+	return inv, nil
 }
 
 // count splits paths into plain paths and wildcard paths, which CloudFront
