@@ -28,7 +28,7 @@ var cfKey = cloudfrontfake.Credentials{
 
 // cfEnv is the environment a CloudFront purge runs with: the fake's key,
 // the instance metadata service off, a private state directory.
-func cfEnv(t *testing.T) map[string]string {
+func cfEnv(t testing.TB) map[string]string {
 	t.Helper()
 	return map[string]string{
 		"AWS_ACCESS_KEY_ID": cfKey.AccessKeyID, "AWS_SECRET_ACCESS_KEY": cfKey.SecretAccessKey, "AWS_SESSION_TOKEN": cfKey.SessionToken,
@@ -70,7 +70,7 @@ func (s *cfSite) firstRequest(path string) time.Time {
 
 // cloudfrontSetup starts a CloudFront fake and writes a config whose
 // production environment purges through it.
-func cloudfrontSetup(t *testing.T, opts cloudfrontfake.Options, baseURL string) (*cloudfrontfake.Server, string) {
+func cloudfrontSetup(t testing.TB, opts cloudfrontfake.Options, baseURL string) (*cloudfrontfake.Server, string) {
 	t.Helper()
 	opts.DistributionID, opts.Credentials = cfDistribution, cfKey
 	fake := cloudfrontfake.NewServer(opts)

@@ -311,7 +311,7 @@ func faultSite(t *testing.T, at endpoint, opts faultserver.Options) (string, fun
 	return s.URL, s.Count
 }
 
-func writeFile(t *testing.T, name, body string) string {
+func writeFile(t testing.TB, name, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {

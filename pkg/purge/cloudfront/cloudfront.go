@@ -157,8 +157,13 @@ func (p *Provider) say(format string, args ...any) {
 	}
 }
 
-// maxPoll caps the backoff between status questions.
-func (p *Provider) maxPoll() time.Duration { return max(p.poll, maxPollInterval) }
+// pollDelay is the pause before the next question about invalidations in
+// progress, after waiting for waited: poll_interval, growing with the wait
+// to an eighth of it (up to 30s), so a long wait costs few requests and
+// ends at most an eighth late.
+func (p *Provider) pollDelay(waited time.Duration) time.Duration {
+	return max(p.poll, min(waited/8, maxPollInterval))
+}
 
 // run is the state of one Purge call.
 type run struct {

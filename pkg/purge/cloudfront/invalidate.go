@@ -191,18 +191,19 @@ func (p *Provider) failure(ctx context.Context, err error, op string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// WaitCompleted asks CloudFront about invalidation id, with backoff from
-// poll_interval up to 30s, until it has completed or wait_timeout passes,
-// saying on the progress line how long it has waited.
+// WaitCompleted asks CloudFront about invalidation id, with backoff
+// (pollDelay), until it has completed or wait_timeout passes, saying on
+// the progress line how long it has waited.
 func (p *Provider) WaitCompleted(ctx context.Context, id string) error {
 	start := time.Now()
-	delay, calls := p.poll, 0
+	calls := 0
 	for {
 		status, err := p.room.status(ctx, id, &calls)
 		if err != nil {
 			return err
 		}
 		waited := time.Since(start)
+		delay := p.pollDelay(waited)
 		if status == statusCompleted {
 			if waited > p.poll {
 				p.say("cloudfront: invalidation %s completed after %s", id, waited.Round(time.Second))
@@ -216,6 +217,5 @@ func (p *Provider) WaitCompleted(ctx context.Context, id string) error {
 		if !pool.Sleep(ctx, delay) {
 			return ctx.Err()
 		}
-		delay = min(2*delay, p.maxPoll())
 	}
 }

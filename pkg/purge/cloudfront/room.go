@@ -156,7 +156,7 @@ func (r *room) discover(ctx context.Context, calls *int) error {
 }
 
 // waitFor blocks until need fits beside the invalidations in progress,
-// polling them with backoff, until deadline. full says CloudFront has
+// polling them with backoff (pollDelay), until deadline. full says CloudFront has
 // just refused for lack of room: then it also learns what others have in
 // progress, and waits at least once.
 func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full bool, calls *int) error {
@@ -168,7 +168,7 @@ func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full 
 	if !need.fits() {
 		return fmt.Errorf("cloudfront: an invalidation of %d paths and %d wildcard paths exceeds what CloudFront allows in progress (%d and %d)", need.plain, need.wild, MaxPathsInProgress, MaxWildcardsInProgress)
 	}
-	delay, asked := r.p.poll, full
+	start, asked := time.Now(), full
 	for {
 		busy := r.inProgress()
 		if !full && busy.add(need).fits() {
@@ -182,6 +182,7 @@ func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full 
 			}
 			continue
 		}
+		delay := r.p.pollDelay(time.Since(start))
 		if !time.Now().Add(delay).Before(deadline) {
 			return fmt.Errorf("cloudfront: distribution %s still has %d paths and %d wildcard paths in progress after %s (wait_timeout); CloudFront allows %d and %d: %w",
 				r.p.s.DistributionID, busy.plain, busy.wild, r.p.wait, MaxPathsInProgress, MaxWildcardsInProgress, errStillBusy)
@@ -191,7 +192,7 @@ func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full 
 		if !pool.Sleep(ctx, delay) {
 			return ctx.Err()
 		}
-		delay, full = min(2*delay, r.p.maxPoll()), false
+		full = false
 		if err := r.refresh(ctx, calls); err != nil {
 			return err
 		}

@@ -37,8 +37,8 @@ type Settings struct {
 	// complete. A duration such as 15m (the default).
 	WaitTimeout string `mapstructure:"wait_timeout" yaml:"wait_timeout,omitempty"`
 	// PollInterval is the first pause between two questions about an
-	// invalidation's status; it doubles up to 30s. A duration such as 5s
-	// (the default).
+	// invalidation's status; the pause grows to an eighth of the time
+	// waited, up to 30s. A duration such as 5s (the default).
 	PollInterval string `mapstructure:"poll_interval" yaml:"poll_interval,omitempty"`
 }
 
@@ -46,7 +46,7 @@ type Settings struct {
 const (
 	DefaultWaitTimeout  = 15 * time.Minute
 	DefaultPollInterval = 5 * time.Second
-	// maxPollInterval caps the backoff between status questions.
+	// maxPollInterval caps the pause between status questions.
 	maxPollInterval = 30 * time.Second
 )
 
