@@ -72,7 +72,10 @@ func (s *cfSite) firstRequest(path string) time.Time {
 // production environment purges through it.
 func cloudfrontSetup(t testing.TB, opts cloudfrontfake.Options, baseURL string) (*cloudfrontfake.Server, string) {
 	t.Helper()
-	opts.DistributionID, opts.Credentials = cfDistribution, cfKey
+	opts.DistributionID = cfDistribution
+	if opts.Credentials.AccessKeyID == "" {
+		opts.Credentials = cfKey
+	}
 	fake := cloudfrontfake.NewServer(opts)
 	t.Cleanup(fake.Close)
 	cfg := writeFile(t, "cachectl.yaml", fmt.Sprintf(`environments:

@@ -74,13 +74,15 @@ func post(t *testing.T, c *http.Client, ctx context.Context, url, body string) (
 	return resp, att, err
 }
 
+// throttled400 is a vendor's AnswerFunc (WithRetryIf): its 400 that says
+// so in the body is worth another attempt.
+func throttled400(status int, _ http.Header, body []byte) bool {
+	return status == http.StatusBadRequest && bytes.HasPrefix(body, []byte(`{"n":`))
+}
+
+func never(int, http.Header, []byte) bool { return false }
+
 func TestRetryStatuses(t *testing.T) {
-	// throttled400 is a vendor's AnswerFunc (WithRetryIf): its 400 that
-	// says "throttled" in the body is worth another attempt.
-	throttled400 := func(status int, _ http.Header, body []byte) bool {
-		return status == http.StatusBadRequest && bytes.HasPrefix(body, []byte(`{"n":`))
-	}
-	never := func(int, http.Header, []byte) bool { return false }
 	tests := []struct {
 		name         string
 		statuses     []int

@@ -63,15 +63,15 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
-// TestCredentialsFromTheChain: without keys in the environment, the
-// profile the environment names (or the default one under HOME) is read
-// through the SDK's loader, its keys sign the requests and reach the
-// scrubber; with nothing to find, the first request fails as an
-// authentication failure before anything reaches CloudFront or the
-// instance metadata service.
-func TestCredentialsFromTheChain(t *testing.T) {
+// profileKey is the key the shared files of the profile tests hold.
+var profileKey = cloudfrontfake.Credentials{AccessKeyID: "AKIAPROFILE000000000", SecretAccessKey: "profile-secret-5e2f8a1c-leakcheck"}
+
+// TestCredentialsFromProfiles: without keys in the environment, the
+// profile the environment names, or the default one under HOME, is read
+// through the SDK's loader; its keys sign the requests and reach the
+// scrubber. A profile that does not exist is refused by New.
+func TestCredentialsFromProfiles(t *testing.T) {
 	isolateSDK(t)
-	profileKey := cloudfrontfake.Credentials{AccessKeyID: "AKIAPROFILE000000000", SecretAccessKey: "profile-secret-5e2f8a1c-leakcheck"}
 	creds := "[deploy]\naws_access_key_id = " + profileKey.AccessKeyID + "\naws_secret_access_key = " + profileKey.SecretAccessKey + "\n"
 	home := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
@@ -80,50 +80,55 @@ func TestCredentialsFromTheChain(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte(strings.Replace(creds, "[deploy]", "[default]", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	imds, imdsHits := metadataService(t)
-	tests := []struct {
-		name     string
-		env      map[string]string
-		wantAuth string
-	}{
-		{"AWS_PROFILE in AWS_SHARED_CREDENTIALS_FILE", map[string]string{"AWS_PROFILE": "deploy", "AWS_SHARED_CREDENTIALS_FILE": writeFile(t, "credentials", creds)}, ""},
-		{"the default profile under HOME", map[string]string{"HOME": home}, ""},
-		{"nothing to find", map[string]string{"HOME": t.TempDir(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}, "no usable AWS credentials"},
-		{"a profile that does not exist", map[string]string{"AWS_PROFILE": "nope", "HOME": home}, "New: "},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"AWS_PROFILE in AWS_SHARED_CREDENTIALS_FILE": {"AWS_PROFILE": "deploy", "AWS_SHARED_CREDENTIALS_FILE": writeFile(t, "credentials", creds)},
+		"the default profile under HOME":             {"HOME": home},
+	} {
+		t.Run(name, func(t *testing.T) {
 			srv := fake(t, cloudfrontfake.Options{Credentials: profileKey})
 			scrub := &secret.Scrubber{}
-			deps := purge.Deps{HTTP: providertest.Deps().HTTP, LookupEnv: awsEnv(cloudfrontfake.Credentials{}, tt.env), Secrets: scrub}
-			p, err := cloudfront.New(purge.Config{Provider: cloudfront.Name, APIURL: srv.URL}, quick, deps)
-			if tt.wantAuth == "New: " {
-				if err == nil || !strings.Contains(err.Error(), "cloudfront: AWS configuration (AWS profile nope)") {
-					t.Errorf("New = %v, want the missing profile named", err)
-				}
-				return
-			}
-			if err != nil {
+			p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP, LookupEnv: awsEnv(cloudfrontfake.Credentials{}, env), Secrets: scrub})
+			if _, err := p.Purge(context.Background(), batch(purge.KindURL, 1)); err != nil {
 				t.Fatal(err)
 			}
-			start := time.Now()
-			_, err = p.Purge(context.Background(), batch(purge.KindURL, 1))
-			if tt.wantAuth == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := scrub.String(profileKey.SecretAccessKey); got != secret.Redacted {
-					t.Errorf("the scrubber does not know the profile's secret: %q", got)
-				}
-				return
+			if got := scrub.String(profileKey.SecretAccessKey); got != secret.Redacted {
+				t.Errorf("the scrubber does not know the profile's secret: %q", got)
 			}
-			if !purge.IsAuthError(err) || !strings.Contains(err.Error(), tt.wantAuth) || !strings.Contains(err.Error(), "nothing was sent") {
-				t.Errorf("Purge = %v, want an authentication failure with %q", err, tt.wantAuth)
+		})
+	}
+	_, err := cloudfront.New(purge.Config{Provider: cloudfront.Name}, quick, purge.Deps{LookupEnv: awsEnv(cloudfrontfake.Credentials{}, map[string]string{"AWS_PROFILE": "nope", "HOME": home})})
+	if err == nil || !strings.Contains(err.Error(), "cloudfront: AWS configuration (AWS profile nope)") {
+		t.Errorf("New = %v, want the missing profile named", err)
+	}
+}
+
+// TestNoCredentials: with nothing to find, or a web identity whose token
+// service cannot be reached, the first request fails as an authentication
+// failure naming where cachectl looked, before anything reaches
+// CloudFront or the instance metadata service.
+func TestNoCredentials(t *testing.T) {
+	isolateSDK(t)
+	imds, imdsHits := metadataService(t)
+	token := writeFile(t, "token", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl")
+	for name, tt := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"nothing to find": {map[string]string{"HOME": t.TempDir(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}, "the AWS SDK's default chain"},
+		"web identity":    {map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy"}, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role arn:aws:iam::123456789012:role/deploy)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := fake(t, cloudfrontfake.Options{})
+			p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP, LookupEnv: awsEnv(cloudfrontfake.Credentials{}, tt.env)})
+			start := time.Now()
+			_, err := p.Purge(context.Background(), batch(purge.KindURL, 1))
+			if !purge.IsAuthError(err) || !strings.Contains(err.Error(), "no usable AWS credentials") || !strings.Contains(err.Error(), "nothing was sent; cachectl looked in "+tt.want) {
+				t.Errorf("Purge = %v, want an authentication failure naming %s", err, tt.want)
 			}
 			if n := len(srv.Requests()); n != 0 || imdsHits.Load() != 0 {
 				t.Errorf("CloudFront got %d requests and the metadata service %d, want none", n, imdsHits.Load())
 			}
-			if time.Since(start) > 5*time.Second {
+			if time.Since(start) > 10*time.Second {
 				t.Errorf("finding no credentials took %v", time.Since(start))
 			}
 		})

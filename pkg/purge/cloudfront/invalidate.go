@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
@@ -140,7 +141,11 @@ func (p *Provider) create(ctx context.Context, r *run, ref string, paths []strin
 	r.res.Attempts = max(att.Count(), 1)
 	if err == nil {
 		if out.Invalidation == nil || aws.ToString(out.Invalidation.Id) == "" {
-			return nil, &purge.APIError{Provider: Name, Status: http.StatusCreated, Message: "the answer names no invalidation"}, nil
+			status := 0
+			if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+				status = raw.StatusCode
+			}
+			return nil, nil, fmt.Errorf("no invalidation in the answer (HTTP %d, not readable as CloudFront's answer; sending the batch again is safe)", status)
 		}
 		return out.Invalidation, nil, nil
 	}
@@ -167,10 +172,20 @@ func (p *Provider) classify(ctx context.Context, err error, kind purge.Kind) (*p
 		return nil, err
 	}
 	status := re.HTTPStatusCode()
-	ae := &purge.APIError{Provider: Name, Status: status, Retryable: retry.RetryableStatus(status)}
 	var api smithy.APIError
-	if errors.As(err, &api) {
+	isAPI := errors.As(err, &api)
+	if status < 300 {
+		// A success the SDK could not read (cut off, too large, not
+		// CloudFront's): nothing says whether the invalidation was made,
+		// and sending it again is safe (CallerReference).
+		return nil, fmt.Errorf("%w (HTTP %d, not readable as CloudFront's answer; sending the batch again is safe)", deepest(err), status)
+	}
+	ae := &purge.APIError{Provider: Name, Status: status, Retryable: retry.RetryableStatus(status)}
+	// The SDK names an error body it cannot read UnknownError.
+	if isAPI && api.ErrorCode() != "" && api.ErrorCode() != "UnknownError" {
 		ae.CodeName, ae.Message = api.ErrorCode(), api.ErrorMessage()
+	} else {
+		ae.Message = "not CloudFront's error answer"
 	}
 	switch {
 	case authCodes[ae.CodeName] || status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -180,6 +195,24 @@ func (p *Provider) classify(ctx context.Context, err error, kind purge.Kind) (*p
 	}
 	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return ae, nil
+}
+
+// deepest is the innermost error below the SDK's wrapping ("operation
+// error CloudFront: ..., https response error ..."), what actually went
+// wrong.
+func deepest(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		var re *smithyhttp.ResponseError
+		var op *smithy.OperationError
+		if !errors.As(err, &re) && !errors.As(err, &op) {
+			return err
+		}
+		err = next
+	}
 }
 
 // failure describes a failed status or list request.

@@ -53,45 +53,50 @@ func TestRequestsOnTheWire(t *testing.T) {
 		{"everything", everything, []string{"/*"}, "everything"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := fake(t, cloudfrontfake.Options{})
-			p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP})
-			desc, refused := p.Describe(tt.batch)
-			if err := errors.Join(refused...); err != nil {
-				t.Errorf("Describe refused valid targets: %v", err)
-			}
-			res, err := p.Purge(context.Background(), tt.batch)
-			if err != nil {
-				t.Fatalf("Purge: %v", err)
-			}
-			reqs, invs := srv.Requests(), srv.Invalidations()
-			if len(reqs) != 1 || len(desc) != 1 || len(invs) != 1 {
-				t.Fatalf("sent %d requests, described %d, fake holds %d invalidations; want 1 each", len(reqs), len(desc), len(invs))
-			}
-			if got, want := strings.Join(invs[0].Paths, " "), strings.Join(tt.wantPaths, " "); got != want {
-				t.Errorf("paths = %s, want %s", got, want)
-			}
-			r := reqs[0]
-			if r.Kind != tt.wantKind || r.Status != 201 {
-				t.Errorf("request kind %s answered %d, want %s and 201", r.Kind, r.Status, tt.wantKind)
-			}
-			if got, want := desc[0].URL, srv.URL+r.Path; got != want {
-				t.Errorf("described URL %s, sent %s", got, want)
-			}
-			if got, want := desc[0].Body, string(r.Body); got != want {
-				t.Errorf("described body\n%s\nsent\n%s", got, want)
-			}
-			if !strings.HasPrefix(invs[0].CallerReference, "cachectl-"+tt.batch.Run+"-") {
-				t.Errorf("CallerReference %q does not name the run", invs[0].CallerReference)
-			}
-			for i, tr := range res.Results {
-				if tr.Err != nil || tr.PurgeID != invs[0].ID {
-					t.Errorf("Results[%d] = %+v, want purged by invalidation %s", i, tr, invs[0].ID)
-				}
-			}
-			checkModel(t, srv)
-		})
+		t.Run(tt.name, func(t *testing.T) { checkWire(t, tt.batch, tt.wantPaths, tt.wantKind) })
 	}
+}
+
+// checkWire purges b and checks what went over the wire: one request,
+// described exactly by Describe, holding wantPaths, naming the run in its
+// CallerReference, the invalidation's id on every target.
+func checkWire(t *testing.T, b purge.Batch, wantPaths []string, wantKind string) {
+	srv := fake(t, cloudfrontfake.Options{})
+	p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP})
+	desc, refused := p.Describe(b)
+	if err := errors.Join(refused...); err != nil {
+		t.Errorf("Describe refused valid targets: %v", err)
+	}
+	res, err := p.Purge(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	reqs, invs := srv.Requests(), srv.Invalidations()
+	if len(reqs) != 1 || len(desc) != 1 || len(invs) != 1 {
+		t.Fatalf("sent %d requests, described %d, fake holds %d invalidations; want 1 each", len(reqs), len(desc), len(invs))
+	}
+	if got, want := strings.Join(invs[0].Paths, " "), strings.Join(wantPaths, " "); got != want {
+		t.Errorf("paths = %s, want %s", got, want)
+	}
+	r := reqs[0]
+	if r.Kind != wantKind || r.Status != 201 {
+		t.Errorf("request kind %s answered %d, want %s and 201", r.Kind, r.Status, wantKind)
+	}
+	if got, want := desc[0].URL, srv.URL+r.Path; got != want {
+		t.Errorf("described URL %s, sent %s", got, want)
+	}
+	if got, want := desc[0].Body, string(r.Body); got != want {
+		t.Errorf("described body\n%s\nsent\n%s", got, want)
+	}
+	if !strings.HasPrefix(invs[0].CallerReference, "cachectl-"+b.Run+"-") {
+		t.Errorf("CallerReference %q does not name the run", invs[0].CallerReference)
+	}
+	for i, tr := range res.Results {
+		if tr.Err != nil || tr.PurgeID != invs[0].ID {
+			t.Errorf("Results[%d] = %+v, want purged by invalidation %s", i, tr, invs[0].ID)
+		}
+	}
+	checkModel(t, srv)
 }
 
 // TestBatchesBeyond3000Paths: a batch larger than batch_size goes out as
@@ -183,76 +188,79 @@ func TestThrottlingIsRetried(t *testing.T) {
 	checkModel(t, srv)
 }
 
-// TestDistributionFull: a batch waits until the invalidations in progress
-// leave room for it — this run's without asking CloudFront to refuse,
-// others' after CloudFront said TooManyInvalidationsInProgress — and
-// gives up, retryable, after wait_timeout.
-func TestDistributionFull(t *testing.T) {
-	t.Run("ours", func(t *testing.T) {
-		srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
-		lines := &progressLines{}
-		p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP, Progress: lines.add})
-		for _, b := range []purge.Batch{batch(purge.KindPrefix, 15), batch(purge.KindPrefix, 1)} {
-			b.Targets[0].Value = strings.Replace(b.Targets[0].Value, "blog", "news", 1)
-			if _, err := p.Purge(context.Background(), b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		invs := srv.Invalidations()
-		if len(invs) != 2 || invs[1].Created.Before(invs[0].Completed) {
-			t.Errorf("the second invalidation started before the first completed: %+v", invs)
-		}
-		for _, r := range srv.Requests() {
-			if strings.Contains(string(r.Response), "TooManyInvalidationsInProgress") {
-				t.Errorf("request %d was refused for lack of room", r.Seq)
-			}
-		}
-		if !strings.Contains(lines.String(), "waiting for room on distribution "+distribution+": 0 of 3000 paths and 15 of 15 wildcard paths in progress") {
-			t.Errorf("progress lines = %q", lines)
-		}
-		checkModel(t, srv)
-	})
-	t.Run("others", func(t *testing.T) {
-		srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
-		if _, err := srv.Invalidate("someone-else", []string{"/a*", "/b*", "/c*", "/d*", "/e*", "/f*", "/g*", "/h*", "/i*", "/j*"}); err != nil {
+// TestWaitsForRoomOurs: a batch goes out when this run's invalidations in
+// progress leave room for it, without CloudFront having to refuse it.
+func TestWaitsForRoomOurs(t *testing.T) {
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
+	lines := &progressLines{}
+	p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP, Progress: lines.add})
+	for _, b := range []purge.Batch{batch(purge.KindPrefix, 15), batch(purge.KindPrefix, 1)} {
+		b.Targets[0].Value = strings.Replace(b.Targets[0].Value, "blog", "news", 1)
+		if _, err := p.Purge(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
-		p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP})
-		res, err := p.Purge(context.Background(), batch(purge.KindPrefix, 8))
-		if err != nil {
-			t.Fatal(err)
+	}
+	invs := srv.Invalidations()
+	if len(invs) != 2 || invs[1].Created.Before(invs[0].Completed) {
+		t.Errorf("the second invalidation started before the first completed: %+v", invs)
+	}
+	for _, r := range srv.Requests() {
+		if strings.Contains(string(r.Response), "TooManyInvalidationsInProgress") {
+			t.Errorf("request %d was refused for lack of room", r.Seq)
 		}
-		invs := srv.Invalidations()
-		if len(invs) != 2 || invs[1].Created.Before(invs[0].Completed) || res.Results[0].PurgeID != invs[1].ID {
-			t.Errorf("invalidations %+v, purge id %s: want ours after theirs completed", invs, res.Results[0].PurgeID)
-		}
-		var seen []string
-		for _, r := range srv.Requests() {
-			seen = append(seen, fmt.Sprintf("%s %d", r.Method, r.Status))
-		}
-		if got := strings.Join(seen, ", "); !strings.HasPrefix(got, "POST 400, GET 200, GET 200") || !strings.HasSuffix(got, "POST 201") {
-			t.Errorf("requests = %s; want a refusal, the list and their invalidation, polls, then ours", got)
-		}
-		checkModel(t, srv)
-	})
-	t.Run("no room within wait_timeout", func(t *testing.T) {
-		srv := fake(t, cloudfrontfake.Options{CompleteAfter: time.Hour})
-		if _, err := srv.Invalidate("someone-else", []string{"/*"}); err != nil {
-			t.Fatal(err)
-		}
-		s := quick
-		s.WaitTimeout = "100ms"
-		p := newProvider(t, srv.URL, s, purge.Deps{HTTP: providertest.Deps().HTTP})
-		start := time.Now()
-		_, err := p.Purge(context.Background(), batch(purge.KindPrefix, 15))
-		var ae *purge.APIError
-		if !errors.As(err, &ae) || ae.CodeName != "TooManyInvalidationsInProgress" || !ae.Retryable || !strings.Contains(err.Error(), "still has 0 paths and 1 wildcard paths in progress after 100ms") {
-			t.Errorf("error = %v, want a retryable TooManyInvalidationsInProgress after wait_timeout", err)
-		}
-		if elapsed := time.Since(start); elapsed > 2*time.Second {
-			t.Errorf("gave up after %v, want about wait_timeout", elapsed)
-		}
-	})
+	}
+	if !strings.Contains(lines.String(), "waiting for room on distribution "+distribution+": 0 of 3000 paths and 15 of 15 wildcard paths in progress") {
+		t.Errorf("progress lines = %q", lines)
+	}
+	checkModel(t, srv)
+}
+
+// TestWaitsForRoomOthers: when CloudFront says the distribution is full of
+// others' invalidations, the provider learns about them and goes out once
+// they complete.
+func TestWaitsForRoomOthers(t *testing.T) {
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
+	if _, err := srv.Invalidate("someone-else", []string{"/a*", "/b*", "/c*", "/d*", "/e*", "/f*", "/g*", "/h*", "/i*", "/j*"}); err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP})
+	res, err := p.Purge(context.Background(), batch(purge.KindPrefix, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invs := srv.Invalidations()
+	if len(invs) != 2 || invs[1].Created.Before(invs[0].Completed) || res.Results[0].PurgeID != invs[1].ID {
+		t.Errorf("invalidations %+v, purge id %s: want ours after theirs completed", invs, res.Results[0].PurgeID)
+	}
+	var seen []string
+	for _, r := range srv.Requests() {
+		seen = append(seen, fmt.Sprintf("%s %d", r.Method, r.Status))
+	}
+	if got := strings.Join(seen, ", "); !strings.HasPrefix(got, "POST 400, GET 200, GET 200") || !strings.HasSuffix(got, "POST 201") {
+		t.Errorf("requests = %s; want a refusal, the list and their invalidation, polls, then ours", got)
+	}
+	checkModel(t, srv)
+}
+
+// TestNoRoomWithinWaitTimeout: the batch fails, retryable, once
+// wait_timeout passes without room.
+func TestNoRoomWithinWaitTimeout(t *testing.T) {
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: time.Hour})
+	if _, err := srv.Invalidate("someone-else", []string{"/*"}); err != nil {
+		t.Fatal(err)
+	}
+	s := quick
+	s.WaitTimeout = "100ms"
+	p := newProvider(t, srv.URL, s, purge.Deps{HTTP: providertest.Deps().HTTP})
+	start := time.Now()
+	_, err := p.Purge(context.Background(), batch(purge.KindPrefix, 15))
+	var ae *purge.APIError
+	if !errors.As(err, &ae) || ae.CodeName != "TooManyInvalidationsInProgress" || !ae.Retryable || !strings.Contains(err.Error(), "still has 0 paths and 1 wildcard paths in progress after 100ms") {
+		t.Errorf("error = %v, want a retryable TooManyInvalidationsInProgress after wait_timeout", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("gave up after %v, want about wait_timeout", elapsed)
+	}
 }
 
 // TestWaitCompleted: --verify waits for an invalidation to complete,
