@@ -102,20 +102,24 @@ func TestCredentialsFromProfiles(t *testing.T) {
 	}
 }
 
-// TestNoCredentials: with nothing to find, or a web identity whose token
-// service cannot be reached, the first request fails as an authentication
-// failure naming where cachectl looked, before anything reaches
-// CloudFront or the instance metadata service.
+// TestNoCredentials: with nothing to find, a web identity whose token
+// service cannot be reached, or an SSO profile nobody logged in with, the
+// first request fails as an authentication failure naming where cachectl
+// looked, before anything reaches CloudFront or the instance metadata
+// service.
 func TestNoCredentials(t *testing.T) {
 	isolateSDK(t)
+	t.Setenv("HOME", t.TempDir()) // where the SDK itself looks for an SSO session's token
 	imds, imdsHits := metadataService(t)
 	token := writeFile(t, "token", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl")
+	sso := writeFile(t, "config", "[profile sso-dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Deploy\n\n[sso-session corp]\nsso_region = us-east-1\nsso_start_url = https://corp.awsapps.com/start\n")
 	for name, tt := range map[string]struct {
 		env  map[string]string
 		want string
 	}{
-		"nothing to find": {map[string]string{"HOME": t.TempDir(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}, "the AWS SDK's default chain"},
-		"web identity":    {map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy"}, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role arn:aws:iam::123456789012:role/deploy)"},
+		"nothing to find":                  {map[string]string{"HOME": t.TempDir(), "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}, "the AWS SDK's default chain"},
+		"web identity":                     {map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy"}, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role arn:aws:iam::123456789012:role/deploy)"},
+		"an SSO profile without a session": {map[string]string{"AWS_PROFILE": "sso-dev", "AWS_CONFIG_FILE": sso}, "AWS profile sso-dev"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := fake(t, cloudfrontfake.Options{})

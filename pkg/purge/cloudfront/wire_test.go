@@ -327,3 +327,28 @@ func TestPlanNote(t *testing.T) {
 		t.Errorf("note for everything:\n%s", note)
 	}
 }
+
+// TestCallerReferenceTaken: when CloudFront holds the batch's
+// CallerReference for other paths, it answers 409
+// InvalidationBatchAlreadyExists; the batch fails, not retried, with the
+// way out in the hint.
+func TestCallerReferenceTaken(t *testing.T) {
+	srv := fake(t, cloudfrontfake.Options{})
+	p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP})
+	b := batch(purge.KindURL, 2)
+	desc, _ := p.Describe(b)
+	_, rest, _ := strings.Cut(desc[0].Body, "<CallerReference>")
+	ref, _, _ := strings.Cut(rest, "</CallerReference>")
+	if _, err := srv.Invalidate(ref, []string{"/something-else"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Purge(context.Background(), b)
+	var ae *purge.APIError
+	if !errors.As(err, &ae) || ae.Status != 409 || ae.CodeName != "InvalidationBatchAlreadyExists" || ae.Retryable || !strings.Contains(ae.Hint, "start a new run") {
+		t.Fatalf("Purge = %v, want a refusal InvalidationBatchAlreadyExists with a hint", err)
+	}
+	if len(srv.Requests()) != 1 || res.Results[1].Err == nil {
+		t.Errorf("%d requests, results %+v; want one request and every target failed", len(srv.Requests()), res.Results)
+	}
+	checkModel(t, srv)
+}
