@@ -128,7 +128,7 @@ func cfRecords(t *testing.T, out string) []cfRecord {
 // CloudFront's 3,000 paths in progress; every record and the journal
 // carry the invalidation's id.
 func TestCloudFrontPurgeBatchesUnderTheLimits(t *testing.T) {
-	fake, cfg := cloudfrontSetup(t, cloudfrontfake.Options{CompleteAfter: 200 * time.Millisecond}, "https://www.example.com")
+	fake, cfg := cloudfrontSetup(t, cloudfrontfake.Options{CompleteAfter: time.Second}, "https://www.example.com")
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	code, out, stderr := run(t, cfEnv(t), "purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 3500), "-o", "jsonl")
 	if code != 0 {
@@ -265,7 +265,7 @@ func TestCloudFrontEverythingAndRefusals(t *testing.T) {
 // its invalidation is Completed, and says on stderr that it is waiting.
 func TestCloudFrontVerifyWaitsForCompletion(t *testing.T) {
 	site := newCFSite(t)
-	fake, cfg := cloudfrontSetup(t, cloudfrontfake.Options{CompleteAfter: 300 * time.Millisecond}, site.URL)
+	fake, cfg := cloudfrontSetup(t, cloudfrontfake.Options{CompleteAfter: time.Second}, site.URL)
 	code, out, stderr := run(t, cfEnv(t), "purge", "--config", cfg, "--env", "production", "--verify", "-o", "jsonl", "/articles/1", "/articles/2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -191,7 +191,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 // TestWaitsForRoomOurs: a batch goes out when this run's invalidations in
 // progress leave room for it, without CloudFront having to refuse it.
 func TestWaitsForRoomOurs(t *testing.T) {
-	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 500 * time.Millisecond})
 	lines := &progressLines{}
 	p := newProvider(t, srv.URL, quick, purge.Deps{HTTP: providertest.Deps().HTTP, Progress: lines.add})
 	for _, b := range []purge.Batch{batch(purge.KindPrefix, 15), batch(purge.KindPrefix, 1)} {
@@ -219,7 +219,7 @@ func TestWaitsForRoomOurs(t *testing.T) {
 // others' invalidations, the provider learns about them and goes out once
 // they complete.
 func TestWaitsForRoomOthers(t *testing.T) {
-	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 150 * time.Millisecond})
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 500 * time.Millisecond})
 	if _, err := srv.Invalidate("someone-else", []string{"/a*", "/b*", "/c*", "/d*", "/e*", "/f*", "/g*", "/h*", "/i*", "/j*"}); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestNoRoomWithinWaitTimeout(t *testing.T) {
 // TestWaitCompleted: --verify waits for an invalidation to complete,
 // saying so on the progress line, and gives up after wait_timeout.
 func TestWaitCompleted(t *testing.T) {
-	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 120 * time.Millisecond})
+	srv := fake(t, cloudfrontfake.Options{CompleteAfter: 500 * time.Millisecond})
 	lines := &progressLines{}
 	s := quick
 	s.PollInterval, s.WaitTimeout = "20ms", "2s"
