@@ -148,13 +148,15 @@ func (p *Provider) BatchLimit(k purge.Kind) int {
 	return 0
 }
 
-// say writes a progress line about a wait on CloudFront.
+// say writes a progress line about a wait on CloudFront, to the log when
+// there is no progress line.
 func (p *Provider) say(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	p.log.Info(msg)
-	if p.progress != nil {
-		p.progress(msg)
+	if p.progress == nil {
+		p.log.Info(msg)
+		return
 	}
+	p.progress(msg)
 }
 
 // pollDelay is the pause before the next question about invalidations in

@@ -215,7 +215,7 @@ func deepest(err error) error {
 	}
 }
 
-// failure describes a failed status or list request.
+// failure describes a failed status or list request, op naming it.
 func (p *Provider) failure(ctx context.Context, err error, op string) error {
 	ae, err := p.classify(ctx, err, "")
 	if ae != nil {
@@ -233,7 +233,7 @@ func (p *Provider) WaitCompleted(ctx context.Context, id string) error {
 	for {
 		status, err := p.room.status(ctx, id, &calls)
 		if err != nil {
-			return err
+			return fmt.Errorf("cloudfront: %w", err)
 		}
 		waited := time.Since(start)
 		delay := p.pollDelay(waited)

@@ -98,7 +98,7 @@ func (r *room) status(ctx context.Context, id string, calls *int) (string, error
 	out, err := r.p.client.GetInvalidation(actx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(r.p.s.DistributionID), Id: aws.String(id)})
 	*calls += att.Count()
 	if err != nil {
-		return "", r.p.failure(ctx, err, fmt.Sprintf("cloudfront: invalidation %s", id))
+		return "", r.p.failure(ctx, err, "invalidation "+id)
 	}
 	status := aws.ToString(out.Invalidation.Status)
 	r.mu.Lock()
@@ -139,7 +139,7 @@ func (r *room) discover(ctx context.Context, calls *int) error {
 	out, err := r.p.client.ListInvalidations(actx, &cloudfront.ListInvalidationsInput{DistributionId: aws.String(r.p.s.DistributionID), MaxItems: aws.Int32(100)})
 	*calls += att.Count()
 	if err != nil {
-		return r.p.failure(ctx, err, "cloudfront: list invalidations")
+		return r.p.failure(ctx, err, "list invalidations")
 	}
 	if out.InvalidationList == nil {
 		return nil
@@ -166,7 +166,7 @@ func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full 
 		}
 	}
 	if !need.fits() {
-		return fmt.Errorf("cloudfront: an invalidation of %d paths and %d wildcard paths exceeds what CloudFront allows in progress (%d and %d)", need.plain, need.wild, MaxPathsInProgress, MaxWildcardsInProgress)
+		return fmt.Errorf("an invalidation of %d paths and %d wildcard paths exceeds what CloudFront allows in progress (%d and %d)", need.plain, need.wild, MaxPathsInProgress, MaxWildcardsInProgress)
 	}
 	start, asked := time.Now(), full
 	for {
@@ -184,7 +184,7 @@ func (r *room) waitFor(ctx context.Context, need load, deadline time.Time, full 
 		}
 		delay := r.p.pollDelay(time.Since(start))
 		if !time.Now().Add(delay).Before(deadline) {
-			return fmt.Errorf("cloudfront: distribution %s still has %d paths and %d wildcard paths in progress after %s (wait_timeout); CloudFront allows %d and %d: %w",
+			return fmt.Errorf("distribution %s still has %d paths and %d wildcard paths in progress after %s (wait_timeout); CloudFront allows %d and %d: %w",
 				r.p.s.DistributionID, busy.plain, busy.wild, r.p.wait, MaxPathsInProgress, MaxWildcardsInProgress, errStillBusy)
 		}
 		r.p.say("cloudfront: waiting for room on distribution %s: %d of %d paths and %d of %d wildcard paths in progress, the next invalidation needs %d and %d",
