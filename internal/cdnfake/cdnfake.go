@@ -146,7 +146,8 @@ type Request struct {
 	Items int
 	// Soft is true for a soft purge.
 	Soft bool
-	// Status is the HTTP status answered and Code the API's error code, if any.
+	// Status is the HTTP status answered (2xx when it succeeded) and Code
+	// the API's error code, if any.
 	Status int
 	Code   int
 	// Fault is true when the answer was an injected fault or the rate limit.
@@ -197,7 +198,7 @@ func (r *Recorder) Add(req Request) {
 	}
 	c.ByStatus[req.Status]++
 	switch {
-	case req.Status == http.StatusOK && req.Code == 0:
+	case req.Status >= 200 && req.Status < 300 && req.Code == 0:
 		c.Succeeded++
 		c.Items += req.Items
 	default:

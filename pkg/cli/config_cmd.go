@@ -14,6 +14,8 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/related"
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/providers"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -167,6 +169,9 @@ func secretStatus(lookup config.Lookup, cfg *config.Config) map[string]string {
 		}
 		if env.CDN.APITokenEnv != "" || env.CDN.APITokenFile != "" {
 			out["environments."+name+".cdn.api_token"] = state(env.CDN.Token(lookup, name))
+		}
+		if spec, ok := providers.Lookup(env.CDN.Provider); ok && spec.Secret.Kind == purge.SecretAWS {
+			out["environments."+name+".cdn.credentials"] = "from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, SSO, web identity), resolved when purging"
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/iostreams"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/secret"
 )
 
 // cmdDeps are the pieces of the Factory a command's plan and run steps use.
@@ -31,6 +32,9 @@ type cmdDeps struct {
 	Style func() report.Style
 	// Logger writes to stderr at the --log-level.
 	Logger *slog.Logger
+	// Scrubber holds the run's secrets; providers register those they
+	// resolve themselves (AWS keys, EdgeGrid secrets).
+	Scrubber *secret.Scrubber
 }
 
 func (f *Factory) deps() cmdDeps {
@@ -44,6 +48,7 @@ func (f *Factory) deps() cmdDeps {
 		OutputFormat: f.OutputFormat,
 		Style:        f.Style,
 		Logger:       f.Logger,
+		Scrubber:     f.Scrubber,
 	}
 }
 

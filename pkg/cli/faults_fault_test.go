@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudfrontfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
 	"github.com/cachectl/cachectl/internal/faultserver"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -76,6 +77,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "timeout after 1s", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 2},
+			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 2},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 2},
 			"http-purge": {3, purge.Failed, "no complete answer within 1s", 2},
 		},
@@ -86,6 +88,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "reading body: timeout after 1s", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 1},
+			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 1},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 1},
 			// A node's 200 status line is its confirmation; the body is not read.
 			"http-purge": {0, purge.Purged, "", 1},
@@ -97,6 +100,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "connection reset by peer", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "connection reset by peer", 1},
+			"cloudfront": {3, purge.Failed, "connection reset by peer", 1},
 			"fastly":     {3, purge.Failed, "connection reset by peer", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
@@ -107,6 +111,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "connection closed before the response was complete", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "unexpected EOF", 1},
+			"cloudfront": {3, purge.Failed, "unexpected EOF", 1},
 			"fastly":     {3, purge.Failed, "unexpected EOF", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
@@ -117,6 +122,7 @@ var faultTable = []struct {
 		probe: &probeWant{inspect: 3, verify: 3, diff: 3, err: "TLS handshake failed: the server did not answer with TLS"},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"cloudfront": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"fastly":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"http-purge": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 		},
@@ -128,6 +134,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			// A certificate will not become trusted by asking again.
 			"cloudflare": {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"cloudfront": {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"fastly":     {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"http-purge": {3, purge.Failed, "certificate signed by unknown authority", 1},
 		},
@@ -148,6 +155,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 2},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 2},
 			"fastly":     {3, purge.Failed, "HTTP 429", 2},
 			"http-purge": {3, purge.Failed, "HTTP 429", 2},
 		},
@@ -158,6 +166,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "retrying later is safe", 2},
+			"cloudfront": {3, purge.Failed, "retrying later is safe", 2},
 			"fastly":     {3, purge.Failed, "retrying later is safe", 2},
 			"http-purge": {3, purge.Failed, "retrying later is safe", 2},
 		},
@@ -167,6 +176,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}, Times: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
+			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
@@ -179,6 +189,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
@@ -188,6 +199,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"Fri, 31 Dec 2999 23:59:59 GMT"}}},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
@@ -197,6 +209,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusBadGateway, Body: "<html>bad gateway</html>", Times: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
+			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
@@ -207,6 +220,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 503", 2},
+			"cloudfront": {3, purge.Failed, "HTTP 503", 2},
 			"fastly":     {3, purge.Failed, "HTTP 503", 2},
 			"http-purge": {3, purge.Failed, "HTTP 503", 2},
 		},
@@ -216,6 +230,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusNotImplemented},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 501", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 501", 1},
 			"fastly":     {3, purge.Failed, "HTTP 501", 1},
 			"http-purge": {3, purge.Failed, "HTTP 501", 1},
 		},
@@ -228,6 +243,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 0, diff: 1, err: "stopped after 10 redirects (redirect loop?)", requests: 10},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 302", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 302", 1},
 			"fastly":     {3, purge.Failed, "HTTP 302", 1},
 			"http-purge": {3, purge.Failed, "HTTP 302", 1},
 		},
@@ -238,6 +254,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "server response headers exceeded 1048576 bytes", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"cloudfront": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"fastly":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"http-purge": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 		},
@@ -249,6 +266,9 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "response body larger than 8 MiB", 1},
+			// The SDK decodes the body as it reads: the cap or, when decoding is
+			// slow (-race), the attempt's timeout stops it first.
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "did not confirm the purge", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
@@ -258,6 +278,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: "<html><body>Welcome to nginx!</body></html>"},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
@@ -266,6 +287,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"success": true, "errors": [], "result": {"id": "9a7806061c88ada191ed06f989cc3dac"`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
@@ -274,6 +296,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"result": {"id": "x"}, "status": "maybe"}`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
@@ -282,6 +305,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"success": false, "errors": [{"code": 1016, "message": "Unable to purge"}], "messages": [], "result": null}`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "Unable to purge (code 1016); retrying the same request will not help", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
@@ -311,7 +335,7 @@ func faultSite(t *testing.T, at endpoint, opts faultserver.Options) (string, fun
 	return s.URL, s.Count
 }
 
-func writeFile(t *testing.T, name, body string) string {
+func writeFile(t testing.TB, name, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -407,6 +431,8 @@ func apiFor(provider string) http.Handler {
 		return cloudflarefake.New(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}})
 	case "fastly":
 		return fastlyfake.New(fastlyfake.Options{ServiceID: fastlyID, Token: cfToken})
+	case "cloudfront":
+		return cloudfrontfake.New(cloudfrontfake.Options{DistributionID: cfDistribution, Credentials: cfKey})
 	}
 	// A cache node that accepts PURGE the way Varnish does.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -428,6 +454,8 @@ func purgeConfig(t *testing.T, provider, base string) string {
 		cdn = fmt.Sprintf("provider: cloudflare\n      zone_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s/client/v4\n      plan: enterprise", zoneID, base)
 	case "fastly":
 		cdn = fmt.Sprintf("provider: fastly\n      service_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s", fastlyID, base)
+	case "cloudfront":
+		cdn = fmt.Sprintf("provider: cloudfront\n      distribution_id: %s\n      api_url: %s", cfDistribution, base)
 	default:
 		cdn = fmt.Sprintf("provider: http-purge\n      endpoints: [%s]", base)
 	}
@@ -443,7 +471,7 @@ func purgeConfig(t *testing.T, provider, base string) string {
 func TestPurgeFaults(t *testing.T) {
 	targets := []string{"/articles/1", "/articles/2", "/articles/3"}
 	for _, tt := range faultTable {
-		for _, provider := range []string{"cloudflare", "fastly", "http-purge"} {
+		for _, provider := range []string{"cloudflare", "fastly", "http-purge", "cloudfront"} {
 			want, ok := tt.purge[provider]
 			if !ok {
 				continue
@@ -457,7 +485,9 @@ func TestPurgeFaults(t *testing.T) {
 				journal := filepath.Join(t.TempDir(), "journal.jsonl")
 				args := append([]string{"purge", "--config", cfg, "--env", "production", "--journal", journal,
 					"--timeout", faultTimeout.String(), "--reason", "fault: " + tt.fault, "-o", "jsonl"}, targets...)
-				code, out, stderr := timed(t, map[string]string{"TEST_TOKEN": cfToken}, args...)
+				env := cfEnv(t)
+				env["TEST_TOKEN"] = cfToken
+				code, out, stderr := timed(t, env, args...)
 				if code != want.exit {
 					t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, want.exit, out, stderr)
 				}

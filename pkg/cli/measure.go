@@ -203,7 +203,7 @@ func (p *measurePlan) planPurge(opts *MeasureOptions) error {
 	if err := purge.CheckHosts(p.env.Name, targets, p.env.AllowedHosts()); err != nil {
 		return usageError(fmt.Errorf("--bust purge: %w", err))
 	}
-	spec, pcfg, provider, err := newProvider(opts.Lookup, opts.Logger, opts.Globals.Timeout, p.env)
+	spec, pcfg, provider, err := newProvider(opts.cmdDeps, p.env)
 	if err != nil {
 		return err
 	}

@@ -52,8 +52,9 @@ type PurgeOptions struct {
 	Rate        float64
 }
 
+// purgeLong is purge's help; %s lists the providers of the registry.
 const purgeLong = `Purge only what changed, through the --env environment's CDN provider
-(cloudflare, fastly or http-purge for Varnish, nginx, Squid and Traffic Server).
+(%s; http-purge for Varnish, nginx, Squid and Traffic Server).
 
 Targets are URLs or paths (resolved against base_url), --from-file, --tag,
 --prefix, --host, or --everything. Naming nothing is an error: cachectl never
@@ -84,6 +85,8 @@ $XDG_STATE_HOME/cachectl/journal.jsonl) before it is reported; --resume RUN_ID
 re-sends exactly the targets that were not confirmed purged. --verify probes
 each purged URL afterwards and requires a not-from-cache status (a 200 from
 the API does not prove eviction); --warm then waits until it is cached again.
+Where a purge completes after the API accepted it (a CloudFront invalidation),
+--verify first waits for it to complete, saying so on stderr.
 
 Exit status: 0 all purged (and verified); 1 a purged URL is still served from
 cache; 2 bad input, nothing sent; 3 some targets could not be purged (the
@@ -95,7 +98,7 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
 		Use:   "purge URL|PATH...",
 		Args:  cobra.ArbitraryArgs,
 		Short: "Purge exactly the given URLs through the environment's CDN: batched, throttled, retried, journaled, verified",
-		Long:  purgeLong,
+		Long:  fmt.Sprintf(purgeLong, strings.Join(providers.Names(), ", ")),
 		Example: `  cachectl purge --env production --reason "fix typo" --verify /articles/x
   git diff --name-only HEAD~1 | scripts/paths-to-urls | cachectl purge --env production --from-file -
   cachectl purge --env production --tag blog --tag authors
@@ -211,6 +214,9 @@ func providerConfig(lookup config.Lookup, env *config.Environment) (purge.Spec, 
 	}
 	switch spec.Secret.Kind {
 	case purge.SecretNone:
+	case purge.SecretAWS:
+		// The provider follows the AWS SDK's default chain through the
+		// environment it is handed (purge.Deps.LookupEnv), when it sends.
 	case purge.SecretAPIToken:
 		tok, err := c.Token(lookup, env.Name)
 		if err != nil {

@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -200,7 +198,7 @@ func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
 // buildProvider finds the environment's provider, resolves its secret and
 // builds it with the retrying client. Building sends nothing.
 func (p *purgePlan) buildProvider(f *Factory) error {
-	spec, pcfg, provider, err := newProvider(f.Lookup, f.Logger, f.Globals.Timeout, p.env)
+	spec, pcfg, provider, err := newProvider(f.deps(), p.env)
 	if err != nil {
 		return err
 	}
@@ -217,20 +215,26 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 
 // newProvider builds env's purge provider: its secret resolved, requests
 // through the retrying client with timeout per attempt, logs tagged with
-// the environment and provider. Building sends nothing; every refusal is
-// a usage error.
-func newProvider(lookup config.Lookup, log *slog.Logger, timeout time.Duration, env *config.Environment) (purge.Spec, purge.Config, purge.Provider, error) {
-	spec, pcfg, err := providerConfig(lookup, env)
+// the environment and provider, the environment and the run's scrubber for
+// providers that resolve credentials themselves, progress lines on
+// stderr. Building sends nothing; every refusal is a usage error.
+func newProvider(d cmdDeps, env *config.Environment) (purge.Spec, purge.Config, purge.Provider, error) {
+	spec, pcfg, err := providerConfig(d.Lookup, env)
 	if err != nil {
 		return spec, pcfg, nil, err
 	}
-	logger := log.With("env", env.Name, "provider", pcfg.Provider)
+	logger := d.Logger.With("env", env.Name, "provider", pcfg.Provider)
 	policy := retry.DefaultPolicy()
 	if env.CDN.MaxAttempts > 0 {
 		policy.MaxAttempts = env.CDN.MaxAttempts
 	}
-	policy.AttemptTimeout = timeout
-	provider, err := spec.New(pcfg, env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	policy.AttemptTimeout = d.Globals.Timeout
+	deps := purge.Deps{
+		HTTP: retry.NewClient(policy, logger), Logger: logger,
+		LookupEnv: d.Lookup, Secrets: d.Scrubber,
+		Progress: func(msg string) { fmt.Fprintln(d.IO.ErrOut, msg) },
+	}
+	provider, err := spec.New(pcfg, env.CDN.Settings, deps)
 	if err != nil {
 		return spec, pcfg, nil, usageError(err)
 	}

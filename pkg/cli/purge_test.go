@@ -49,7 +49,7 @@ routes:
 	return fake, path, map[string]string{"TEST_CF_TOKEN": cfToken}
 }
 
-func urlFile(t *testing.T, n int) string {
+func urlFile(t testing.TB, n int) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("# articles changed by the last deploy\n")

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
 
@@ -54,13 +55,25 @@ func TestCDNSectionProblems(t *testing.T) {
 		want      []string
 	}{
 		{"required key without provider", "{endpoints: [http://127.0.0.1:6081]}",
-			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge when other cdn keys are set"}},
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront when other cdn keys are set"}},
+		{"cloudfront key without provider", "{distribution_id: EDFDVBD6EXAMPLE}",
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront when other cdn keys are set"}},
 		{"unknown key", "{provider: fastly, service_id: s, api_token_env: T, wat: 1}",
-			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method"}},
+			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method, distribution_id, wait_timeout, poll_interval"}},
 		{"provider key of the wrong type", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], batch_size: many}",
 			[]string{`environments.p.cdn.batch_size: found "many", expected a whole number`}},
 		{"token needed", "{provider: fastly, service_id: s}",
 			[]string{"environments.p.cdn.api_token_env: the name of the environment variable holding the API token (or api_token_file)"}},
+		{"cloudfront: a domain name for the distribution id", "{provider: cloudfront, distribution_id: d111111abcdef8.cloudfront.net}",
+			[]string{`environments.p.cdn.distribution_id: found "d111111abcdef8.cloudfront.net", expected a CloudFront distribution id: E followed by upper-case letters and digits, such as EDFDVBD6EXAMPLE (this is the distribution's domain name; the console lists the id beside it)`}},
+		{"cloudfront: no distribution id", "{provider: cloudfront}",
+			[]string{`environments.p.cdn.distribution_id: a CloudFront distribution id: E followed by upper-case letters and digits, such as EDFDVBD6EXAMPLE (missing)`}},
+		{"cloudfront: a token in the config", "{provider: cloudfront, distribution_id: EDFDVBD6EXAMPLE, api_token_env: AWS_SECRET_ACCESS_KEY, batch_size: 5000, wait_timeout: soon}",
+			[]string{
+				`environments.p.cdn.api_token_env: found "AWS_SECRET_ACCESS_KEY", expected nothing: cloudfront takes its credentials from the AWS SDK's default chain`,
+				`environments.p.cdn.batch_size: found 5000, expected paths per invalidation between 1 and 3000 (default 3000)`,
+				`environments.p.cdn.wait_timeout: found "soon", expected a duration from 1ms to 24h such as 15m or 5s`,
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,5 +93,27 @@ func TestCDNSectionProblems(t *testing.T) {
 	// providers declared their own keys.
 	if _, err := Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: fastly, service_id: s, api_token_env: T, zone_id: abc}\n")}); err != nil {
 		t.Errorf("fastly section with a zone_id: %v", err)
+	}
+}
+
+// TestCloudFrontSection: the cloudfront provider's keys decode into its
+// settings, a CACHECTL_ override included, and print in its order.
+func TestCloudFrontSection(t *testing.T) {
+	file := writeFile(t, "environments:\n  cf:\n    base_url: https://www.example.com\n    cdn: {provider: cloudfront, distribution_id: EXXXXXXXXXXXX, wait_timeout: 20m, max_attempts: 3}\n")
+	cfg, err := Load(LoadOptions{File: file, Environ: Environ{"CACHECTL_ENVIRONMENTS_CF_CDN_DISTRIBUTION_ID=EDFDVBD6EXAMPLE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdn := cfg.Environments["cf"].CDN
+	s, ok := cdn.Settings.(*cloudfront.Settings)
+	if !ok || s.DistributionID != "EDFDVBD6EXAMPLE" || s.WaitTimeout != "20m" {
+		t.Fatalf("settings = %#v, want the cloudfront settings with the override", cdn.Settings)
+	}
+	b, err := yaml.Marshal(cdn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "provider: cloudfront\ndistribution_id: EDFDVBD6EXAMPLE\nwait_timeout: 20m\nmax_attempts: 3\n"; got != want {
+		t.Errorf("YAML =\n%s\nwant\n%s", got, want)
 	}
 }

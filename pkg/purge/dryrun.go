@@ -85,6 +85,28 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 	return res, nil
 }
 
+// planNote prints what the provider has to say about the whole plan
+// (PlanNoter) after a dry run's batches.
+func (s *session) planNote(batches []Batch) {
+	d, ok := s.r.Provider.(*dryRunProvider)
+	if !ok {
+		return
+	}
+	n, ok := d.p.(PlanNoter)
+	if !ok {
+		return
+	}
+	note := n.PlanNote(batches)
+	if note == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := io.WriteString(d.w, strings.TrimSuffix(note, "\n")+"\n"); err != nil {
+		s.log.Warn("dry run: write the plan's note", "error", err)
+	}
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

@@ -13,11 +13,15 @@ type APIError struct {
 	// Provider is the registry name of the provider that got the answer.
 	Provider string
 	// Status is the HTTP status; 200 when the API said no inside a 200
-	// (Cloudflare's "success": false).
+	// (Cloudflare's "success": false); 0 when no API answered (credentials
+	// an SDK could not find).
 	Status int
 	// Code is the vendor's error code (Cloudflare envelope code, e.g. 1082),
 	// 0 when the API gives none.
 	Code int
+	// CodeName is the vendor's error code when it is a name (AWS:
+	// "TooManyInvalidationsInProgress"); "" when it gives none.
+	CodeName string
 	// Message is the vendor's error text, several joined by "; ".
 	Message string
 	// Retryable is true when sending the same request later may succeed
@@ -38,11 +42,19 @@ func (e *APIError) Error() string {
 	} else {
 		b.WriteString("API refused the request")
 	}
-	fmt.Fprintf(&b, " (HTTP %d", e.Status)
-	if e.Code != 0 {
-		fmt.Fprintf(&b, ", code %d", e.Code)
+	var detail []string
+	if e.Status != 0 {
+		detail = append(detail, fmt.Sprintf("HTTP %d", e.Status))
 	}
-	b.WriteString(")")
+	if e.Code != 0 {
+		detail = append(detail, fmt.Sprintf("code %d", e.Code))
+	}
+	if e.CodeName != "" {
+		detail = append(detail, e.CodeName)
+	}
+	if len(detail) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(detail, ", "))
+	}
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)

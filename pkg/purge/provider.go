@@ -69,6 +69,11 @@ type Batch struct {
 	Targets []Target
 	// Soft asks for a soft purge (mark stale) where supported.
 	Soft bool
+	// Run is the id of the run the batch belongs to (RunInfo.ID), set by
+	// the Runner. A resume keeps its run's id, so a provider can derive an
+	// idempotency key from it and the batch's content: the same batch sent
+	// again, by a retry or a resume, is then recognized by the API.
+	Run string
 }
 
 // TargetResult is a provider's verdict for one target of a batch.
@@ -130,6 +135,18 @@ type Deps struct {
 	// HTTP is the client every request goes through; it already retries (package retry).
 	HTTP   *http.Client
 	Logger *slog.Logger
+	// LookupEnv reads the environment cachectl was started with, for a
+	// provider whose credentials come from its SDK's default chain
+	// (SecretAWS); nil reads nothing. Providers never read the process
+	// environment themselves.
+	LookupEnv func(name string) (string, bool)
+	// Secrets registers the credentials a provider resolves itself, so
+	// output, logs and the journal never show them; nil registers nothing.
+	Secrets *secret.Scrubber
+	// Progress receives a line about each long wait on the CDN (an
+	// invalidation to complete, room under its limits on work in
+	// progress), for the person watching stderr; nil drops them.
+	Progress func(msg string)
 }
 
 // EntryKeyer is implemented by providers for which one purge request
@@ -151,6 +168,25 @@ type RequestDescription struct {
 	Header map[string]string
 	// Body is the request body; empty when there is none.
 	Body string
+}
+
+// Completer is implemented by providers whose purges take effect some time
+// after the API accepted them (a CloudFront invalidation runs for minutes).
+// With --verify, the Runner waits for a URL's purge to complete before it
+// probes the URL.
+type Completer interface {
+	// WaitCompleted blocks until the purge the API named id has completed,
+	// ctx is done, or the provider's bound on waiting has passed; the
+	// error says which.
+	WaitCompleted(ctx context.Context, id string) error
+}
+
+// PlanNoter is implemented by providers with something to say about a
+// whole plan besides its requests: how many API operations it takes, what
+// it costs. A dry run prints the note after the batches.
+type PlanNoter interface {
+	// PlanNote describes batches as a whole, in a few lines; "" says nothing.
+	PlanNote(batches []Batch) string
 }
 
 // Describer is implemented by providers that can say exactly which requests

@@ -59,16 +59,7 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if run.Provider == "" {
 		run.Provider = r.Provider.Name()
 	}
-	s.soft = run.Soft
-	for _, b := range batches {
-		s.total += len(b.Targets)
-		s.soft = s.soft || b.Soft
-		for _, t := range b.Targets {
-			if t.Kind == KindEverything {
-				s.log.Warn("purging everything")
-			}
-		}
-	}
+	batches = s.prepare(run, batches)
 	if err := s.journalStart(run, batches); err != nil {
 		return s.sum, err
 	}
@@ -116,6 +107,9 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	for _, b := range notSent {
 		s.skip(ctx, b, notSentWhy)
 	}
+	if dry && stopErr == nil {
+		s.planNote(batches)
+	}
 	s.verifying.Wait()
 
 	s.mu.Lock()
@@ -157,6 +151,28 @@ type session struct {
 	done      int
 	verifying sync.WaitGroup
 	verifySem chan struct{}
+	// completions are the waits for purges to complete before their URLs
+	// are verified (Completer), by purge id.
+	completions map[string]*completion
+}
+
+// prepare counts the run's targets, notes whether it is soft, warns about
+// a purge of everything and returns the batches stamped with the run's id.
+func (s *session) prepare(run RunInfo, batches []Batch) []Batch {
+	s.soft = run.Soft
+	out := make([]Batch, len(batches))
+	for i, b := range batches {
+		b.Run = run.ID
+		out[i] = b
+		s.total += len(b.Targets)
+		s.soft = s.soft || b.Soft
+		for _, t := range b.Targets {
+			if t.Kind == KindEverything {
+				s.log.Warn("purging everything")
+			}
+		}
+	}
+	return out
 }
 
 func (s *session) journal(e Entry) error {

@@ -91,9 +91,8 @@ func CheckBaseURL(raw string) error {
 // SecretKind is the kind of credential a provider needs.
 type SecretKind string
 
-// Credential kinds. A provider that finds its credentials itself (a cloud
-// SDK's default chain, a credentials file named by one of its own keys)
-// declares SecretNone and reads them in its factory.
+// Credential kinds. A provider that reads a credentials file named by one
+// of its own keys declares SecretNone and reads it in its factory.
 const (
 	// SecretNone: no credential from the shared keys (cache nodes that
 	// accept purges from this machine).
@@ -101,6 +100,15 @@ const (
 	// SecretAPIToken: an API token from api_token_env or api_token_file,
 	// resolved before the provider is built and handed over in Config.Token.
 	SecretAPIToken SecretKind = "api-token"
+	// SecretAWS: credentials from the AWS SDK's default chain (environment
+	// variables, shared config and credentials files with their profiles,
+	// SSO, web identity, container and instance roles), never from the
+	// config file or a flag. The provider resolves them itself from
+	// Deps.LookupEnv, as late as the first request (a role or SSO session
+	// may need a request of its own), and registers every value it
+	// resolves with Deps.Secrets. The config's api_token_env and
+	// api_token_file are refused.
+	SecretAWS SecretKind = "aws-default-chain"
 )
 
 // Secret says which credential a provider needs.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -182,8 +183,17 @@ func (s Spec) NewSettings() any { return s.def.newSettings() }
 // Keys are relative to the section. The shared keys are Common.Validate's.
 func (s Spec) Validate(c Common, settings any) []Problem {
 	var ps []Problem
-	if s.Secret.Kind == SecretAPIToken && c.APITokenEnv == "" && c.APITokenFile == "" {
+	switch {
+	case s.Secret.Kind == SecretAPIToken && c.APITokenEnv == "" && c.APITokenFile == "":
 		ps = append(ps, Problem{Key: "api_token_env", Expected: "the name of the environment variable holding the API token (or api_token_file)"})
+	case s.Secret.Kind == SecretAWS:
+		chain := "nothing: " + s.Name + " takes its credentials from the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, web identity), never from the config"
+		if c.APITokenEnv != "" {
+			ps = append(ps, Problem{Key: "api_token_env", Value: strconv.Quote(c.APITokenEnv), Expected: chain})
+		}
+		if c.APITokenFile != "" {
+			ps = append(ps, Problem{Key: "api_token_file", Value: strconv.Quote(c.APITokenFile), Expected: chain})
+		}
 	}
 	return append(ps, s.def.validate(settings)...)
 }

@@ -3,6 +3,7 @@ package purge
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
@@ -84,6 +85,11 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 	s.verifying.Add(1)
 	go func() {
 		defer s.verifying.Done()
+		if err := s.completed(ctx, rec.PurgeID); err != nil {
+			rec.Verify = &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: " + err.Error()}
+			s.emit(rec)
+			return
+		}
 		select {
 		case sem <- struct{}{}:
 			defer func() { <-sem }()
@@ -100,6 +106,35 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 type variant struct {
 	url    string
 	header map[string]string
+}
+
+// completion is the wait for one purge to complete, shared by every URL
+// it covers.
+type completion struct {
+	once sync.Once
+	err  error
+}
+
+// completed waits until the purge named id has completed when the
+// provider's purges take effect later (Completer); at once otherwise.
+// URLs of one purge wait for it together: the provider is asked once.
+func (s *session) completed(ctx context.Context, id string) error {
+	c, ok := s.r.Provider.(Completer)
+	if !ok || id == "" {
+		return nil
+	}
+	s.mu.Lock()
+	if s.completions == nil {
+		s.completions = map[string]*completion{}
+	}
+	w := s.completions[id]
+	if w == nil {
+		w = &completion{}
+		s.completions[id] = w
+	}
+	s.mu.Unlock()
+	w.once.Do(func() { w.err = c.WaitCompleted(ctx, id) })
+	return w.err
 }
 
 // verifyURL probes u until it is proven evicted or Settle runs out, then

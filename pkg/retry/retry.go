@@ -152,7 +152,8 @@ type retrier struct {
 }
 
 // checkRetry decides whether another attempt is worth it. It refuses when
-// the context is done, when the status is final, when the server asks for a
+// the context is done, when the status is final (unless the request's
+// AnswerFunc says otherwise), when the server asks for a
 // longer pause than MaxRetryAfter, or when the pause would outlast the
 // request's deadline.
 func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -163,7 +164,7 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		return retryableError(err), nil
 	}
 	if !RetryableStatus(resp.StatusCode) {
-		return false, nil
+		return retryIf(ctx, resp), nil
 	}
 	if wait, ok := retryAfter(resp, time.Now()); ok {
 		if wait > r.p.MaxRetryAfter {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
@@ -20,6 +21,7 @@ var all = []purge.Spec{
 	cloudflare.Spec,
 	fastly.Spec,
 	httppurge.Spec,
+	cloudfront.Spec,
 }
 
 // Names returns the provider names, in registry order.
