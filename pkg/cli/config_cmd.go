@@ -13,9 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachectl/cachectl/pkg/config"
-	"github.com/cachectl/cachectl/pkg/related"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/providers"
+	"github.com/cachectl/cachectl/pkg/related"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
