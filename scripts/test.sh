@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The test suite: formatting, a tidy go.mod, vet, staticcheck, no unreachable
 # functions, the race-enabled tests (unit, golden and integration tests against
-# a real Varnish in front of a real FastAPI origin) and a short run of every
-# fuzz target.
+# a real Varnish in front of a real FastAPI origin, HTML reports rendered in a
+# real headless Chromium) and a short run of every fuzz target.
 #
 # On a fresh Debian machine it installs what it needs: the Debian packages of
-# the local stack (when root; otherwise it prints the apt-get command) and the
-# pinned Go tools. With CI=true nothing is skipped: a missing package fails.
+# the local stack and Chromium (when root; otherwise it prints the apt-get
+# command) and the pinned Go tools. With CI=true nothing is skipped: a missing
+# package fails.
 #
 # Environment: FUZZTIME (default 5s per target, 0 to skip fuzzing).
 set -euo pipefail
@@ -24,11 +25,13 @@ say() { printf '==> %s\n' "$*" >&2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Debian packages of the local stack (Varnish, FastAPI, uvicorn).
+# Debian packages of the local stack (Varnish, FastAPI, uvicorn) and the
+# browser the HTML reports are rendered in.
 missing=()
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 /usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
 /usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]}"
@@ -38,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   elif [ "${CI:-}" = true ]; then
     echo "missing packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2; exit 1
   else
-    say "missing ${missing[*]}: integration tests will be skipped; install with: sudo apt-get install -y ${missing[*]}"
+    say "missing ${missing[*]}: integration and browser tests will be skipped; install with: sudo apt-get install -y ${missing[*]}"
   fi
 fi
 

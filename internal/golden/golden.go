@@ -84,3 +84,7 @@ func splitLines(s string) []string {
 	}
 	return lines
 }
+
+// Updating reports whether tests run with -update: a test that writes
+// files other than golden files (screenshots) rewrites them only then.
+func Updating() bool { return *update }

@@ -346,13 +346,13 @@ func TestOutputFormatRefused(t *testing.T) {
 		{"verify", func(f *Factory) error {
 			_, err := planVerify(context.Background(), &VerifyOptions{cmdDeps: f.deps()})
 			return err
-		}, "(expected one of: table, json, jsonl, junit, markdown)"},
-		{"diff", func(f *Factory) error { _, err := planDiff(&DiffOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
+		}, "(expected one of: table, json, jsonl, junit, markdown, html)"},
+		{"diff", func(f *Factory) error { _, err := planDiff(&DiffOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown, html)"},
 		{"stale", func(f *Factory) error {
 			_, err := planStale(context.Background(), &StaleOptions{cmdDeps: f.deps()})
 			return err
 		}, "(expected one of: table, json, jsonl)"},
-		{"report merge", func(f *Factory) error { _, err := planReportMerge(&ReportMergeOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
+		{"report merge", func(f *Factory) error { _, err := planReportMerge(&ReportMergeOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown, html)"},
 		{"config validate", func(f *Factory) error { return configValidateRun(&ConfigValidateOptions{f.deps()}) }, "(expected one of: table, json)"},
 		{"config show", func(f *Factory) error { return configShowRun(&ConfigShowOptions{f.deps()}) }, "(expected one of: table, json)"},
 		{"version", func(f *Factory) error { return versionRun(&VersionOptions{f.deps()}) }, "(expected one of: table, json)"},

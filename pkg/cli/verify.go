@@ -64,6 +64,7 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 		Example: `  cachectl verify --env production
   cachectl verify --env production --warm --retry-until-pass 3 --interval 10s -o junit > verify.xml
   cachectl verify --env production --sitemap https://www.example.com/sitemap.xml --sample 500 --seed 42
+  cachectl verify --env production -o html > cache-report.html
   cachectl verify --env production --routes urls.txt --shard 2/4 -o jsonl > shard-2.jsonl
   cachectl report merge shard-*.jsonl -o markdown`,
 		Args: cobra.NoArgs,
@@ -113,7 +114,7 @@ type verifyPlan struct {
 }
 
 func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown, report.HTML)
 	if err != nil {
 		return nil, err
 	}
