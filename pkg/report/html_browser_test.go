@@ -81,6 +81,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("the harness sees what a bad page does", func(t *testing.T) {
+		checkHarness(ctx, t, page)
+	})
 	for _, tc := range []struct {
 		name       string
 		html       []byte
@@ -104,6 +107,31 @@ func TestHTMLInBrowser(t *testing.T) {
 			}
 			tc.check(t, f)
 		})
+	}
+}
+
+// checkHarness opens a page that fetches an image from loopback, logs a
+// console error and throws: each must show among the page's problems, or
+// the checks above would pass for want of seeing anything.
+func checkHarness(ctx context.Context, t *testing.T, page *chromium.Page) {
+	path := filepath.Join(t.TempDir(), "bad.html")
+	bad := `<!DOCTYPE html><title>bad</title><img src="http://127.0.0.1:9/pixel.png"><script>console.error("boom"); throw new Error("thrown")</script>`
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := len(page.Problems())
+	if err := page.Open(ctx, "file://"+path); err != nil {
+		t.Fatal(err)
+	}
+	var title string
+	if err := page.Eval(ctx, "document.title", &title); err != nil || title != "bad" {
+		t.Fatalf("title %q, %v", title, err)
+	}
+	got := strings.Join(page.Problems()[before:], "\n")
+	for _, want := range []string{"network request: http://127.0.0.1:9/pixel.png", "console.error: boom", "uncaught exception:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
 	}
 }
 
