@@ -169,6 +169,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdConfig(f),
 		newCmdVersion(f, nil),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdStale(f, nil), newCmdReport(f),
+		newCmdInit(f, nil),
 	)
 	return root
 }
