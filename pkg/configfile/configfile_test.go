@@ -120,3 +120,30 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRecord: whatever the file holds, recording a route neither panics
+// nor changes a line outside the changes it reports.
+func FuzzRecord(f *testing.F) {
+	if src, err := os.ReadFile("testdata/record.yaml"); err == nil {
+		f.Add(string(src))
+	}
+	f.Add("routes:\n- {path: /, expect: {anonymous: {status: 200}}}\n")
+	f.Add("routes:\n  - path: /\n    expect:\n\t\tanonymous: {}\n")
+	f.Add("routes:\n- expect: {anonymous: {status: 200},\n    logged_in: {private: true}}\n  path: /\n")
+	route := Route{Path: "/", Variants: []Variant{{Variant: probe.Anonymous, Observed: observed(cached(60), "")}, {Variant: probe.LoggedIn, Keep: true}}}
+	f.Fuzz(func(t *testing.T, src string) {
+		changes, err := Record([]byte(src), []Route{route})
+		if err != nil {
+			return
+		}
+		lines := textdiff.SplitLines(src)
+		at := 0
+		for _, c := range changes {
+			if c.Start < at || c.End < c.Start || c.End > len(lines) {
+				t.Fatalf("change %+v out of order or outside the file's %d lines", c, len(lines))
+			}
+			at = c.End
+		}
+		_ = Apply([]byte(src), changes)
+	})
+}

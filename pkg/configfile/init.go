@@ -63,13 +63,16 @@ func New(site Site) ([]byte, error) {
 	if len(site.Routes) == 0 {
 		b.WriteString("  []\n")
 	}
-	for _, r := range site.Routes {
+	for i, r := range site.Routes {
+		if i > 0 {
+			b.WriteString("\n")
+		}
 		if err := writeRoute(&b, r); err != nil {
 			return nil, err
 		}
 	}
 	if len(site.Skipped) > 0 {
-		b.WriteString("  # Left out: no response when cachectl init probed them (add them once they answer):\n")
+		b.WriteString("\n  # Left out: no response when cachectl init probed them (add them once they answer):\n")
 		for _, s := range site.Skipped {
 			fmt.Fprintf(&b, "  #   %s: %s\n", comment(s.Path), comment(s.Reason))
 		}
@@ -123,7 +126,6 @@ func writeEnvironment(b *strings.Builder, site Site) {
 // writeRoute writes one route: what each variant showed and what is left
 // unchecked as comments, then path, owner, expect and rollback.
 func writeRoute(b *strings.Builder, r Route) error {
-	b.WriteString("\n")
 	for _, v := range r.Variants {
 		fmt.Fprintf(b, "  # %s: %s\n", v.Variant, comment(v.Observed.Summary))
 		for _, w := range v.Observed.Warnings {

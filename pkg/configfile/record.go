@@ -89,6 +89,9 @@ func value(m *yaml.Node, name string) *yaml.Node {
 // line and every following line indented deeper than the key, or blank
 // between such lines) replaced, or a new block after the path's line.
 func recordRoute(lines []string, item *yaml.Node, r Route) (textdiff.Change, error) {
+	if item.Style&yaml.FlowStyle != 0 {
+		return textdiff.Change{}, fmt.Errorf("written as a flow mapping ({path: ...}); --record rewrites routes written one key a line")
+	}
 	k := key(item, "expect")
 	if k == nil {
 		p := key(item, "path")
@@ -97,6 +100,9 @@ func recordRoute(lines []string, item *yaml.Node, r Route) (textdiff.Change, err
 		return textdiff.Change{Start: at, End: at, New: block}, err
 	}
 	start := k.Line - 1
+	if start >= len(lines) || k.Column-1 > len(lines[start]) {
+		return textdiff.Change{}, fmt.Errorf("expect: at line %d column %d is not where the file has it", k.Line, k.Column)
+	}
 	block, err := newBlock(lines, value(item, "expect"), r.Variants, strings.Repeat(" ", k.Column-1))
 	if err != nil {
 		return textdiff.Change{}, err
