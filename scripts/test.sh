@@ -4,12 +4,13 @@
 # generator linked in), actionlint on the GitHub Action and every workflow,
 # the race-enabled tests (unit, golden and integration tests against a real
 # Varnish in front of a real FastAPI origin, metrics scraped by a real
-# Prometheus, man pages up to date) and a short run of every fuzz target.
+# Prometheus, HTML reports rendered in a real headless Chromium, man pages
+# up to date) and a short run of every fuzz target.
 #
 # On a fresh Debian machine it installs what it needs: the Debian packages of
-# the local stack, Prometheus and shellcheck (when root; otherwise it prints
-# the apt-get command) and the pinned Go tools. With CI=true nothing is
-# skipped: a missing package fails.
+# the local stack, Prometheus, Chromium and shellcheck (when root; otherwise
+# it prints the apt-get command) and the pinned Go tools. With CI=true
+# nothing is skipped: a missing package fails.
 #
 # Environment: FUZZTIME (default 5s per target, 0 to skip fuzzing).
 set -euo pipefail
@@ -29,15 +30,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Debian packages of the local stack (Varnish, FastAPI, uvicorn), the
-# Prometheus that scrapes cachectl watch, and shellcheck for the scripts of
-# the action and the workflows. Recommended packages are left out: they
-# would add services (Prometheus recommends its node exporter).
+# Prometheus that scrapes cachectl watch, the browser the HTML reports are
+# rendered in, and shellcheck for the scripts of the action and the
+# workflows. Recommended packages are left out: they would add services
+# (Prometheus recommends its node exporter).
 missing=()
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 /usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
 /usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]}"
@@ -47,7 +50,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   elif [ "${CI:-}" = true ]; then
     echo "missing packages: ${missing[*]}; run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2; exit 1
   else
-    say "missing ${missing[*]}: integration tests will be skipped; install with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    say "missing ${missing[*]}: integration and browser tests will be skipped; install with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
   fi
 fi
 

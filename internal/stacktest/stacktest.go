@@ -351,6 +351,43 @@ func (s *Stack) Purge(t testing.TB, cacheURL, path string) {
 	expectOK(t, req, "purge "+path)
 }
 
+// UseVCL changes a cache's rules the way an operator does, without a
+// restart: edit gets the VCL the cache runs ("production" or "staging",
+// backend already pointed at this stack's origin) and returns the new one,
+// which is loaded and made active. When t ends the cache goes back to its
+// own VCL and drops every stored object, so later tests meet the stack as
+// it was configured.
+func (s *Stack) UseVCL(t testing.TB, cache string, edit func(vcl string) string) {
+	t.Helper()
+	own, err := os.ReadFile(filepath.Join(s.Dir, cache+".vcl"))
+	if err != nil {
+		t.Fatalf("stacktest: read %s's VCL: %v", cache, err)
+	}
+	name := fmt.Sprintf("changed%d", time.Now().UnixNano())
+	path := filepath.Join(s.Dir, name+".vcl")
+	if err := os.WriteFile(path, []byte(edit(string(own))), 0o644); err != nil {
+		t.Fatalf("stacktest: write VCL: %v", err)
+	}
+	s.varnishadm(t, cache, "vcl.load", name, path)
+	s.varnishadm(t, cache, "vcl.use", name)
+	t.Cleanup(func() {
+		s.varnishadm(t, cache, "vcl.use", "boot")
+		s.varnishadm(t, cache, "vcl.discard", name)
+		s.varnishadm(t, cache, "ban", "req.url", "~", ".")
+	})
+}
+
+// varnishadm runs one command on a cache's management interface.
+func (s *Stack) varnishadm(t testing.TB, cache string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "varnishadm", append([]string{"-n", filepath.Join(s.Dir, cache)}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("stacktest: varnishadm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // expectOK sends req and fails t unless the answer is 200.
 func expectOK(t testing.TB, req *http.Request, what string) {
 	t.Helper()

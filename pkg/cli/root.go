@@ -153,7 +153,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		defaultEnvs = []string{e}
 	}
 	pf.StringArrayVarP(&g.Envs, "env", "e", defaultEnvs, "environment from the config (paths resolve against its base_url; diff takes two) [$CACHECTL_ENV]")
-	pf.StringVarP(&g.Output, "output", "o", f.Environ.Get("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown; compare also markdown) [$CACHECTL_OUTPUT]")
+	pf.StringVarP(&g.Output, "output", "o", f.Environ.Get("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown, html; compare also markdown) [$CACHECTL_OUTPUT]")
 	pf.DurationVar(&g.Timeout, "timeout", config.DefaultTimeout, "timeout for each request")
 	pf.StringVar(&g.LogLevel, "log-level", envOr(f.Environ, "CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
 	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR)")
@@ -171,6 +171,7 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdVersion(f, nil),
 		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdStale(f, nil), newCmdReport(f),
 		newCmdWatch(f, nil), newCmdMeasure(f, nil), newCmdCompare(f, nil),
+		newCmdInit(f, nil),
 	)
 	return root
 }

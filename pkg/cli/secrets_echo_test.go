@@ -107,17 +107,20 @@ routes:
     expect:
       logged_in: {headers: {equal: {X-User: anonymous}}}
 `, site.URL))
-	env := map[string]string{"TEST_SESSION": leakSession, "GITHUB_ACTIONS": "true"}
-	for _, format := range []string{"table", "json", "jsonl", "junit", "markdown"} {
-		code, out, stderr := run(t, env, "verify", "--config", cfg, "--env", "production", "-o", format)
-		if code != ExitCheckFailed {
-			t.Errorf("-o %s: exit %d, want 1: %s", format, code, stderr)
-		}
-		if !strings.Contains(out, "REDACTED") {
-			t.Errorf("-o %s: want the reflected value shown as REDACTED:\n%s", format, out)
-		}
-		if strings.Contains(out+stderr, leakSession) {
-			t.Errorf("-o %s: the reflected session value was printed:\n%s%s", format, out, stderr)
+	// The second value has characters that JSON, XML and HTML escape.
+	for _, session := range []string{leakSession, "sess+8e4a<61f0&9d2c'leakcheck"} {
+		env := map[string]string{"TEST_SESSION": session, "GITHUB_ACTIONS": "true"}
+		for _, format := range []string{"table", "json", "jsonl", "junit", "markdown", "html"} {
+			code, out, stderr := run(t, env, "verify", "--config", cfg, "--env", "production", "-o", format)
+			if code != ExitCheckFailed {
+				t.Errorf("-o %s: exit %d, want 1: %s", format, code, stderr)
+			}
+			if !strings.Contains(out, "REDACTED") {
+				t.Errorf("-o %s: want the reflected value shown as REDACTED:\n%s", format, out)
+			}
+			if strings.Contains(out+stderr, "8e4a") {
+				t.Errorf("-o %s: the reflected session value was printed:\n%s%s", format, out, stderr)
+			}
 		}
 	}
 }

@@ -40,12 +40,17 @@ type VerifyOptions struct {
 	CookieEnv    string
 	CacheHeaders []string
 	Fresh        bool
+	// Record rewrites the expectations of RecordRoutes (every route when
+	// empty) from what they do now; Yes writes without asking.
+	Record       bool
+	RecordRoutes []string
+	Yes          bool
 }
 
 func newCmdVerify(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
 	opts := &VerifyOptions{cmdDeps: f.deps()}
 	cmd := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--record [ROUTE...]]",
 		Short: "Check every route's cache expectations against one environment",
 		Long: `Probe every route of the config (or of --routes / --sitemap) in the --env
 environment as an anonymous visitor and, when the environment has a session, as
@@ -56,22 +61,40 @@ findings. Every failure names the route's owner and rollback.
 Routes without expectations of their own get the defaults section's, or a
 single check: no finding at or above "error".
 
+--record [ROUTE...] rewrites the expectations of the config routes named
+(every route when none is) from what they do now, like updating golden
+files: it probes each twice (cold, then warm), shows the change to the file
+as a diff, and writes it after a confirmation on a terminal, or with --yes.
+Only those routes' expect blocks change; comments and other routes stay as
+they are, and nothing is written unless the result passes config validate.
+
 Exit status: 0 all checks passed, 1 a check failed, 2 bad config or flags
 (nothing sent), 3 a probe got no response (network, TLS, timeout): that route
 could not be judged, so the run is not a pass; the other results are reported.`,
 		Example: `  cachectl verify --env production
   cachectl verify --env production --warm --retry-until-pass 3 --interval 10s -o junit > verify.xml
   cachectl verify --env production --sitemap https://www.example.com/sitemap.xml --sample 500 --seed 42
+  cachectl verify --env production -o html > cache-report.html
   cachectl verify --env production --routes urls.txt --shard 2/4 -o jsonl > shard-2.jsonl
-  cachectl report merge shard-*.jsonl -o markdown`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  cachectl report merge shard-*.jsonl -o markdown
+  cachectl verify --env production --record /articles/x /feed.xml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.RecordRoutes = args
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.Record {
+				return recordRun(cmd.Context(), opts)
 			}
 			return verifyRun(cmd.Context(), opts)
 		},
 	}
+	addVerifyFlags(cmd, opts)
+	return cmd
+}
+
+// addVerifyFlags declares verify's flags on cmd.
+func addVerifyFlags(cmd *cobra.Command, opts *VerifyOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Routes, "routes", "", "verify the routes in FILE (one path or URL per line, # comments; - for stdin) instead of the config's")
 	fl.StringVar(&opts.Sitemap, "sitemap", "", "verify the pages of a sitemap (URL or FILE; sitemap index and .gz supported), fetched without cookies")
@@ -87,7 +110,8 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 	fl.StringVar(&opts.CookieEnv, "cookie-env", "", "read the session cookie value from this environment variable (never from a flag)")
 	fl.StringArrayVar(&opts.CacheHeaders, "cache-header", nil, "response header holding the site's own cache status, checked first (repeatable)")
 	fl.BoolVar(&opts.Fresh, "fresh-connections", false, "open a new connection for every probe (TTFB then includes DNS, connect and TLS; slower)")
-	return cmd
+	fl.BoolVar(&opts.Record, "record", false, "rewrite the expectations of the ROUTEs given (all when none) from what they do now, showing the diff first")
+	fl.BoolVar(&opts.Yes, "yes", false, "with --record: write without asking (needed when not on a terminal)")
 }
 
 // verifyPlan is everything verify needs, decided before any probe is
@@ -106,7 +130,7 @@ type verifyPlan struct {
 }
 
 func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown, report.HTML)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +181,9 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 func checkVerifyFlags(opts *VerifyOptions) error {
 	if err := checkConcurrency(opts.Concurrency); err != nil {
 		return err
+	}
+	if len(opts.RecordRoutes) > 0 && !opts.Record {
+		return usageErrorf("verify: unexpected argument %q (routes come from the config, --routes or --sitemap; ROUTE arguments go with --record)", opts.RecordRoutes[0])
 	}
 	switch {
 	case opts.Sample < 0 || opts.Sample > verify.MaxSample:

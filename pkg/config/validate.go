@@ -25,6 +25,11 @@ var (
 	envNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 )
 
+// ValidEnvName reports whether name can be an environment's name:
+// lower-case letters, digits, '-', '_' and '.', starting with a letter or
+// a digit.
+func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }
+
 func (c *Config) validate() []Problem {
 	var ps []Problem
 	add := func(key, value, expected string) {

@@ -47,8 +47,10 @@ func NewVerifyWriter(f Format, w io.Writer, opts VerifyOptions) (VerifyWriter, e
 		return &verifyJUnit{j: newJUnitWriter(w, junitName("cachectl verify", opts.Env)), opts: opts}, nil
 	case Markdown:
 		return &verifyMarkdown{w: w, opts: opts}, nil
+	case HTML:
+		return newVerifyHTML(w, opts), nil
 	}
-	return nil, fmt.Errorf("verify cannot write %s (expected table, json, jsonl, junit or markdown)", f)
+	return nil, fmt.Errorf("verify cannot write %s (expected table, json, jsonl, junit, markdown or html)", f)
 }
 
 func junitName(cmd, env string) string {

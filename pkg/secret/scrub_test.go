@@ -2,6 +2,8 @@ package secret
 
 import (
 	"bytes"
+	"encoding/xml"
+	"html/template"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,6 +26,28 @@ func TestScrubberForms(t *testing.T) {
 	var nilScrubber *Scrubber
 	if nilScrubber.String(in) != in {
 		t.Error("a nil scrubber must pass text through")
+	}
+}
+
+// TestScrubberMarkupForms: a secret with characters that markup escapes is
+// still found in an HTML page (html/template escapes + too) and in XML.
+func TestScrubberMarkupForms(t *testing.T) {
+	const sec = `sess+8e4a<61f0&9d2c'"x`
+	s := &Scrubber{}
+	s.Add(Value(sec))
+	var page strings.Builder
+	tmpl := template.Must(template.New("").Parse(`<td>{{.}}</td><td title="{{.}}">x</td>`))
+	if err := tmpl.Execute(&page, sec); err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	if err := xml.EscapeText(&doc, []byte(sec)); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"html/template": page.String(), "xml": doc.String()} {
+		if got := s.String(text); strings.Contains(got, "8e4a") {
+			t.Errorf("%s: a form of the secret survived: %s", name, got)
+		}
 	}
 }
 
