@@ -304,10 +304,9 @@ func (m *Metrics) observeAges(route, v string, r *probe.Result, now time.Time) {
 		m.age.DeleteLabelValues(route, v)
 	}
 	m.sharedMaxAge.WithLabelValues(route, v).Set(float64(analyze.SharedFreshness(r.Header, now).TTLSeconds))
-	timings := serverTimings(r.Header)
 	for name, g := range m.serverTiming {
-		if ms, ok := timings[name]; ok {
-			g.WithLabelValues(route, v).Set(ms / 1000)
+		if e, ok := r.ServerTiming.Lookup(name); ok && e.Dur != nil {
+			g.WithLabelValues(route, v).Set(*e.Dur / 1000)
 		} else {
 			g.DeleteLabelValues(route, v)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 	"github.com/cachectl/cachectl/pkg/verify"
 )
 
@@ -48,10 +49,12 @@ func series(name string, extra ...string) string {
 }
 
 func answered(st cachestatus.Status, ttfbMs float64, age int64, header http.Header, findings ...finding.Finding) *probe.Result {
+	timing, _ := servertiming.FromHeader(header, nil)
 	return &probe.Result{
 		Variant: probe.Anonymous, StatusCode: 200,
 		Cache:  cachestatus.Result{Status: st, AgeS: &age},
 		Timing: probe.Timing{TTFB: ttfbMs, Total: ttfbMs + 1}, Findings: findings, Header: header,
+		ServerTiming: timing,
 	}
 }
 
