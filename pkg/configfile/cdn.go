@@ -5,6 +5,10 @@ import (
 	"net/url"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
+	"github.com/cachectl/cachectl/pkg/purge/fastly"
+	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
 
 // CDN is what `cachectl init` writes about the CDN or cache it detected:
@@ -43,17 +47,22 @@ func GuessCDN(detected, header, baseURL string) CDN {
 	c := CDN{Detected: detected, Header: header}
 	switch detected {
 	case cachestatus.CDNCloudflare:
-		c.Provider, c.Keys = "cloudflare", [][2]string{
+		c.Provider, c.Keys = cloudflare.Name, [][2]string{
 			{"zone_id", "0123456789abcdef0123456789abcdef   # TODO: the zone id (Cloudflare dashboard → the site → Overview)"},
 			{"api_token_env", "CLOUDFLARE_API_TOKEN   # the variable holding a token with Zone → Cache Purge → Purge"},
 		}
 		c.Notes = []string{fmt.Sprintf("Detected Cloudflare (%s). Fill in the zone id and uncomment to purge through its API.", header)}
 	case cachestatus.CDNFastly:
-		c.Provider, c.Keys = "fastly", [][2]string{
+		c.Provider, c.Keys = fastly.Name, [][2]string{
 			{"service_id", "TODO   # the service id (Fastly dashboard → the service)"},
 			{"api_token_env", "FASTLY_API_TOKEN   # the variable holding a token with the purge_select scope"},
 		}
 		c.Notes = []string{fmt.Sprintf("Detected Fastly (%s). Fill in the service id and uncomment to purge through its API.", header)}
+	case cachestatus.CDNCloudFront:
+		c.Provider, c.Keys = cloudfront.Name, [][2]string{
+			{"distribution_id", "E2QWRUHAPOMQZL   # TODO: the distribution id (CloudFront console → Distributions)"},
+		}
+		c.Notes = []string{fmt.Sprintf("Detected Amazon CloudFront (%s). Fill in the distribution id and uncomment to purge through invalidations; credentials come from the AWS SDK's default chain.", header)}
 	case "":
 		c.Notes = []string{"No CDN or cache was recognized from the response headers; see `cachectl purge --help` for the providers."}
 	default:
@@ -72,7 +81,7 @@ func proxyCDN(c CDN, name, baseURL string) CDN {
 	if u, err := url.Parse(baseURL); err == nil {
 		node = u.Scheme + "://" + u.Host
 	}
-	c.Provider, c.Active = "http-purge", true
+	c.Provider, c.Active = httppurge.Name, true
 	c.Keys = [][2]string{{"endpoints", flowList(node)}}
 	c.Notes = []string{
 		fmt.Sprintf("Detected %s (%s): purges are PURGE requests to every cache node in endpoints,", name, c.Header),
