@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -300,7 +301,16 @@ func (v *probeVerifier) Verify(ctx context.Context, u string, header map[string]
 	if r.Error != "" {
 		return purge.VerifyResult{}, errors.New(r.Error)
 	}
-	return purge.VerifyResult{Cache: r.Cache, StatusCode: r.StatusCode}, nil
+	res := purge.VerifyResult{Cache: r.Cache, StatusCode: r.StatusCode, Software: cachestatus.Software(r.Header)}
+	if r.Location != "" {
+		res.Location = r.Location
+		if base, err := url.Parse(u); err == nil {
+			if loc, err := base.Parse(r.Location); err == nil {
+				res.Location = loc.String()
+			}
+		}
+	}
+	return res, nil
 }
 
 // PurgeLogOptions are the parsed flags of `cachectl purge log`.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/retry"
@@ -208,7 +209,12 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 		policy.MaxAttempts = p.env.CDN.MaxAttempts
 	}
 	policy.AttemptTimeout = f.Globals.Timeout
-	provider, err := spec.New(pcfg, p.env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	prober, err := f.newProber(p.env, probe.Options{}, nil, nil)
+	if err != nil {
+		return err
+	}
+	deps := purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger, Header: variantHeaders(prober)}
+	provider, err := spec.New(pcfg, p.env.CDN.Settings, deps)
 	if err != nil {
 		return usageError(err)
 	}
@@ -221,6 +227,18 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 		p.run.Provider = provider.Name()
 	}
 	return nil
+}
+
+// variantHeaders are the request headers of prober's probes that pick a
+// cache variant, and cachectl's User-Agent: what a purge request to a
+// cache node carries, so it names the entry visitors and --verify get.
+func variantHeaders(prober *probe.Prober) map[string]string {
+	h := prober.RequestHeaders()
+	out := map[string]string{}
+	for _, name := range []string{"User-Agent", "Accept", "Accept-Encoding"} {
+		out[name] = h[name]
+	}
+	return out
 }
 
 // wholeZone reports whether targets empty a whole zone or host: purging

@@ -105,7 +105,7 @@ func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
 		return operationalError(fmt.Errorf("purge: writing output: %w", writeErr))
 	}
 	if err := sum.Err(); err != nil {
-		if errors.Is(err, purge.ErrStillCached) {
+		if errors.Is(err, purge.ErrStillCached) || errors.Is(err, purge.ErrUnproven) {
 			return checkFailed("%s", err.Error())
 		}
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", err, resume))

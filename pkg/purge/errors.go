@@ -28,6 +28,10 @@ type APIError struct {
 	Auth bool
 	// Hint says what to do about it, for the person reading the error.
 	Hint string
+	// Server names the software that answered (a cache node's Server or
+	// Via header: "varnish", "nginx", "squid", "trafficserver"), when the
+	// provider reads it, so the hint can name that software's setting.
+	Server string
 }
 
 // Error describes the failure and whether retrying can help.

@@ -233,6 +233,8 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			jt.State, jt.Error = Failed, "the provider returned no result for this target"
 		case tr.Err != nil:
 			jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+		case tr.NotCached:
+			jt.State, jt.PurgeID = NotCached, tr.PurgeID
 		default:
 			jt.PurgeID = tr.PurgeID
 		}
@@ -275,10 +277,13 @@ func (s *session) planned(ctx context.Context, b Batch) {
 	s.report(ctx, recs)
 }
 
-// report hands records on, sending purged URLs through verification first.
+// report hands records on, sending purged URLs through verification
+// first; so are URLs the cache said it did not hold, since a purge that
+// named another variant than visitors get is answered that way too.
 func (s *session) report(ctx context.Context, recs []Record) {
 	for _, rec := range recs {
-		if s.r.Verifier != nil && rec.State == Purged && rec.Kind == KindURL && ctx.Err() == nil {
+		done := rec.State == Purged || rec.State == NotCached
+		if s.r.Verifier != nil && done && rec.Kind == KindURL && ctx.Err() == nil {
 			s.verifyAsync(ctx, rec)
 			continue
 		}
@@ -292,6 +297,8 @@ func (s *session) emit(rec Record) {
 	switch rec.State {
 	case Purged:
 		s.sum.Purged++
+	case NotCached:
+		s.sum.NotCached++
 	case Failed:
 		s.sum.Failed++
 	case Skipped:
@@ -301,6 +308,12 @@ func (s *session) emit(rec Record) {
 	}
 	if rec.Verify != nil && !rec.Verify.Passed {
 		s.sum.VerifyFailed++
+		if rec.Verify.Unproven {
+			s.sum.VerifyUnproven++
+			if s.sum.UnprovenHint == "" {
+				s.sum.UnprovenHint = rec.Verify.hint
+			}
+		}
 	}
 	s.done++
 	if s.r.OnResult != nil {
