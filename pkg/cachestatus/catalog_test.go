@@ -193,6 +193,7 @@ var catalog = []catalogCase{
 	// Apache Traffic Server without xdebug: the cache codes in Via.
 	{name: "trafficserver Via miss", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cMsSfW])", atsSrv, "Age: 0"}, wantStatus: MISS, wantSource: "Via", wantCDN: "trafficserver", wantLayers: []string{"ats.example.net=MISS"}},
 	{name: "trafficserver Via hit", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cHs f ])", atsSrv, "Age: 12"}, wantStatus: HIT, wantSource: "Via", wantCDN: "trafficserver"},
+	{name: "trafficserver Age alone says nothing", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5)", atsSrv, "Age: 1"}, wantStatus: UNKNOWN, wantSource: "", wantCDN: "trafficserver"},
 	{name: "trafficserver Via revalidated", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cSsNfU])", atsSrv}, wantStatus: REVALIDATED, wantSource: "Via", wantCDN: "trafficserver"},
 
 	// Caddy cache-handler / Souin.

@@ -78,10 +78,13 @@ func Detect(h http.Header, opts Options) Result {
 	if !edge && res.useXCache(h) {
 		return res
 	}
-	if res.use(h, hdrVarnish, parseVarnish) ||
-		res.use(h, hdrVia, parseTrafficServerVia) ||
-		res.use(h, hdrAge, parseAgeLayer) {
+	if res.use(h, hdrVarnish, parseVarnish) || res.use(h, hdrVia, parseTrafficServerVia) {
 		return res
+	}
+	// Traffic Server sends Age: 1 on answers it just fetched, so its Age
+	// says nothing about a hit.
+	if res.CDN != CDNTrafficServer {
+		res.use(h, hdrAge, parseAgeLayer)
 	}
 	return res
 }

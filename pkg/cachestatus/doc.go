@@ -42,7 +42,8 @@
 // wins: a header named in Options.ExtraHeaders, then the vendor headers
 // (Cf-Cache-Status, X-Vercel-Cache, CDN-Cache, Akamai-Cache-Status,
 // Cache-Status, X-Cache-Status, X-Proxy-Cache), then X-Cache, then X-Varnish
-// transaction ids, then Traffic Server's codes in Via, then Age. One
+// transaction ids, then Traffic Server's codes in Via, then Age (except
+// from Traffic Server, which sends Age: 1 on fresh fetches). One
 // exception keeps the client-facing answer: when side headers show that
 // X-Cache belongs to an edge CDN (Fastly, CloudFront, Akamai, Azure, KeyCDN,
 // CDN77), X-Cache outranks the Cache-Status and X-Cache-Status an origin

@@ -14,9 +14,10 @@ import "strings"
 // short ones say. The fields read here (traffic_via(1), the Via header
 // decoder shipped with Traffic Server):
 //
-//	c  cache lookup   H fresh hit, R fresh RAM hit, M miss, A in cache but
-//	                  not acceptable (a miss), S in cache but stale,
-//	                  space: no lookup performed
+//	c  cache lookup   H fresh hit, R fresh RAM hit, W read-while-write hit
+//	                  (served from a copy still being written), M miss,
+//	                  A in cache but not acceptable (a miss), S in cache
+//	                  but stale, space: no lookup performed
 //	s  origin server  S served, N not modified (304), E error, space: not contacted
 //
 // A stale copy (c S) is EXPIRED when the origin sent a new one, REVALIDATED
@@ -108,7 +109,7 @@ func trafficServerCodes(codes string) Status {
 		return UNKNOWN
 	}
 	switch lookup {
-	case 'H', 'R':
+	case 'H', 'R', 'W':
 		return HIT
 	case 'M', 'A':
 		return MISS

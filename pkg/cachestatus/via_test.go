@@ -21,6 +21,7 @@ func TestTrafficServerVia(t *testing.T) {
 		{name: "miss, written", via: ats + "[cMsSfW])", want: MISS, wantSource: "Via", wantLayers: []string{"edge1=MISS"}},
 		{name: "fresh hit", via: ats + "[cHs f ])", want: HIT, wantSource: "Via"},
 		{name: "RAM hit", via: ats + "[cRs f ])", want: HIT, wantSource: "Via"},
+		{name: "read-while-write hit", via: ats + "[cWs f ])", want: HIT, wantSource: "Via"},
 		{name: "not acceptable", via: ats + "[cAsSfW])", want: MISS, wantSource: "Via"},
 		{name: "stale, origin sent a new copy", via: ats + "[cSsSfU])", want: EXPIRED, wantSource: "Via"},
 		{name: "stale, origin answered 304", via: ats + "[cSsNfU])", want: REVALIDATED, wantSource: "Via"},

@@ -30,10 +30,6 @@ const DefaultMethod = "PURGE"
 // request per URL, so the limit only sets how much is journaled at once.
 const DefaultBatchLimit = 50
 
-// TagBatchLimit is how many tags one request names: xkey takes a
-// space-separated list in one header.
-const TagBatchLimit = 64
-
 // Provider sends a purge request for every URL to every cache node.
 type Provider struct {
 	nodes  []*url.URL
@@ -118,14 +114,12 @@ func (p *Provider) Refuse(k purge.Kind, soft bool) error {
 	return nil
 }
 
-// BatchLimit is the configured batch size for URLs and prefixes (one
-// request each), TagBatchLimit for tags, and 0 for other kinds.
+// BatchLimit is the configured batch size for URLs, and for prefixes and
+// tags where enabled (one request each); 0 for other kinds.
 func (p *Provider) BatchLimit(k purge.Kind) int {
 	switch {
-	case k == purge.KindURL, k == purge.KindPrefix && p.s.prefixBan():
+	case k == purge.KindURL, k == purge.KindPrefix && p.s.prefixBan(), k == purge.KindTag && p.s.tags() != "":
 		return p.limit
-	case k == purge.KindTag && p.s.tags() != "":
-		return TagBatchLimit
 	}
 	return 0
 }

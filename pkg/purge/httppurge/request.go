@@ -43,13 +43,12 @@ const (
 	banURLHeader  = "X-Url"
 )
 
-// ops turns a batch into requests: one per URL and per prefix, one for all
-// the tags. refused[i] says why target i is not sent, nil when it is.
+// ops turns a batch into requests, one per target: each URL, prefix and
+// tag gets its own answer (xkey counts the objects each tag purged).
+// refused[i] says why target i is not sent, nil when it is.
 func (p *Provider) ops(b purge.Batch) ([]op, []error) {
 	refused := make([]error, len(b.Targets))
 	var ops []op
-	var tags []string
-	var tagIdx []int
 	for i, t := range b.Targets {
 		var o op
 		var err error
@@ -59,11 +58,7 @@ func (p *Provider) ops(b purge.Batch) ([]op, []error) {
 		case purge.KindPrefix:
 			o, err = p.banOp(t)
 		case purge.KindTag:
-			if err = checkTag(t.Value); err == nil {
-				tags, tagIdx = append(tags, t.Value), append(tagIdx, i)
-			}
-			refused[i] = err
-			continue
+			o, err = p.tagOp(t.Value, b.Soft)
 		default:
 			err = fmt.Errorf("http-purge: purge by %s: %w", t.Kind, purge.ErrUnsupported)
 		}
@@ -72,9 +67,6 @@ func (p *Provider) ops(b purge.Batch) ([]op, []error) {
 			o.targets = []int{i}
 			ops = append(ops, o)
 		}
-	}
-	if len(tags) > 0 {
-		ops = append(ops, p.tagOp(tags, tagIdx, b.Soft))
 	}
 	return ops, refused
 }
@@ -128,9 +120,13 @@ func (p *Provider) banOp(t purge.Target) (op, error) {
 	return op{method: "BAN", path: "/", host: host, header: h, what: "BAN " + t.Value}, nil
 }
 
-// tagOp purges tags in one request: xkey-purge (or xkey-softpurge) with
-// the tags separated by spaces, or the configured header.
-func (p *Provider) tagOp(tags []string, idx []int, soft bool) op {
+// tagOp purges one tag: xkey-purge (or xkey-softpurge) naming it, or the
+// configured header. A tag is one word: xkey reads the header as a
+// space-separated list.
+func (p *Provider) tagOp(tag string, soft bool) (op, error) {
+	if tag == "" || strings.ContainsFunc(tag, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return op{}, fmt.Errorf("http-purge: tag %q must be a non-empty word without spaces or control characters: %w", tag, purge.ErrInvalidTarget)
+	}
 	name := p.s.tags()
 	if name == TagsXkey {
 		name = "xkey-purge"
@@ -138,17 +134,8 @@ func (p *Provider) tagOp(tags []string, idx []int, soft bool) op {
 			name = "xkey-softpurge"
 		}
 	}
-	v := strings.Join(tags, " ")
-	h := p.headers(map[string]string{name: v})
-	return op{targets: idx, method: p.method, path: "/", header: h, what: p.method + " " + name + ": " + v}
-}
-
-// checkTag refuses a tag that cannot travel in a space-separated header.
-func checkTag(tag string) error {
-	if tag == "" || strings.ContainsFunc(tag, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return fmt.Errorf("http-purge: tag %q must be a non-empty word without spaces or control characters: %w", tag, purge.ErrInvalidTarget)
-	}
-	return nil
+	h := p.headers(map[string]string{name: tag})
+	return op{method: p.method, path: "/", header: h, what: p.method + " " + name + ": " + tag}, nil
 }
 
 // answer is one node's verdict on one request.
