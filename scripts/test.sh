@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The test suite: formatting, a tidy go.mod, vet, staticcheck, no unreachable
 # functions, the race-enabled tests (unit, golden and integration tests against
-# a real Varnish in front of a real FastAPI origin) and a short run of every
-# fuzz target.
+# a real Varnish in front of a real FastAPI origin, and against nginx with the
+# cache-purge module, Squid, Traffic Server and Varnish with xkey) and a short
+# run of every fuzz target.
 #
 # On a fresh Debian machine it installs what it needs: the Debian packages of
-# the local stack (when root; otherwise it prints the apt-get command) and the
-# pinned Go tools. With CI=true nothing is skipped: a missing package fails.
+# the local stack and the caches (when root; otherwise it prints the apt-get
+# command) and the pinned Go tools. Installing a cache does not start its
+# system service. With CI=true nothing is skipped: a missing package fails.
 #
 # Environment: FUZZTIME (default 5s per target, 0 to skip fuzzing).
 set -euo pipefail
@@ -24,15 +26,26 @@ say() { printf '==> %s\n' "$*" >&2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Debian packages of the local stack (Varnish, FastAPI, uvicorn).
+# Debian packages of the local stack (Varnish, FastAPI, uvicorn) and of the
+# caches the integration tests run cachectl against (internal/cachetest).
 missing=()
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 /usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
 /usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
+dpkg -s varnish-modules >/dev/null 2>&1 || missing+=(varnish-modules)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+dpkg -s libnginx-mod-http-cache-purge >/dev/null 2>&1 || missing+=(libnginx-mod-http-cache-purge)
+[ -x /usr/sbin/squid ] || missing+=(squid)
+[ -x /usr/bin/traffic_server ] || missing+=(trafficserver)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # The tests start the caches themselves, on loopback ports of their own:
+    # keep apt from starting nginx, Squid or Traffic Server as services.
+    printf '#!/bin/sh\nexit 101\n' >"$tmp/policy-rc.d"
+    chmod +x "$tmp/policy-rc.d"
+    export POLICYRCD="$tmp/policy-rc.d"
     apt-get update -q >/dev/null
     apt-get install -y -q "${missing[@]}" >/dev/null
   elif [ "${CI:-}" = true ]; then

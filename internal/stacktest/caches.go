@@ -55,8 +55,11 @@ type Cache struct {
 
 // cacheSpec says how to run one kind of cache.
 type cacheSpec struct {
-	// binary is the program, packages the Debian packages it comes from.
+	// binary is the program, modules the files of its plugins the
+	// configuration loads (glob patterns), packages the Debian packages
+	// they come from.
 	binary   string
+	modules  []string
 	packages []string
 	// ports is how many loopback ports it listens on.
 	ports int
@@ -98,10 +101,12 @@ func (s *cacheSetup) template(src, dst string) error {
 }
 
 var cacheSpecs = map[Kind]cacheSpec{
-	Nginx:         {binary: "/usr/sbin/nginx", packages: []string{"nginx", "libnginx-mod-http-cache-purge"}, ports: 2, setup: setupNginx},
+	Nginx: {binary: "/usr/sbin/nginx", modules: []string{"/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"},
+		packages: []string{"nginx", "libnginx-mod-http-cache-purge"}, ports: 2, setup: setupNginx},
 	Squid:         {binary: "/usr/sbin/squid", packages: []string{"squid"}, ports: 1, setup: setupSquid},
 	TrafficServer: {binary: "/usr/bin/traffic_server", packages: []string{"trafficserver"}, ports: 1, setup: setupTrafficServer},
-	VarnishXkey:   {binary: "/usr/sbin/varnishd", packages: []string{"varnish", "varnish-modules"}, ports: 1, setup: setupVarnishXkey},
+	VarnishXkey: {binary: "/usr/sbin/varnishd", modules: []string{"/usr/lib/*/varnish/vmods/libvmod_xkey.so"},
+		packages: []string{"varnish", "varnish-modules"}, ports: 1, setup: setupVarnishXkey},
 }
 
 // sharedCaches are the caches SharedCache started, stopped by Main.
@@ -174,8 +179,10 @@ func StartCache(k Kind, originURL string) (*Cache, error) {
 	if !ok {
 		return nil, fmt.Errorf("no cache kind %q", k)
 	}
-	if _, err := os.Stat(spec.binary); err != nil {
-		return nil, &MissingError{Kind: k, Packages: spec.packages}
+	for _, f := range append([]string{spec.binary}, spec.modules...) {
+		if found, _ := filepath.Glob(f); len(found) == 0 {
+			return nil, &MissingError{Kind: k, Packages: spec.packages}
+		}
 	}
 	root, err := RepoRoot()
 	if err != nil {

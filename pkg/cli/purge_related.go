@@ -67,8 +67,14 @@ func (p *purgePlan) checkRelatedPrefixes() error {
 		for i, c := range caps {
 			names[i] = string(c)
 		}
-		return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s); drop the \"*\" entry or list the pages; nothing was sent",
-			p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "))
+		why := ""
+		if r, ok := p.provider.(purge.Refuser); ok {
+			if err := r.Refuse(purge.KindPrefix, false); err != nil {
+				why = ": " + err.Error()
+			}
+		}
+		return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s)%s; drop the \"*\" entry or list the pages; nothing was sent",
+			p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "), why)
 	}
 	return nil
 }
