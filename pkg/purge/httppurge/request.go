@@ -71,12 +71,28 @@ func (p *Provider) ops(b purge.Batch) ([]op, []error) {
 	return ops, refused
 }
 
-// headers are the headers every request carries, then extra over them.
+// headers are the headers a URL purge carries (Deps.Header: the variant
+// visitors get), then extra over them.
 func (p *Provider) headers(extra map[string]string) map[string]string {
 	h := maps.Clone(p.header)
 	if h == nil {
 		h = map[string]string{}
 	}
+	return with(h, extra)
+}
+
+// agentHeaders are the headers of a tag or ban request, which names no
+// variant: cachectl's User-Agent, then extra.
+func (p *Provider) agentHeaders(extra map[string]string) map[string]string {
+	h := map[string]string{}
+	if ua, ok := p.header["User-Agent"]; ok {
+		h["User-Agent"] = ua
+	}
+	return with(h, extra)
+}
+
+// with sets extra's headers in h, in canonical form, and returns h.
+func with(h, extra map[string]string) map[string]string {
 	for k, v := range extra {
 		h[http.CanonicalHeaderKey(k)] = v
 	}
@@ -113,7 +129,7 @@ func (p *Provider) banOp(t purge.Target) (op, error) {
 	if !ok || host == "" {
 		return op{}, fmt.Errorf("http-purge: prefix %q is not host/path: %w", t.Value, purge.ErrInvalidTarget)
 	}
-	h := p.headers(map[string]string{
+	h := p.agentHeaders(map[string]string{
 		banHostHeader: "^" + regexp.QuoteMeta(host) + "$",
 		banURLHeader:  "^" + regexp.QuoteMeta("/"+path),
 	})
@@ -134,7 +150,7 @@ func (p *Provider) tagOp(tag string, soft bool) (op, error) {
 			name = "xkey-softpurge"
 		}
 	}
-	h := p.headers(map[string]string{name: tag})
+	h := p.agentHeaders(map[string]string{name: tag})
 	return op{method: p.method, path: "/", header: h, what: p.method + " " + name + ": " + tag}, nil
 }
 
