@@ -36,18 +36,7 @@ func parseTrafficServerVia(v string) ([]Layer, bool) {
 	if len(v) > maxValueLen || !containsFold(v, trafficServerProduct) {
 		return nil, false
 	}
-	n := countSegments(v)
-	if n == 0 || n > maxLayers {
-		return nil, false
-	}
-	layers := make([]Layer, 0, n)
-	for seg := range strings.SplitSeq(v, ",") {
-		seg = strings.TrimSpace(seg)
-		if seg != "" {
-			layers = append(layers, viaLayer(seg))
-		}
-	}
-	return layers, true
+	return eachLayer(v, viaLayer)
 }
 
 // viaLayer reads one Via entry: "protocol received-by (comment)".
