@@ -263,6 +263,43 @@ func TestVarnishTagsAndBans(t *testing.T) {
 	}
 }
 
+// TestRedirectTarget: a purged URL that answers with a redirect is flagged
+// with the target it leads to, which --related purges too when it is on
+// the environment's hosts.
+func TestRedirectTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real caches")
+	}
+	f := newFixture(t, stacktest.Nginx)
+	f.config = appendFile(t, f.config, "related:\n  - match: /articles/{slug}\n    also: [/feed.xml]\n")
+	home := f.c.URL + "/"
+	warm := func() {
+		for _, p := range []string{"/redirect-me", "/"} {
+			if got := statuses(f.inspect(t, "prod", "anonymous", p, "--repeat", "2")); got[1] != "HIT" {
+				t.Fatalf("%s: %v, want cached", p, got)
+			}
+		}
+	}
+	warm()
+	code, recs, stderr := f.purge(t, "prod", "--verify", "/redirect-me")
+	want := "purged the cached redirect; its target " + home + " was not purged"
+	if code != 0 || len(recs) != 1 || recs[0].Verify == nil || recs[0].Verify.Note != want {
+		t.Fatalf("purge --verify: exit %d, records %+v\n%s; want the note %q", code, recs, stderr, want)
+	}
+	if got := statuses(f.inspect(t, "prod", "anonymous", "/")); got[0] != "HIT" {
+		t.Errorf("/ after purging the redirect only: %v, want still cached", got)
+	}
+
+	warm()
+	code, recs, stderr = f.purge(t, "prod", "--verify", "--related", "/redirect-me")
+	if code != 0 || len(recs) != 2 {
+		t.Fatalf("purge --related --verify: exit %d, records %+v\n%s", code, recs, stderr)
+	}
+	if r := recs[1]; r.Target != home || r.RelatedTo != f.c.URL+"/redirect-me" || r.State != "purged" || r.Verify == nil || !r.Verify.Passed {
+		t.Errorf("second record = %+v, want %s purged and verified, related to /redirect-me", r, home)
+	}
+}
+
 // appendRoutes adds routes, each expecting a cache status, to a config.
 func appendRoutes(t *testing.T, path string, routes ...string) string {
 	t.Helper()

@@ -103,14 +103,16 @@ type probe struct {
 type record struct {
 	Target string `json:"target"`
 	Kind   string `json:"kind"`
-	State  string `json:"state"`
-	Error  string `json:"error"`
-	Verify *struct {
+	State     string `json:"state"`
+	Error     string `json:"error"`
+	RelatedTo string `json:"related_to"`
+	Verify    *struct {
 		Cache struct {
 			Status string `json:"status"`
 		} `json:"cache"`
 		Passed   bool   `json:"passed"`
 		Unproven bool   `json:"unproven"`
+		Note     string `json:"note"`
 		Error    string `json:"error"`
 	} `json:"verify"`
 }

@@ -92,7 +92,8 @@ re-sends exactly the targets that were not confirmed purged. --verify probes
 each purged URL afterwards and requires a not-from-cache status (a 200 from
 the API does not prove eviction; an answer without a readable cache status
 proves nothing and fails as unproven, saying how to turn one on; a redirect
-is flagged, its target not being purged); --warm then waits until it is
+is flagged, its target not being purged, unless --related purges it too);
+--warm then waits until it is
 cached again.
 
 Exit status: 0 all purged or not cached (and verified); 1 a purged URL is

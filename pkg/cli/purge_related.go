@@ -79,6 +79,18 @@ func (p *purgePlan) checkRelatedPrefixes() error {
 	return nil
 }
 
+// redirectTarget is the URL to purge for a redirect's target seen by
+// --verify (with --related): the target, canonical, when it is on the
+// environment's hosts; "" otherwise.
+func (p *purgePlan) redirectTarget(location string) string {
+	tenv := p.env.TargetEnv()
+	u, err := target.Canonical(tenv, location)
+	if err != nil || !tenv.Allows(u) {
+		return ""
+	}
+	return u
+}
+
 // keyHeaders merges the environment's cache_key.headers with the
 // --key-header flags.
 func keyHeaders(env *config.Environment, flags []string) ([]purge.KeyHeader, error) {

@@ -86,6 +86,9 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		}
 		r.Verifier = &probeVerifier{prober: prober}
 		r.Verify = purge.VerifyOptions{Warm: opts.Warm}
+		if opts.Related {
+			r.Redirects = p.redirectTarget
+		}
 	}
 	return r, func() { _ = j.Close() }, nil
 }

@@ -86,3 +86,39 @@ func TestVerifyFlagsRedirectsAndUnproven(t *testing.T) {
 		t.Errorf("Summary.Err() = %v, want cannot be proven, not still served", err)
 	}
 }
+
+// TestRedirectTargetsFollowed: with Runner.Redirects, the target of a
+// purged redirect is purged after the run's batches, once, related to the
+// URL that redirected; its own redirect is only noted.
+func TestRedirectTargetsFollowed(t *testing.T) {
+	n := newCacheNode(t)
+	n.redirect = "https://www.example.com/p/9"
+	targets := pageTargets(2)
+	p := newHTTPPurge(t, 0, n)
+	batches, err := purge.Plan(p, targets, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out collector
+	r := &purge.Runner{Provider: p, OnResult: out.add, Verifier: &nodeGetter{node: n.srv.URL},
+		Verify:    purge.VerifyOptions{Settle: 50 * time.Millisecond, Interval: 10 * time.Millisecond},
+		Redirects: func(loc string) string { return loc }}
+	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches)
+	if err != nil || sum.Err() != nil {
+		t.Fatalf("Run() = %+v, %v, %v", sum, err, sum.Err())
+	}
+	recs := out.byTarget()
+	followed := recs["https://www.example.com/p/9"]
+	if sum.Purged != 3 || followed.State != purge.Purged || followed.RelatedTo != targets[0].Value || followed.Batch != 2 {
+		t.Fatalf("summary %+v, followed target %+v; want 3 purged, /p/9 in batch 2 related to %s", sum, followed, targets[0].Value)
+	}
+	if got := n.purgeCount("https://www.example.com/p/9"); got != 1 {
+		t.Errorf("/p/9 purged %d times, want once", got)
+	}
+	if v := recs[targets[0].Value].Verify; v == nil || !strings.Contains(v.Note, "is purged after it (--related)") {
+		t.Errorf("first redirect's note = %+v, want it to say its target follows", v)
+	}
+	if v := recs[targets[1].Value].Verify; v == nil || !strings.Contains(v.Note, "is purged in this run too") {
+		t.Errorf("second redirect's note = %+v, want it to say its target is purged anyway", v)
+	}
+}
