@@ -101,8 +101,8 @@ type probe struct {
 
 // record is what a purge jsonl line says.
 type record struct {
-	Target string `json:"target"`
-	Kind   string `json:"kind"`
+	Target    string `json:"target"`
+	Kind      string `json:"kind"`
 	State     string `json:"state"`
 	Error     string `json:"error"`
 	RelatedTo string `json:"related_to"`
