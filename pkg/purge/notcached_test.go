@@ -52,15 +52,8 @@ func TestVerifyFlagsRedirectsAndUnproven(t *testing.T) {
 	n := newCacheNode(t)
 	n.redirect = "https://www.example.com/new-home"
 	targets := pageTargets(1)
-	p := newHTTPPurge(t, 0, n)
-	batches, err := purge.Plan(p, targets, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out collector
-	r := &purge.Runner{Provider: p, OnResult: out.add, Verifier: &nodeGetter{node: n.srv.URL},
-		Verify: purge.VerifyOptions{Settle: 50 * time.Millisecond, Interval: 10 * time.Millisecond}}
-	if _, err := r.Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches); err != nil {
+	r, batches, out := redirectingRun(t, n, targets)
+	if _, err := r.Run(t.Context(), purge.NewRunInfo("production", "http-purge", ""), batches); err != nil {
 		t.Fatal(err)
 	}
 	v := out.byTarget()[targets[0].Value].Verify
@@ -70,8 +63,8 @@ func TestVerifyFlagsRedirectsAndUnproven(t *testing.T) {
 	}
 
 	n.noStatus = true
-	out = collector{}
-	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches)
+	*out = collector{}
+	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", "http-purge", ""), batches)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,16 +87,9 @@ func TestRedirectTargetsFollowed(t *testing.T) {
 	n := newCacheNode(t)
 	n.redirect = "https://www.example.com/p/9"
 	targets := pageTargets(2)
-	p := newHTTPPurge(t, 0, n)
-	batches, err := purge.Plan(p, targets, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out collector
-	r := &purge.Runner{Provider: p, OnResult: out.add, Verifier: &nodeGetter{node: n.srv.URL},
-		Verify:    purge.VerifyOptions{Settle: 50 * time.Millisecond, Interval: 10 * time.Millisecond},
-		Redirects: func(loc string) string { return loc }}
-	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches)
+	r, batches, out := redirectingRun(t, n, targets)
+	r.Redirects = func(loc string) string { return loc }
+	sum, err := r.Run(t.Context(), purge.NewRunInfo("production", "http-purge", ""), batches)
 	if err != nil || sum.Err() != nil {
 		t.Fatalf("Run() = %+v, %v, %v", sum, err, sum.Err())
 	}
@@ -126,4 +112,19 @@ func TestRedirectTargetsFollowed(t *testing.T) {
 	if v := recs[second].Verify; v == nil || !strings.Contains(v.Note, "is purged in this run too") {
 		t.Errorf("second redirect's note = %+v, want it to say its target is purged anyway", v)
 	}
+}
+
+// redirectingRun is a verified purge of targets on node n, whose records
+// out collects.
+func redirectingRun(t *testing.T, n *cacheNode, targets []purge.Target) (*purge.Runner, []purge.Batch, *collector) {
+	t.Helper()
+	p := newHTTPPurge(t, 0, n)
+	batches, err := purge.Plan(p, targets, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &collector{}
+	r := &purge.Runner{Provider: p, OnResult: out.add, Verifier: &nodeGetter{node: n.srv.URL},
+		Verify: purge.VerifyOptions{Settle: 50 * time.Millisecond, Interval: 10 * time.Millisecond}}
+	return r, batches, out
 }
