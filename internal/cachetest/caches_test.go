@@ -116,6 +116,9 @@ func (f *fixture) refused(t *testing.T, tc cacheCase) {
 	if !strings.Contains(recs[0].Error, tc.refusedHint) {
 		t.Errorf("error %q lacks the hint %q", recs[0].Error, tc.refusedHint)
 	}
+	if !strings.Contains(stderr, "access denied (HTTP 403)") || !strings.Contains(stderr, "once the cache admits this machine, finish with: cachectl purge") {
+		t.Errorf("stderr does not say access was denied and how to finish:\n%s", stderr)
+	}
 }
 
 // TestNginxSameLocationSyntax: the module's "same location" syntax crashes
@@ -175,8 +178,12 @@ func TestTrafficServerStatusSources(t *testing.T) {
 	}
 
 	path := "/articles/ats-plain"
-	if got := statuses(f.inspect(t, "plain", "anonymous", path, "--repeat", "2")); !slices.Equal(got, []string{"UNKNOWN", "UNKNOWN"}) {
+	ps = f.inspect(t, "plain", "anonymous", path, "--repeat", "2")
+	if got := statuses(ps); !slices.Equal(got, []string{"UNKNOWN", "UNKNOWN"}) {
 		t.Fatalf("without Via codes or xdebug: %v, want UNKNOWN twice", got)
+	}
+	if len(ps[0].Findings) == 0 || !strings.Contains(ps[0].Findings[0].Message, "insert_response_via_str") {
+		t.Errorf("findings %+v, want one saying how to turn Traffic Server's status on", ps[0].Findings)
 	}
 	code, recs, stderr := f.purge(t, "plain", "--verify", path)
 	if code != 1 || len(recs) != 1 || recs[0].State != "purged" || recs[0].Verify == nil || !recs[0].Verify.Unproven {

@@ -95,7 +95,8 @@ type probe struct {
 		} `json:"layers"`
 	} `json:"cache"`
 	Findings []struct {
-		ID string `json:"id"`
+		ID      string `json:"id"`
+		Message string `json:"message"`
 	} `json:"findings"`
 }
 

@@ -101,7 +101,11 @@ func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
 	case runErr != nil && errors.Is(runErr, context.Canceled):
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("purge: interrupted; the journal is consistent, finish with: %s", resume)}
 	case runErr != nil && purge.IsAuthError(runErr):
-		return operationalError(fmt.Errorf("%w\n  once the credentials are fixed, finish with: %s", runErr, resume))
+		fix := "the credentials are fixed"
+		if ae := (*purge.APIError)(nil); errors.As(runErr, &ae) && ae.AccessList {
+			fix = "the cache admits this machine"
+		}
+		return operationalError(fmt.Errorf("%w\n  once %s, finish with: %s", runErr, fix, resume))
 	case runErr != nil:
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", runErr, resume))
 	case writeErr != nil:

@@ -26,6 +26,10 @@ type APIError struct {
 	// Auth is true when the credentials were refused; retrying will not
 	// help until the token or its permissions are fixed.
 	Auth bool
+	// AccessList marks an Auth refusal that comes from a list of allowed
+	// addresses (a cache node's purge ACL), not from credentials: it is
+	// said as "access denied".
+	AccessList bool
 	// Hint says what to do about it, for the person reading the error.
 	Hint string
 	// Server names the software that answered (a cache node's Server or
@@ -37,9 +41,12 @@ type APIError struct {
 // Error describes the failure and whether retrying can help.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	if e.Auth {
+	switch {
+	case e.Auth && e.AccessList:
+		b.WriteString("access denied")
+	case e.Auth:
 		b.WriteString("authentication failed")
-	} else {
+	default:
 		b.WriteString("API refused the request")
 	}
 	fmt.Fprintf(&b, " (HTTP %d", e.Status)

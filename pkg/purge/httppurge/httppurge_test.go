@@ -550,6 +550,9 @@ func TestRefusalHintNamesTheCache(t *testing.T) {
 			if !errors.As(res.Results[0].Err, &ae) || !strings.Contains(ae.Hint, tt.want) {
 				t.Fatalf("error = %v, want an APIError whose hint has %q", res.Results[0].Err, tt.want)
 			}
+			if lead := "access denied (HTTP 403)"; tt.status == 403 && !strings.Contains(ae.Error(), lead) {
+				t.Errorf("error %q, want it to say %q: an address list refused, not credentials", ae.Error(), lead)
+			}
 		})
 	}
 }

@@ -227,8 +227,10 @@ func (p *Provider) read(node *url.URL, o op, resp *http.Response) answer {
 		Retryable: retry.RetryableStatus(resp.StatusCode),
 		Server:    cachestatus.Software(resp.Header),
 	}
-	// A node that refuses this machine takes no other request either.
+	// A node that refuses this machine takes no other request either; a
+	// 403 comes from its purge ACL, which lists addresses.
 	apiErr.Auth = resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
+	apiErr.AccessList = resp.StatusCode == http.StatusForbidden
 	apiErr.Hint = Spec.Hint(apiErr, purge.KindURL, purge.Config{Environment: p.env}, &p.s)
 	return answer{err: fmt.Errorf("http-purge: node %s refused %s: %w", node.Host, o.what, apiErr)}
 }
