@@ -3,14 +3,16 @@
 # functions, the binary's dependencies (no test helper, Kubernetes type or doc
 # generator linked in), actionlint on the GitHub Action and every workflow,
 # the race-enabled tests (unit, golden and integration tests against a real
-# Varnish in front of a real FastAPI origin, metrics scraped by a real
-# Prometheus, HTML reports rendered in a real headless Chromium, man pages
-# up to date) and a short run of every fuzz target.
+# Varnish in front of a real FastAPI origin and against nginx with the
+# cache-purge module, Squid, Traffic Server and Varnish with xkey; metrics
+# scraped by a real Prometheus, HTML reports rendered in a real headless
+# Chromium, man pages up to date) and a short run of every fuzz target.
 #
 # On a fresh Debian machine it installs what it needs: the Debian packages of
-# the local stack, Prometheus, Chromium and shellcheck (when root; otherwise
-# it prints the apt-get command) and the pinned Go tools. With CI=true
-# nothing is skipped: a missing package fails.
+# the local stack, the caches, Prometheus, Chromium and shellcheck (when
+# root; otherwise it prints the apt-get command) and the pinned Go tools.
+# Installing a cache does not start its system service. With CI=true nothing
+# is skipped: a missing package fails.
 #
 # Environment: FUZZTIME (default 5s per target, 0 to skip fuzzing).
 set -euo pipefail
@@ -29,7 +31,8 @@ say() { printf '==> %s\n' "$*" >&2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Debian packages of the local stack (Varnish, FastAPI, uvicorn), the
+# Debian packages of the local stack (Varnish, FastAPI, uvicorn), of the
+# caches the integration tests run cachectl against (internal/cachetest), the
 # Prometheus that scrapes cachectl watch, the browser the HTML reports are
 # rendered in, and shellcheck for the scripts of the action and the
 # workflows. Recommended packages are left out: they would add services
@@ -38,6 +41,11 @@ missing=()
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 /usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
 /usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
+dpkg -s varnish-modules >/dev/null 2>&1 || missing+=(varnish-modules)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+dpkg -s libnginx-mod-http-cache-purge >/dev/null 2>&1 || missing+=(libnginx-mod-http-cache-purge)
+[ -x /usr/sbin/squid ] || missing+=(squid)
+[ -x /usr/bin/traffic_server ] || missing+=(trafficserver)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -45,6 +53,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # The tests start the caches themselves, on loopback ports of their own:
+    # keep apt from starting nginx, Squid or Traffic Server as services.
+    printf '#!/bin/sh\nexit 101\n' >"$tmp/policy-rc.d"
+    chmod +x "$tmp/policy-rc.d"
+    export POLICYRCD="$tmp/policy-rc.d"
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   elif [ "${CI:-}" = true ]; then

@@ -159,6 +159,23 @@ func primaryKind(t *testing.T, p purge.Provider) purge.Kind {
 	return ""
 }
 
+// softKind is the kind the soft case purges: the primary kind, or for a
+// provider that soft-purges only some kinds (purge.Refuser), the first
+// of them.
+func softKind(t *testing.T, p purge.Provider) purge.Kind {
+	r, ok := p.(purge.Refuser)
+	if !ok {
+		return primaryKind(t, p)
+	}
+	for _, k := range []purge.Kind{purge.KindURL, purge.KindTag, purge.KindPrefix, purge.KindHost} {
+		if p.BatchLimit(k) > 0 && r.Refuse(k, true) == nil {
+			return k
+		}
+	}
+	t.Skip("provider soft-purges no kind that holds several targets")
+	return ""
+}
+
 func checkAllPurged(t *testing.T, h Harness, b purge.Batch, res purge.BatchResult, err error) {
 	t.Helper()
 	if err != nil {
@@ -191,8 +208,12 @@ func (s *suite) spec(t *testing.T) {
 	if got, want := p.Name(), spec.Name; got != want {
 		t.Errorf("provider Name() = %q, Spec.Name = %q", got, want)
 	}
-	if got, want := p.Capabilities(), spec.Capabilities; !slices.Equal(got, want) {
-		t.Errorf("provider Capabilities() = %v, Spec.Capabilities = %v", got, want)
+	// A provider configured for less than it can do (http-purge without
+	// cdn.tags) declares less; never more than its Spec.
+	for _, c := range p.Capabilities() {
+		if !slices.Contains(spec.Capabilities, c) {
+			t.Errorf("provider Capabilities() = %v has %q, which Spec.Capabilities = %v lacks", p.Capabilities(), c, spec.Capabilities)
+		}
 	}
 	if len(spec.Keys()) == 0 {
 		t.Error("Spec.Keys() is empty: the provider has no settings of its own")
@@ -252,7 +273,7 @@ func (s *suite) capabilities(t *testing.T) {
 			}
 			kind := c.kind
 			if kind == "" {
-				kind = primaryKind(t, p)
+				kind = softKind(t, p)
 			}
 			b := s.batch(kind, c.n)
 			if c.setup != nil {

@@ -96,15 +96,19 @@ func Shared(t testing.TB) *Stack {
 	return shared.stack
 }
 
-// Main runs the tests of m and then stops the stack Shared started, if
-// any, and returns the exit code for os.Exit: the tests', or 1 when they
+// Main runs the tests of m and then stops the caches SharedCache started
+// and the stack Shared started, if any, and returns the exit code for os.Exit: the tests', or 1 when they
 // passed but the stack did not stop cleanly.
 func Main(m *testing.M) int {
 	code := m.Run()
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if err := stopSharedCaches(code != 0, logf); err != nil {
+		logf("stacktest: %v", err)
+		code = max(code, 1)
+	}
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if s := shared.stack; s != nil {
-		logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 		if err := s.shutdown(shared.pids, code != 0, logf); err != nil {
 			logf("stacktest: %v", err)
 			code = max(code, 1)

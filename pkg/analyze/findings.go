@@ -74,7 +74,7 @@ func Findings(r *probe.Result) []finding.Finding {
 	a.directives(&fs)
 	if r.Cache.Status == cachestatus.UNKNOWN || r.Cache.Status == "" {
 		fs.add(IDCacheStatusUnknown, finding.Info,
-			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...); name your cache's header with --cache-header NAME")
+			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...): %s", cachestatus.EnableHint(cachestatus.Software(a.h)))
 	}
 	if ps := r.ServerTimingProblems; len(ps) > 0 {
 		more := ""

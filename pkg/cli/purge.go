@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -71,6 +72,12 @@ every cache variant of each URL: one target per combination of values (at
 most 64). Cloudflare gets them as files with headers, http-purge as one PURGE
 per combination; Fastly purges every variant of a URL with one URL purge.
 
+http-purge sends PURGE to each cache node with the probes' User-Agent,
+Accept and Accept-Encoding, so it names the variant visitors get; a node
+that answers it holds nothing there (404) is reported not_cached, not a
+failure. --tag needs cdn.tags (xkey: Varnish's xkey module, --soft too) and
+--prefix needs cdn.prefix: ban; without them both are refused.
+
 Requests are batched to the provider's limits (Cloudflare: batch_size URLs,
 default 30; 100 tags, hosts or prefixes; Fastly: 256 keys), throttled by a
 client-side token bucket matching the plan, retried on 429 (honouring
@@ -84,12 +91,15 @@ Every batch is synced to an append-only journal (default
 $XDG_STATE_HOME/cachectl/journal.jsonl) before it is reported; --resume RUN_ID
 re-sends exactly the targets that were not confirmed purged. --verify probes
 each purged URL afterwards and requires a not-from-cache status (a 200 from
-the API does not prove eviction); --warm then waits until it is cached again.
-Where a purge completes after the API accepted it (a CloudFront invalidation),
---verify first waits for it to complete, saying so on stderr.
+the API does not prove eviction; an answer without a readable cache status
+proves nothing and fails as unproven, saying how to turn one on; a redirect
+is flagged, its target not being purged, unless --related purges it too);
+--warm then waits until it is cached again. Where a purge completes after
+the API accepted it (a CloudFront invalidation), --verify first waits for it
+to complete, saying so on stderr.
 
-Exit status: 0 all purged (and verified); 1 a purged URL is still served from
-cache; 2 bad input, nothing sent; 3 some targets could not be purged (the
+Exit status: 0 all purged or not cached (and verified); 1 a purged URL is
+still served from cache, or its eviction cannot be proven; 2 bad input, nothing sent; 3 some targets could not be purged (the
 resume command is printed); 130 interrupted (the journal is consistent).`
 
 func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
@@ -306,7 +316,16 @@ func (v *probeVerifier) Verify(ctx context.Context, u string, header map[string]
 	if r.Error != "" {
 		return purge.VerifyResult{}, errors.New(r.Error)
 	}
-	return purge.VerifyResult{Cache: r.Cache, StatusCode: r.StatusCode}, nil
+	res := purge.VerifyResult{Cache: r.Cache, StatusCode: r.StatusCode, Software: cachestatus.Software(r.Header)}
+	if r.Location != "" {
+		res.Location = r.Location
+		if base, err := url.Parse(u); err == nil {
+			if loc, err := base.Parse(r.Location); err == nil {
+				res.Location = loc.String()
+			}
+		}
+	}
+	return res, nil
 }
 
 // PurgeLogOptions are the parsed flags of `cachectl purge log`.

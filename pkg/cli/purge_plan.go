@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/retry"
@@ -217,9 +218,15 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 // through the retrying client with timeout per attempt, logs tagged with
 // the environment and provider, the environment and the run's scrubber for
 // providers that resolve credentials themselves, progress lines on
-// stderr. Building sends nothing; every refusal is a usage error.
+// stderr, and the probes' variant headers for providers that address cache
+// entries themselves. Building sends nothing; every refusal is a usage
+// error.
 func newProvider(d cmdDeps, env *config.Environment) (purge.Spec, purge.Config, purge.Provider, error) {
 	spec, pcfg, err := providerConfig(d.Lookup, env)
+	if err != nil {
+		return spec, pcfg, nil, err
+	}
+	o, err := d.proberOptions(env, probe.Options{}, nil, nil)
 	if err != nil {
 		return spec, pcfg, nil, err
 	}
@@ -233,12 +240,25 @@ func newProvider(d cmdDeps, env *config.Environment) (purge.Spec, purge.Config, 
 		HTTP: retry.NewClient(policy, logger), Logger: logger,
 		LookupEnv: d.Lookup, Secrets: d.Scrubber,
 		Progress: func(msg string) { fmt.Fprintln(d.IO.ErrOut, msg) },
+		Header:   variantHeaders(probe.New(o)),
 	}
 	provider, err := spec.New(pcfg, env.CDN.Settings, deps)
 	if err != nil {
 		return spec, pcfg, nil, usageError(err)
 	}
 	return spec, pcfg, provider, nil
+}
+
+// variantHeaders are the request headers of prober's probes that pick a
+// cache variant, and cachectl's User-Agent: what a purge request to a
+// cache node carries, so it names the entry visitors and --verify get.
+func variantHeaders(prober *probe.Prober) map[string]string {
+	h := prober.RequestHeaders()
+	out := map[string]string{}
+	for _, name := range []string{"User-Agent", "Accept", "Accept-Encoding"} {
+		out[name] = h[name]
+	}
+	return out
 }
 
 // wholeZone reports whether targets empty a whole zone or host: purging

@@ -67,10 +67,28 @@ func (p *purgePlan) checkRelatedPrefixes() error {
 		for i, c := range caps {
 			names[i] = string(c)
 		}
-		return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s); drop the \"*\" entry or list the pages; nothing was sent",
-			p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "))
+		why := ""
+		if r, ok := p.provider.(purge.Refuser); ok {
+			if err := r.Refuse(purge.KindPrefix, false); err != nil {
+				why = ": " + err.Error()
+			}
+		}
+		return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s)%s; drop the \"*\" entry or list the pages; nothing was sent",
+			p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "), why)
 	}
 	return nil
+}
+
+// redirectTarget is the URL to purge for a redirect's target seen by
+// --verify (with --related): the target, canonical, when it is on the
+// environment's hosts; "" otherwise.
+func (p *purgePlan) redirectTarget(location string) string {
+	tenv := p.env.TargetEnv()
+	u, err := target.Canonical(tenv, location)
+	if err != nil || !tenv.Allows(u) {
+		return ""
+	}
+	return u
 }
 
 // keyHeaders merges the environment's cache_key.headers with the

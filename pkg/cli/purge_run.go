@@ -86,6 +86,9 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		}
 		r.Verifier = &probeVerifier{prober: prober}
 		r.Verify = purge.VerifyOptions{Warm: opts.Warm}
+		if opts.Related {
+			r.Redirects = p.redirectTarget
+		}
 	}
 	return r, func() { _ = j.Close() }, nil
 }
@@ -98,14 +101,18 @@ func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
 	case runErr != nil && errors.Is(runErr, context.Canceled):
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("purge: interrupted; the journal is consistent, finish with: %s", resume)}
 	case runErr != nil && purge.IsAuthError(runErr):
-		return operationalError(fmt.Errorf("%w\n  once the credentials are fixed, finish with: %s", runErr, resume))
+		fix := "the credentials are fixed"
+		if ae := (*purge.APIError)(nil); errors.As(runErr, &ae) && ae.AccessList {
+			fix = "the cache admits this machine"
+		}
+		return operationalError(fmt.Errorf("%w\n  once %s, finish with: %s", runErr, fix, resume))
 	case runErr != nil:
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", runErr, resume))
 	case writeErr != nil:
 		return operationalError(fmt.Errorf("purge: writing output: %w", writeErr))
 	}
 	if err := sum.Err(); err != nil {
-		if errors.Is(err, purge.ErrStillCached) {
+		if errors.Is(err, purge.ErrStillCached) || errors.Is(err, purge.ErrUnproven) {
 			return checkFailed("%s", err.Error())
 		}
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", err, resume))

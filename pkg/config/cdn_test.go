@@ -59,9 +59,12 @@ func TestCDNSectionProblems(t *testing.T) {
 		{"cloudfront key without provider", "{distribution_id: EDFDVBD6EXAMPLE}",
 			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront when other cdn keys are set"}},
 		{"unknown key", "{provider: fastly, service_id: s, api_token_env: T, wat: 1}",
-			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method, distribution_id, wait_timeout, poll_interval"}},
+			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method, tags, prefix, distribution_id, wait_timeout, poll_interval"}},
 		{"provider key of the wrong type", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], batch_size: many}",
 			[]string{`environments.p.cdn.batch_size: found "many", expected a whole number`}},
+		{"http-purge tags and prefix", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], tags: 'x tags', prefix: regex}",
+			[]string{`environments.p.cdn.tags: found "x tags", expected xkey or the name of the request header the cache reads tags from`,
+				`environments.p.cdn.prefix: found "regex", expected ban`}},
 		{"token needed", "{provider: fastly, service_id: s}",
 			[]string{"environments.p.cdn.api_token_env: the name of the environment variable holding the API token (or api_token_file)"}},
 		{"cloudfront: a domain name for the distribution id", "{provider: cloudfront, distribution_id: d111111abcdef8.cloudfront.net}",
@@ -88,6 +91,14 @@ func TestCDNSectionProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+	cfg, err := Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: http-purge, endpoints: [http://127.0.0.1:6081], tags: xkey}\n"),
+		Environ: Environ{"CACHECTL_ENVIRONMENTS_P_CDN_PREFIX=ban"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hp, ok := cfg.Environments["p"].CDN.Settings.(*httppurge.Settings); !ok || hp.Tags != "xkey" || hp.Prefix != "ban" {
+		t.Errorf("settings = %+v, want tags xkey and prefix ban (from the environment)", cfg.Environments["p"].CDN.Settings)
 	}
 	// Another provider's key is accepted (and has no effect), as before
 	// providers declared their own keys.

@@ -30,16 +30,27 @@ type APIError struct {
 	// Auth is true when the credentials were refused; retrying will not
 	// help until the token or its permissions are fixed.
 	Auth bool
+	// AccessList marks an Auth refusal that comes from a list of allowed
+	// addresses (a cache node's purge ACL), not from credentials: it is
+	// said as "access denied".
+	AccessList bool
 	// Hint says what to do about it, for the person reading the error.
 	Hint string
+	// Server names the software that answered (a cache node's Server or
+	// Via header: "varnish", "nginx", "squid", "trafficserver"), when the
+	// provider reads it, so the hint can name that software's setting.
+	Server string
 }
 
 // Error describes the failure and whether retrying can help.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	if e.Auth {
+	switch {
+	case e.Auth && e.AccessList:
+		b.WriteString("access denied")
+	case e.Auth:
 		b.WriteString("authentication failed")
-	} else {
+	default:
 		b.WriteString("API refused the request")
 	}
 	var detail []string

@@ -42,7 +42,7 @@ func TestRecordAndSummaryJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = `{"run_id":"r","environment":"production","provider":"cloudflare","purged":3,"failed":1,"skipped":0,"planned":0,"api_calls":2,"retries":1,"elapsed_ms":5,"verify_failed":0}`
+	want = `{"run_id":"r","environment":"production","provider":"cloudflare","purged":3,"not_cached":0,"failed":1,"skipped":0,"planned":0,"api_calls":2,"retries":1,"elapsed_ms":5,"verify_failed":0,"verify_unproven":0}`
 	if string(b) != want {
 		t.Errorf("Summary JSON =\n%s\nwant\n%s", b, want)
 	}

@@ -37,6 +37,11 @@ type cacheNode struct {
 	// keyHeader, when set, is a request header whose value is part of the
 	// cache key, as a VCL that hashes on it makes it.
 	keyHeader string
+	// answer404 answers the purge of an entry it does not hold with 404,
+	// as nginx's purge module, Squid and Traffic Server do.
+	answer404 bool
+	// redirect, when set, answers GETs with a 301 to this Location.
+	redirect string
 }
 
 func newCacheNode(t *testing.T) *cacheNode {
@@ -55,6 +60,7 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
 		hook := n.onPurge
 		refused := n.refuse[r.URL.RequestURI()]
+		absent := n.answer404 && !n.cached[key]
 		if !refused {
 			n.purges[key]++
 			if !n.keep {
@@ -69,6 +75,10 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Purging not allowed from "+r.RemoteAddr, http.StatusMethodNotAllowed)
 			return
 		}
+		if absent {
+			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
 		fmt.Fprintln(w, "Purged")
 		return
 	}
@@ -78,10 +88,14 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 		status = "HIT"
 	}
 	n.cached[key] = true
-	noStatus := n.noStatus
+	noStatus, redirect := n.noStatus, n.redirect
 	n.mu.Unlock()
 	if !noStatus {
 		w.Header().Set("X-Cache", status)
+	}
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusMovedPermanently)
+		return
 	}
 	fmt.Fprintln(w, "page", r.URL.Path)
 }
@@ -137,7 +151,9 @@ func (g *nodeGetter) Verify(ctx context.Context, u string, header map[string]str
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Like cachectl's probes, the check does not follow redirects.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		return purge.VerifyResult{}, err
 	}
@@ -145,7 +161,10 @@ func (g *nodeGetter) Verify(ctx context.Context, u string, header map[string]str
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return purge.VerifyResult{}, err
 	}
-	res := purge.VerifyResult{StatusCode: resp.StatusCode, Cache: cachestatus.Result{Status: cachestatus.UNKNOWN}}
+	res := purge.VerifyResult{StatusCode: resp.StatusCode, Cache: cachestatus.Result{Status: cachestatus.UNKNOWN}, Software: cachestatus.Software(resp.Header)}
+	if loc, err := resp.Location(); err == nil {
+		res.Location = loc.String()
+	}
 	if v := resp.Header.Get("X-Cache"); v != "" {
 		res.Cache = cachestatus.Result{Status: cachestatus.Status(v), Source: "X-Cache", Raw: v}
 	}

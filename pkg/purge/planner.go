@@ -56,6 +56,9 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 		}
 		return inputErrorf("purge: provider %q cannot %s (supports: %s)", p.Name(), what, strings.Join(names, ", "))
 	}
+	if err := refusedKinds(p, targets, soft); err != nil {
+		return nil, err
+	}
 	if soft && !slices.Contains(caps, CapSoft) {
 		return nil, refuse("soft purge")
 	}
@@ -99,6 +102,25 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 		}
 	}
 	return batches, nil
+}
+
+// refusedKinds asks a Refuser about every kind of target, once each.
+func refusedKinds(p Provider, targets []Target, soft bool) error {
+	r, ok := p.(Refuser)
+	if !ok {
+		return nil
+	}
+	seen := map[Kind]bool{}
+	for _, t := range targets {
+		if seen[t.Kind] {
+			continue
+		}
+		seen[t.Kind] = true
+		if err := r.Refuse(t.Kind, soft); err != nil {
+			return &InputError{msg: "purge: " + err.Error() + "; nothing was sent"}
+		}
+	}
+	return nil
 }
 
 // chunkTargets splits one kind's targets into batches of at most limit

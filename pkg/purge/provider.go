@@ -83,6 +83,10 @@ type TargetResult struct {
 	PurgeID string
 	// Err is nil when the provider confirmed the purge.
 	Err error
+	// NotCached is set, with a nil Err, when the cache answered that it
+	// held nothing under the target (a cache node's 404): the target is
+	// reported not_cached instead of purged.
+	NotCached bool
 }
 
 // BatchResult is the outcome of sending one batch.
@@ -147,6 +151,21 @@ type Deps struct {
 	// invalidation to complete, room under its limits on work in
 	// progress), for the person watching stderr; nil drops them.
 	Progress func(msg string)
+	// Header holds the request headers a provider that addresses cache
+	// entries with requests of its own (http-purge) sends with each: the
+	// User-Agent, Accept and Accept-Encoding cachectl's probes send, so a
+	// purge names the variant visitors and --verify get. A target's
+	// cache-key headers replace them.
+	Header map[string]string
+}
+
+// Refuser is implemented by providers that can purge a kind of target, or
+// soft-purge it, only when configured for it (http-purge: tags with
+// cdn.tags, prefixes with cdn.prefix). Refuse says why kind k (soft or
+// not) cannot be purged, naming the key to set; nil when it can. Plan asks
+// before anything is sent.
+type Refuser interface {
+	Refuse(k Kind, soft bool) error
 }
 
 // EntryKeyer is implemented by providers for which one purge request

@@ -34,6 +34,12 @@ type Runner struct {
 	Progress func(done, total int)
 	// Owner returns the owner of the configured route a URL matches, or "".
 	Owner func(url string) string
+	// Redirects, when set with a Verifier, is asked about the target of
+	// each redirect a purged URL answered at verification: the URL it
+	// returns (canonical; "" leaves the target alone) is purged too, after
+	// the run's batches, related to the URL that redirected. One hop: the
+	// targets' own redirects are only noted.
+	Redirects func(location string) string
 }
 
 // Run sends batches in order and returns the run's summary.
@@ -48,7 +54,7 @@ type Runner struct {
 // Summary.Err tells whether every target was purged (and verified).
 func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
 	start := time.Now()
-	s := &session{r: r, log: r.logger(), runID: run.ID, sum: Summary{
+	s := &session{r: r, log: r.logger(), runID: run.ID, known: map[string]bool{}, sum: Summary{
 		RunID: run.ID, Environment: run.Environment, Provider: r.Provider.Name(),
 	}}
 	_, dry := r.Provider.(*dryRunProvider)
@@ -63,7 +69,84 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if err := s.journalStart(run, batches); err != nil {
 		return s.sum, err
 	}
+	stopErr := s.send(ctx, batches)
+	if dry && stopErr == nil {
+		s.planNote(batches)
+	}
+	s.verifying.Wait()
+	if stopErr == nil && !dry {
+		stopErr = s.followRedirects(ctx, len(batches))
+	}
 
+	s.mu.Lock()
+	s.sum.ElapsedMS = time.Since(start).Milliseconds()
+	sum := s.sum
+	s.mu.Unlock()
+	end := &EndEntry{Summary: sum}
+	if stopErr != nil {
+		end.Error = stopErr.Error()
+		end.Interrupted = ctx.Err() != nil
+	}
+	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
+		stopErr = err
+	}
+	s.log.Info("purge run finished", "run_id", run.ID, "purged", sum.Purged, "failed", sum.Failed,
+		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
+		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
+	if ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	return sum, stopErr
+}
+
+// count notes the targets of batches: how many, soft or not, which URLs.
+func (s *session) count(batches []Batch) {
+	for _, b := range batches {
+		s.total += len(b.Targets)
+		s.soft = s.soft || b.Soft
+		for _, t := range b.Targets {
+			if t.Kind == KindEverything {
+				s.log.Warn("purging everything")
+			}
+			if t.Kind == KindURL {
+				s.known[t.Value] = true
+			}
+		}
+	}
+}
+
+// followRedirects purges the redirect targets Runner.Redirects chose, as
+// batches numbered after seq, and waits for their verification.
+func (s *session) followRedirects(ctx context.Context, seq int) error {
+	s.mu.Lock()
+	extra := s.redirects
+	s.redirects, s.followed = nil, true
+	s.mu.Unlock()
+	if len(extra) == 0 {
+		return nil
+	}
+	batches, err := Plan(s.r.Provider, extra, s.soft)
+	if err != nil {
+		return err
+	}
+	for i := range batches {
+		batches[i].Seq = seq + i + 1
+		batches[i].Run = s.runID
+	}
+	s.mu.Lock()
+	s.count(batches)
+	s.mu.Unlock()
+	s.log.Info("purging the targets of purged redirects", "urls", len(extra))
+	err = s.send(ctx, batches)
+	s.verifying.Wait()
+	return err
+}
+
+// send sends batches in order, as Run describes, and returns why it
+// stopped early: cancellation, a journal that cannot be written or refused
+// credentials; nil when every batch was sent.
+func (s *session) send(ctx context.Context, batches []Batch) error {
+	_, dry := s.r.Provider.(*dryRunProvider)
 	var stopErr error
 	var notSent []Batch
 	var notSentWhy string
@@ -76,12 +159,12 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 			s.planned(ctx, b)
 			continue
 		}
-		if err := r.Limits.Wait(ctx, b); err != nil {
+		if err := s.r.Limits.Wait(ctx, b); err != nil {
 			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
 			break
 		}
-		s.log.Debug("sending batch", "batch", b.Seq, "of", len(batches), "kind", b.Kind, "targets", len(b.Targets))
-		res, err := r.Provider.Purge(ctx, b)
+		s.log.Debug("sending batch", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets))
+		res, err := s.r.Provider.Purge(ctx, b)
 		entry, recs := s.outcome(ctx, b, res, err)
 		if jerr := s.journal(entry); jerr != nil {
 			// What happened did happen: report it, then stop, because
@@ -107,30 +190,7 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	for _, b := range notSent {
 		s.skip(ctx, b, notSentWhy)
 	}
-	if dry && stopErr == nil {
-		s.planNote(batches)
-	}
-	s.verifying.Wait()
-
-	s.mu.Lock()
-	s.sum.ElapsedMS = time.Since(start).Milliseconds()
-	sum := s.sum
-	s.mu.Unlock()
-	end := &EndEntry{Summary: sum}
-	if stopErr != nil {
-		end.Error = stopErr.Error()
-		end.Interrupted = ctx.Err() != nil
-	}
-	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
-		stopErr = err
-	}
-	s.log.Info("purge run finished", "run_id", run.ID, "purged", sum.Purged, "failed", sum.Failed,
-		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
-		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
-	if ctx.Err() != nil {
-		return sum, ctx.Err()
-	}
-	return sum, stopErr
+	return stopErr
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -154,24 +214,23 @@ type session struct {
 	// completions are the waits for purges to complete before their URLs
 	// are verified (Completer), by purge id.
 	completions map[string]*completion
+	// known holds the URLs the run purges; redirects the targets of
+	// redirects to purge after them (Runner.Redirects), until followed.
+	known     map[string]bool
+	redirects []Target
+	followed  bool
 }
 
-// prepare counts the run's targets, notes whether it is soft, warns about
-// a purge of everything and returns the batches stamped with the run's id.
+// prepare notes whether the run is soft, counts its targets (count) and
+// returns the batches stamped with the run's id.
 func (s *session) prepare(run RunInfo, batches []Batch) []Batch {
 	s.soft = run.Soft
 	out := make([]Batch, len(batches))
 	for i, b := range batches {
 		b.Run = run.ID
 		out[i] = b
-		s.total += len(b.Targets)
-		s.soft = s.soft || b.Soft
-		for _, t := range b.Targets {
-			if t.Kind == KindEverything {
-				s.log.Warn("purging everything")
-			}
-		}
 	}
+	s.count(out)
 	return out
 }
 
@@ -249,6 +308,8 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			jt.State, jt.Error = Failed, "the provider returned no result for this target"
 		case tr.Err != nil:
 			jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+		case tr.NotCached:
+			jt.State, jt.PurgeID = NotCached, tr.PurgeID
 		default:
 			jt.PurgeID = tr.PurgeID
 		}
@@ -291,10 +352,13 @@ func (s *session) planned(ctx context.Context, b Batch) {
 	s.report(ctx, recs)
 }
 
-// report hands records on, sending purged URLs through verification first.
+// report hands records on, sending purged URLs through verification
+// first; so are URLs the cache said it did not hold, since a purge that
+// named another variant than visitors get is answered that way too.
 func (s *session) report(ctx context.Context, recs []Record) {
 	for _, rec := range recs {
-		if s.r.Verifier != nil && rec.State == Purged && rec.Kind == KindURL && ctx.Err() == nil {
+		done := rec.State == Purged || rec.State == NotCached
+		if s.r.Verifier != nil && done && rec.Kind == KindURL && ctx.Err() == nil {
 			s.verifyAsync(ctx, rec)
 			continue
 		}
@@ -308,6 +372,8 @@ func (s *session) emit(rec Record) {
 	switch rec.State {
 	case Purged:
 		s.sum.Purged++
+	case NotCached:
+		s.sum.NotCached++
 	case Failed:
 		s.sum.Failed++
 	case Skipped:
@@ -315,8 +381,15 @@ func (s *session) emit(rec Record) {
 	case Planned:
 		s.sum.Planned++
 	}
+	s.noteRedirect(rec)
 	if rec.Verify != nil && !rec.Verify.Passed {
 		s.sum.VerifyFailed++
+		if rec.Verify.Unproven {
+			s.sum.VerifyUnproven++
+			if s.sum.UnprovenHint == "" {
+				s.sum.UnprovenHint = rec.Verify.hint
+			}
+		}
 	}
 	s.done++
 	if s.r.OnResult != nil {
@@ -324,6 +397,30 @@ func (s *session) emit(rec Record) {
 	}
 	if s.r.Progress != nil {
 		s.r.Progress(s.done, s.total)
+	}
+}
+
+// noteRedirect handles the target of a redirect rec's check saw: the note
+// says so when the run purges it anyway, and it is queued when
+// Runner.Redirects wants it purged. s.mu is held.
+func (s *session) noteRedirect(rec Record) {
+	v := rec.Verify
+	if v == nil || v.Location == "" {
+		return
+	}
+	target, follow := v.Location, ""
+	if s.r.Redirects != nil && !s.followed {
+		if follow = s.r.Redirects(v.Location); follow != "" {
+			target = follow
+		}
+	}
+	switch {
+	case s.known[target]:
+		v.Note = "purged the cached redirect; its target " + target + " is purged in this run too"
+	case follow != "":
+		s.known[follow] = true
+		s.redirects = append(s.redirects, Target{Kind: KindURL, Value: follow, Headers: rec.Headers, RelatedTo: rec.Target})
+		v.Note = "purged the cached redirect; its target " + follow + " is purged after it (--related)"
 	}
 }
 

@@ -23,7 +23,8 @@ type Spec struct {
 	// Secret is the credential the provider needs.
 	Secret Secret
 	// Capabilities is what the provider can purge; the provider's
-	// Capabilities method returns the same list.
+	// Capabilities method returns the same list, or the part of it its
+	// configuration enables (http-purge: tags only with cdn.tags).
 	Capabilities []Capability
 
 	keys     []string

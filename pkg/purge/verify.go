@@ -24,6 +24,11 @@ type VerifyResult struct {
 	Cache cachestatus.Result
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
+	// Location is a redirect's target, resolved against the URL probed.
+	Location string
+	// Software is the cache that answered (cachestatus.Software), so an
+	// unreadable status can say which header to turn on.
+	Software string
 }
 
 // VerifyOptions tune the check after a purge. Zero values take the defaults.
@@ -141,37 +146,52 @@ func (s *session) completed(ctx context.Context, id string) error {
 // with Warm until the cache serves it again.
 func verifyURL(ctx context.Context, v Verifier, u variant, soft bool, o VerifyOptions) *VerifyRecord {
 	deadline := time.Now().Add(o.Settle)
-	vr := &VerifyRecord{}
 	for {
 		res, err := v.Verify(ctx, u.url, u.header)
-		vr.Cache = VerifyCache{Status: res.Cache.Status, Source: res.Cache.Source}
-		if vr.Cache.Status == "" {
-			vr.Cache.Status = cachestatus.UNKNOWN
-		}
+		vr := verdict(res, err, soft)
 		switch {
-		case err != nil:
-			vr.Error = fmt.Sprintf("probe failed: %v", err)
+		case vr.Passed:
+			if o.Warm {
+				vr.WarmMS = warm(ctx, v, u, o)
+			}
 			return vr
-		case evicted(res.Cache.Status, soft):
-			vr.Passed = true
-		case res.Cache.Status == cachestatus.UNKNOWN || res.Cache.Status == "":
-			// Without a cache header nothing proves the entry is gone.
-			vr.Error = "no cache status header in the answer; eviction cannot be proven"
+		case vr.Error != "":
 			return vr
 		case time.Now().Add(o.Interval).After(deadline):
 			vr.Error = fmt.Sprintf("still served from cache (%s from %s) %s after the purge", res.Cache.Status, res.Cache.Source, o.Settle)
 			return vr
-		}
-		if vr.Passed {
-			break
 		}
 		if !sleep(ctx, o.Interval) {
 			vr.Error = "not verified: interrupted"
 			return vr
 		}
 	}
-	if o.Warm {
-		vr.WarmMS = warm(ctx, v, u, o)
+}
+
+// verdict is what one probe proves: evicted (Passed), nothing either way
+// (Unproven, with an Error), or still cached (neither: probe again).
+func verdict(res VerifyResult, err error, soft bool) *VerifyRecord {
+	vr := &VerifyRecord{Cache: VerifyCache{Status: res.Cache.Status, Source: res.Cache.Source}, StatusCode: res.StatusCode}
+	if vr.Cache.Status == "" {
+		vr.Cache.Status = cachestatus.UNKNOWN
+	}
+	if err != nil {
+		vr.Error = fmt.Sprintf("probe failed: %v", err)
+		return vr
+	}
+	if res.StatusCode/100 == 3 && res.Location != "" {
+		vr.Location = res.Location
+		vr.Note = "purged the cached redirect; its target " + res.Location + " was not purged"
+	}
+	switch {
+	case evicted(vr.Cache.Status, soft):
+		vr.Passed = true
+	case vr.Cache.Status == cachestatus.UNKNOWN:
+		// Without a cache status nothing proves the entry is gone, nor
+		// that it is still there.
+		vr.Unproven = true
+		vr.hint = cachestatus.EnableHint(res.Software)
+		vr.Error = "eviction cannot be proven: the answer carries no cache status header cachectl can read; " + vr.hint
 	}
 	return vr
 }

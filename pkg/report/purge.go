@@ -65,9 +65,9 @@ func (p *purgeTable) Record(r purge.Record) error {
 	st := p.st
 	if !p.started {
 		p.started = true
-		fmt.Fprintln(p.w, st.Bold(fmt.Sprintf("%-8s  %5s  %-8s  %s", "STATE", "BATCH", "ATTEMPTS", "TARGET")))
+		fmt.Fprintln(p.w, st.Bold(fmt.Sprintf("%-10s  %5s  %-8s  %s", "STATE", "BATCH", "ATTEMPTS", "TARGET")))
 	}
-	state := fmt.Sprintf("%-8s", r.State)
+	state := fmt.Sprintf("%-10s", r.State)
 	switch r.State {
 	case purge.Purged:
 		state = st.Green(state)
@@ -88,24 +88,35 @@ func (p *purgeTable) Record(r purge.Record) error {
 		fmt.Fprintf(p.w, "    %s %s\n", st.Red("error:"), r.Error)
 	}
 	if v := r.Verify; v != nil {
-		line := fmt.Sprintf("verify: %s", v.Cache.Status)
-		if v.Cache.Source != "" {
-			line += " (" + v.Cache.Source + ")"
+		fmt.Fprintln(p.w, "    "+verifyLine(st, v))
+		if v.Note != "" {
+			fmt.Fprintf(p.w, "    %s %s\n", st.Yellow("note:"), v.Note)
 		}
-		if v.Passed {
-			line = st.Green("✓ " + line)
-		} else {
-			line = st.Red("✖ " + line)
-		}
-		if v.Error != "" {
-			line += ": " + v.Error
-		}
-		if v.WarmMS != nil {
-			line += fmt.Sprintf(" | warm again after %s", time.Duration(*v.WarmMS)*time.Millisecond)
-		}
-		fmt.Fprintln(p.w, "    "+line)
 	}
 	return nil
+}
+
+// verifyLine is the table's line for the check after a purge.
+func verifyLine(st Style, v *purge.VerifyRecord) string {
+	line := fmt.Sprintf("verify: %s", v.Cache.Status)
+	if v.Cache.Source != "" {
+		line += " (" + v.Cache.Source + ")"
+	}
+	switch {
+	case v.Passed:
+		line = st.Green("✓ " + line)
+	case v.Unproven:
+		line = st.Yellow("? " + line)
+	default:
+		line = st.Red("✖ " + line)
+	}
+	if v.Error != "" {
+		line += ": " + v.Error
+	}
+	if v.WarmMS != nil {
+		line += fmt.Sprintf(" | warm again after %s", time.Duration(*v.WarmMS)*time.Millisecond)
+	}
+	return line
 }
 
 // recordNotes are the details of a record the table shows under it: the
@@ -136,6 +147,9 @@ func recordNotes(r purge.Record) []string {
 func (p *purgeTable) Close(s purge.Summary) error {
 	st := p.st
 	counts := fmt.Sprintf("purged %d, failed %d, skipped %d", s.Purged, s.Failed, s.Skipped)
+	if s.NotCached > 0 {
+		counts = fmt.Sprintf("purged %d, not cached %d, failed %d, skipped %d", s.Purged, s.NotCached, s.Failed, s.Skipped)
+	}
 	if s.Planned > 0 {
 		counts = fmt.Sprintf("planned %d (dry run: nothing sent)", s.Planned)
 	}
@@ -144,8 +158,11 @@ func (p *purgeTable) Close(s purge.Summary) error {
 	}
 	line := fmt.Sprintf("\n%s; %d API call(s), %d retries; %s; run %s (%s, %s)",
 		counts, s.APICalls, s.Retries, fmtMS(float64(s.ElapsedMS)), s.RunID, s.Environment, s.Provider)
-	if s.VerifyFailed > 0 {
-		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", s.VerifyFailed))
+	if cached := s.VerifyFailed - s.VerifyUnproven; cached > 0 {
+		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", cached))
+	}
+	if s.VerifyUnproven > 0 {
+		line += "; " + st.Yellow(fmt.Sprintf("%d not proven evicted (no cache status)", s.VerifyUnproven))
 	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -161,6 +162,9 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		return false, ctx.Err()
 	}
 	if err != nil {
+		if Dropped(err) && dropIsFinal(ctx) {
+			return false, nil
+		}
 		return retryableError(err), nil
 	}
 	if !RetryableStatus(resp.StatusCode) {
@@ -181,6 +185,28 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		}
 	}
 	return true, nil
+}
+
+type dropKey struct{}
+
+// WithDropFinal returns a context whose requests are not retried when the
+// server closes the connection without answering (Dropped): a cache node
+// whose worker crashes on a request would crash again on every retry,
+// taking its visitors' requests down with it.
+func WithDropFinal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dropKey{}, true)
+}
+
+func dropIsFinal(ctx context.Context) bool {
+	v, _ := ctx.Value(dropKey{}).(bool)
+	return v
+}
+
+// Dropped reports whether err is the server closing the connection (or
+// resetting it) before a response arrived.
+func Dropped(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // RetryableStatus reports whether a response status is worth another

@@ -128,7 +128,11 @@ func (c *Checklist) addCache(statuses []string) error {
 		expected = string(allowed[0])
 	}
 	c.add(CheckCache, func(r *probe.Result, _ time.Time) (bool, string, string) {
-		return slices.Contains(allowed, r.Cache.Status), expected, describeCache(r.Cache)
+		passed := slices.Contains(allowed, r.Cache.Status)
+		if !passed && r.Cache.Status == cachestatus.UNKNOWN {
+			return false, expected, unprovenCache(r)
+		}
+		return passed, expected, describeCache(r.Cache)
 	})
 	return nil
 }
@@ -301,6 +305,13 @@ func findingsCheck(sev finding.Severity) check {
 		}
 		return false, expected, strings.Join(hits, ", ")
 	}}
+}
+
+// unprovenCache says why an UNKNOWN status fails a cache check: nothing
+// says what the cache did, and how to make the cache that answered say it.
+func unprovenCache(r *probe.Result) string {
+	return "UNKNOWN: cannot prove what the cache did, the answer carries no cache status header cachectl can read; " +
+		cachestatus.EnableHint(cachestatus.Software(r.Header))
 }
 
 func describeCache(c cachestatus.Result) string {

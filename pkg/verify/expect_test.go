@@ -3,6 +3,7 @@ package verify
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,5 +263,37 @@ func TestPlannerDefaults(t *testing.T) {
 		if a, l := got.Anonymous.Names(), got.LoggedIn.Names(); !slices.Equal(a, tt.wantAnon) || !slices.Equal(l, tt.wantLogged) {
 			t.Errorf("Target(%q) checks = %v / %v, want %v / %v", tt.route, a, l, tt.wantAnon, tt.wantLogged)
 		}
+	}
+}
+
+// TestUnknownCacheCannotProve: a cache check against an answer whose
+// cache status cannot be read says so, and how the cache that answered
+// reports one; a route that allows UNKNOWN passes as before.
+func TestUnknownCacheCannotProve(t *testing.T) {
+	tests := []struct {
+		server, want string
+	}{
+		{"nginx/1.22.1", "nginx: add_header X-Cache-Status $upstream_cache_status always;"},
+		{"ATS/9.2.9", "Traffic Server: set proxy.config.http.insert_response_via_str to 2"},
+		{"uvicorn", "--cache-header"},
+	}
+	for _, tt := range tests {
+		r := response(200, cachestatus.UNKNOWN, 1, "Server", tt.server)
+		r.Cache = cachestatus.Result{Status: cachestatus.UNKNOWN}
+		cl, err := Compile(&config.Expectation{Cache: []string{"HIT", "MISS"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cl.Evaluate(r, testNow)
+		if len(got) != 1 || got[0].Passed || !strings.Contains(got[0].Actual, "UNKNOWN: cannot prove what the cache did") || !strings.Contains(got[0].Actual, tt.want) {
+			t.Errorf("Server %s: outcomes %+v, want a failure saying it cannot prove and %q", tt.server, got, tt.want)
+		}
+	}
+	cl, err := Compile(&config.Expectation{Cache: []string{"UNKNOWN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.Evaluate(response(200, cachestatus.UNKNOWN, 1), testNow); !got[0].Passed {
+		t.Errorf("cache: [UNKNOWN] against UNKNOWN = %+v, want passed", got)
 	}
 }

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import gzip
 import hashlib
 import html
 import ipaddress
@@ -577,6 +578,25 @@ async def redirect_me() -> Response:
     return RedirectResponse("/", status_code=301, headers={"Cache-Control": "public, max-age=3600"})
 
 
+STYLESHEET = """body{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:0 1rem;color:#1d2330}
+header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #dde}
+pre{background:#f4f5f9;padding:.8rem;overflow:auto}
+.tag{color:#5a6;margin-right:.4rem}
+"""
+
+
+@app.api_route("/styles.css", methods=["GET", "HEAD"])
+async def styles(request: Request) -> Response:
+    """The stylesheet, gzip-compressed for clients that accept it: one URL
+    that a cache honouring Vary keeps as two entries, one per encoding."""
+    headers = {"Cache-Control": "public, max-age=600", "Vary": "Accept-Encoding"}
+    body = STYLESHEET.encode()
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, headers=headers, media_type="text/css")
+
+
 @app.api_route("/slow", methods=["GET", "HEAD"])
 async def slow(request: Request) -> Response:
     # Stands in for an expensive page (search, a report) so cache hits show up in timings.
@@ -685,6 +705,34 @@ async def now(request: Request) -> Response:
         f'<p><small>Rendered <span class="rendered">{rendered}</span></small></p>'
     )
     return HTMLResponse(page("Now", body), headers={"Cache-Control": "public, max-age=300"})
+
+
+def surrogate_keys(path: str) -> str:
+    """The tags (surrogate keys) of a page: one per article it shows, plus
+    the page's own, so a cache that indexes them (Varnish xkey) can purge
+    every page showing an article at once."""
+    def article_keys(articles) -> list[str]:
+        return [f"article-{a.slug}" for a in articles]
+
+    parts = path.strip("/").split("/")
+    if path == "/":
+        return " ".join(["home"] + article_keys(ARTICLES.values()))
+    if path == "/feed.xml":
+        return " ".join(["feed"] + article_keys(ARTICLES.values()))
+    if len(parts) == 2 and parts[0] == "articles":
+        return f"article-{parts[1]}"
+    if len(parts) == 2 and parts[0] == "tags":
+        return " ".join([f"tag-{parts[1]}"] + article_keys(a for a in ARTICLES.values() if parts[1] in a.tags))
+    return ""
+
+
+@app.middleware("http")
+async def add_surrogate_keys(request: Request, call_next):
+    response = await call_next(request)
+    keys = surrogate_keys(request.url.path)
+    if keys and response.status_code == 200:
+        response.headers["xkey"] = keys
+    return response
 
 
 def direct_from_loopback(request: Request) -> bool:
