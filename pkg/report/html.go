@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"io"
 	"time"
 
@@ -16,16 +15,15 @@ import (
 // no font, image or stylesheet fetched from anywhere, so the file reads the
 // same from a CI artifact, an e-mail attachment or a machine offline. Every
 // value that came from a run (route names, header values, owners) reaches
-// the page through html/template's escaping, and the page's
+// the page escaped (see htmlEscaper), and the page's
 // Content-Security-Policy allows nothing but its own style sheet: even
 // markup that slipped through could neither run a script nor fetch a URL.
 
-//go:embed html/page.html.tmpl html/report.css
+//go:embed html/report.css
 var htmlFiles embed.FS
 
 var (
-	htmlCSS      = mustRead("html/report.css")
-	htmlTemplate = template.Must(template.New("report").ParseFS(htmlFiles, "html/page.html.tmpl"))
+	htmlCSS = mustRead("html/report.css")
 	// htmlCSP allows the page's one style sheet (by its hash) and nothing
 	// else: no script, no request of any kind.
 	htmlCSP = "default-src 'none'; style-src 'sha256-" + sha256Base64(htmlCSS) + "'; base-uri 'none'; form-action 'none'"
@@ -51,12 +49,10 @@ const (
 	htmlMaxRows     = 10000
 )
 
-// htmlPage is what the page template shows, every value a plain string the
-// template escapes.
+// htmlPage is what the page shows, every value a plain string written
+// escaped.
 type htmlPage struct {
 	Title   string
-	CSP     string
-	CSS     template.CSS
 	Verdict htmlVerdict
 	// Meta says when the run started and how long it took.
 	Meta  string
@@ -110,8 +106,10 @@ func codeCell(text string) htmlCell { return htmlCell{Text: text, Code: text != 
 func variantCell(v string) htmlCell { return htmlCell{Text: v, Class: "variant"} }
 
 func writeHTML(w io.Writer, p *htmlPage) error {
-	p.CSP, p.CSS = htmlCSP, template.CSS(htmlCSS)
-	return htmlTemplate.ExecuteTemplate(w, "page", p)
+	var b htmlBuf
+	b.page(p)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // htmlMeta is the line under the title: when the run started and how long
