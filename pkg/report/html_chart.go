@@ -84,7 +84,7 @@ const (
 	barsPerDec   = 10
 )
 
-// svgChart is a TTFB chart laid out for the template: every number is
+// svgChart is a TTFB chart laid out for the page: every number is
 // already a string, so the template only places them.
 type svgChart struct {
 	Width, Height string
