@@ -35,6 +35,7 @@ type PurgeOptions struct {
 	Verify     bool
 	Warm       bool
 	Soft       bool
+	Delete     bool
 	Variants   bool
 	Reason     string
 	Journal    string
@@ -99,6 +100,7 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
 	fl.BoolVar(&opts.Verify, "verify", false, "after the purge, probe each URL and require a not-from-cache status")
 	fl.BoolVar(&opts.Warm, "warm", false, "with --verify, request each URL again until it is cached and report the time it took")
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
+	fl.BoolVar(&opts.Delete, "delete", false, "delete instead of invalidating, so the next request goes to the origin (Akamai)")
 	fl.BoolVar(&opts.Variants, "variants", false, "also purge the trailing-slash twin and the other scheme of each URL")
 	fl.StringVar(&opts.Reason, "reason", "", "why, recorded in the journal (e.g. \"fix typo in article\")")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default $XDG_STATE_HOME/cachectl/journal.jsonl)")

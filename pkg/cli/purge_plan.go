@@ -85,6 +85,11 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
 		return nil, classifyPurgeError(err)
 	}
+	if p.run.Delete {
+		if err := purge.Delete(p.provider, p.batches); err != nil {
+			return nil, classifyPurgeError(err)
+		}
+	}
 	p.owner = routeOwner(cfg, p.env)
 	p.wholeZone = p.wholeZone || wholeZone(p.targets)
 	return p, nil
@@ -116,6 +121,7 @@ func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
 		p.run.User = f.Environ.Get("USER")
 	}
 	p.run.Soft = opts.Soft
+	p.run.Delete = opts.Delete
 	p.run.DryRun = opts.DryRun
 	return nil
 }
@@ -182,7 +188,8 @@ func (p *purgePlan) buildProvider(f *Factory) error {
 		policy.MaxAttempts = p.env.CDN.MaxAttempts
 	}
 	policy.AttemptTimeout = f.Globals.Timeout
-	provider, err := spec.New(pcfg, p.env.CDN.Settings, purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger})
+	deps := purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger, Lookup: f.Lookup, Secrets: f.Scrubber}
+	provider, err := spec.New(pcfg, p.env.CDN.Settings, deps)
 	if err != nil {
 		return usageError(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -35,6 +36,7 @@ const (
 	CapHost       Capability = "host"        // purge by host name
 	CapEverything Capability = "everything"  // purge the whole zone/service
 	CapSoft       Capability = "soft"        // mark stale instead of evicting
+	CapDelete     Capability = "delete"      // delete instead of invalidating (Akamai)
 )
 
 // Target is one thing to purge.
@@ -58,6 +60,10 @@ type Batch struct {
 	Targets []Target
 	// Soft asks for a soft purge (mark stale) where supported.
 	Soft bool
+	// Delete asks an API whose purges invalidate by default (Akamai) to
+	// delete the objects instead: the next request goes to the origin
+	// whatever it answers.
+	Delete bool
 }
 
 // TargetResult is a provider's verdict for one target of a batch.
@@ -77,6 +83,15 @@ type BatchResult struct {
 	Calls int
 	// Attempts is the number of attempts of the last request (1 when no retry was needed).
 	Attempts int
+	// Estimate is how long after the answer the API expects the purge to
+	// reach every cache (Akamai's estimatedSeconds); --verify waits that
+	// long before its first probe. Zero when the API gives no estimate.
+	Estimate time.Duration
+	// Stale is true when the purge marked the objects stale rather than
+	// evicting them (Akamai's invalidate): a cache may then serve them
+	// revalidated with the origin, which --verify accepts as it does after
+	// a soft purge.
+	Stale bool
 }
 
 // Provider speaks one purge API. Implementations are safe for concurrent use.
@@ -90,7 +105,9 @@ type Provider interface {
 	Name() string
 	// Capabilities lists what the provider can purge.
 	Capabilities() []Capability
-	// BatchLimit is the largest number of targets of kind k one batch may hold.
+	// BatchLimit is the largest number of targets of kind k one batch may
+	// hold. A provider may lower it during a run, when the API refuses a
+	// request as too large; the batches not yet sent are then cut again.
 	BatchLimit(k Kind) int
 	// Purge sends one batch.
 	Purge(ctx context.Context, b Batch) (BatchResult, error)
@@ -119,6 +136,14 @@ type Deps struct {
 	// HTTP is the client every request goes through; it already retries (package retry).
 	HTTP   *http.Client
 	Logger *slog.Logger
+	// Lookup reads a variable of the process environment as cachectl was
+	// given it (HOME, for a credentials file's default path); nil reads
+	// nothing. Providers never read the environment any other way.
+	Lookup func(name string) (string, bool)
+	// Secrets receives the credentials a provider reads itself (an
+	// .edgerc's tokens), so the run's output, logs and journal are scrubbed
+	// of them; nil registers nothing.
+	Secrets *secret.Scrubber
 }
 
 // RequestDescription is one HTTP request a provider would send, as the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -60,9 +62,11 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 		run.Provider = r.Provider.Name()
 	}
 	s.soft = run.Soft
+	s.limits = map[Kind]int{}
 	for _, b := range batches {
 		s.total += len(b.Targets)
 		s.soft = s.soft || b.Soft
+		s.limits[b.Kind] = r.Provider.BatchLimit(b.Kind)
 		for _, t := range b.Targets {
 			if t.Kind == KindEverything {
 				s.log.Warn("purging everything")
@@ -72,52 +76,66 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if err := s.journalStart(run, batches); err != nil {
 		return s.sum, err
 	}
+	st := s.sendAll(ctx, batches, dry)
+	for _, b := range st.notSent {
+		s.skip(ctx, b, st.why)
+	}
+	s.verifying.Wait()
+	return s.finish(ctx, run.ID, start, st.err)
+}
 
-	var stopErr error
-	var notSent []Batch
-	var notSentWhy string
-	for i, b := range batches {
+// stop is why a run ended before its last batch: the error, the batches
+// not sent and what their records say.
+type stop struct {
+	err     error
+	notSent []Batch
+	why     string
+}
+
+// sendAll sends the batches in order, throttled, journaling each outcome
+// before it is reported, until the last one or one that stops the run.
+func (s *session) sendAll(ctx context.Context, batches []Batch, dry bool) stop {
+	const interrupted = "not sent: interrupted"
+	for i := 0; i < len(batches); i++ {
+		b := batches[i]
 		if err := ctx.Err(); err != nil {
-			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
-			break
+			return stop{err, batches[i:], interrupted}
 		}
 		if dry {
 			s.planned(ctx, b)
 			continue
 		}
-		if err := r.Limits.Wait(ctx, b); err != nil {
-			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
-			break
+		if err := s.r.Limits.Wait(ctx, b); err != nil {
+			return stop{err, batches[i:], interrupted}
 		}
 		s.log.Debug("sending batch", "batch", b.Seq, "of", len(batches), "kind", b.Kind, "targets", len(b.Targets))
-		res, err := r.Provider.Purge(ctx, b)
+		res, err := s.r.Provider.Purge(ctx, b)
 		entry, recs := s.outcome(ctx, b, res, err)
+		if lowered := s.lowered(b.Kind); lowered > 0 {
+			entry.Batch.BatchLimit = lowered
+			batches = refit(s.r.Provider, batches, i+1)
+		}
 		if jerr := s.journal(entry); jerr != nil {
 			// What happened did happen: report it, then stop, because
 			// nothing more may be sent that a resume could not see.
 			s.report(ctx, recs)
-			stopErr, notSent, notSentWhy = jerr, batches[i+1:], "not sent: the journal could not be written"
-			break
+			return stop{jerr, batches[i+1:], "not sent: the journal could not be written"}
 		}
 		s.report(ctx, recs)
-		if err == nil {
-			continue
-		}
-		if ctx.Err() != nil {
-			stopErr, notSent, notSentWhy = ctx.Err(), batches[i+1:], "not sent: interrupted"
-			break
-		}
-		if isAuthError(err) {
-			stopErr, notSent = err, batches[i+1:]
-			notSentWhy = fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)
-			break
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return stop{ctx.Err(), batches[i+1:], interrupted}
+		case isAuthError(err):
+			return stop{err, batches[i+1:], fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)}
 		}
 	}
-	for _, b := range notSent {
-		s.skip(ctx, b, notSentWhy)
-	}
-	s.verifying.Wait()
+	return stop{}
+}
 
+// finish closes the run's journal entry, logs the summary and returns it
+// with the error that stopped the run, if any.
+func (s *session) finish(ctx context.Context, runID string, start time.Time, stopErr error) (Summary, error) {
 	s.mu.Lock()
 	s.sum.ElapsedMS = time.Since(start).Milliseconds()
 	sum := s.sum
@@ -127,16 +145,80 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 		end.Error = stopErr.Error()
 		end.Interrupted = ctx.Err() != nil
 	}
-	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
+	if err := s.journal(Entry{Type: EntryEnd, RunID: runID, End: end}); err != nil && stopErr == nil {
 		stopErr = err
 	}
-	s.log.Info("purge run finished", "run_id", run.ID, "purged", sum.Purged, "failed", sum.Failed,
+	s.log.Info("purge run finished", "run_id", runID, "purged", sum.Purged, "failed", sum.Failed,
 		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
 		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
 	}
 	return sum, stopErr
+}
+
+// lowered reports the provider's new batch limit for kind when it went
+// down since the last batch (the API refused a request as too large), and
+// records it in the summary; 0 when it did not.
+func (s *session) lowered(kind Kind) int {
+	now := s.r.Provider.BatchLimit(kind)
+	if now < 1 || now >= s.limits[kind] {
+		return 0
+	}
+	s.limits[kind] = now
+	s.mu.Lock()
+	if s.sum.BatchLimits == nil {
+		s.sum.BatchLimits = map[Kind]int{}
+	}
+	s.sum.BatchLimits[kind] = now
+	s.mu.Unlock()
+	s.log.Info("the API refused larger batches; the rest of the run sends fewer targets per request", "kind", kind, "batch_limit", now)
+	return now
+}
+
+// refit cuts the batches from index from on again after the provider
+// lowered a batch limit: the consecutive batches of one group (kind,
+// cache-key headers, soft, delete) are merged and cut at the group's
+// limit, so the rest of the run sends as few requests as the API allows.
+// Batches are renumbered in order.
+func refit(p Provider, batches []Batch, from int) []Batch {
+	out := batches[:from:from]
+	for i := from; i < len(batches); {
+		j := i + 1
+		for j < len(batches) && sameGroup(batches[i], batches[j]) {
+			j++
+		}
+		group := batches[i:j]
+		limit := p.BatchLimit(group[0].Kind)
+		if limit < 1 || !slices.ContainsFunc(group, func(b Batch) bool { return len(b.Targets) > limit }) {
+			out = append(out, group...)
+			i = j
+			continue
+		}
+		var targets []Target
+		for _, b := range group {
+			targets = append(targets, b.Targets...)
+		}
+		for chunk := range slices.Chunk(targets, limit) {
+			b := group[0]
+			b.Targets = chunk
+			out = append(out, b)
+		}
+		i = j
+	}
+	for k := max(from, 1); k < len(out); k++ {
+		out[k].Seq = out[k-1].Seq + 1
+	}
+	return out
+}
+
+// sameGroup reports whether two batches were planned from one group of
+// targets and may be merged.
+func sameGroup(a, b Batch) bool {
+	if a.Kind != b.Kind || a.Soft != b.Soft || a.Delete != b.Delete || len(a.Targets) == 0 || len(b.Targets) == 0 {
+		return false
+	}
+	return capabilityFor(a.Targets[0]) == capabilityFor(b.Targets[0])
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -149,6 +231,8 @@ type session struct {
 	log   *slog.Logger
 	runID string
 	total int
+	// limits is the provider's batch limit per kind as last seen.
+	limits map[Kind]int
 	// soft relaxes verification: a soft purge leaves entries served stale.
 	soft bool
 
@@ -217,6 +301,8 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 	}
 	recs := make([]Record, len(b.Targets))
 	be.Targets = make([]JournalTarget, len(b.Targets))
+	ready := time.Now().Add(res.Estimate)
+	estimated := int(math.Ceil(res.Estimate.Seconds()))
 	for i, t := range b.Targets {
 		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
 		var tr TargetResult
@@ -241,6 +327,10 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 			Target: displayTarget(t), Kind: t.Kind, State: jt.State, Batch: b.Seq,
 			PurgeID: jt.PurgeID, Attempts: attempts, Error: jt.Error,
 			VariantOf: t.VariantOf, Owner: jt.Owner,
+			ready: ready, stale: res.Stale,
+		}
+		if jt.State == Purged {
+			recs[i].EstimatedSeconds = estimated
 		}
 	}
 	return Entry{Type: EntryBatch, RunID: s.runID, Batch: be}, recs

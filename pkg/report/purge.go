@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +90,9 @@ func (p *purgeTable) Record(r purge.Record) error {
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
 	}
+	if r.EstimatedSeconds > 0 {
+		extra = append(extra, fmt.Sprintf("done in about %ds", r.EstimatedSeconds))
+	}
 	if r.Owner != "" {
 		extra = append(extra, "owner "+r.Owner)
 	}
@@ -131,6 +136,9 @@ func (p *purgeTable) Close(s purge.Summary) error {
 		counts, s.APICalls, s.Retries, fmtMS(float64(s.ElapsedMS)), s.RunID, s.Environment, s.Provider)
 	if s.VerifyFailed > 0 {
 		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", s.VerifyFailed))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.BatchLimits)) {
+		line += fmt.Sprintf("; the API took at most %d %s targets a request", s.BatchLimits[k], k)
 	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err
