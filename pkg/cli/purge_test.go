@@ -23,7 +23,8 @@ const (
 )
 
 // cloudflareSetup starts a Cloudflare API fake and writes a config pointing
-// the production environment at it.
+// the production environment at it, 30 URLs a request so that a few dozen
+// targets make several batches.
 func cloudflareSetup(t *testing.T, faults cdnfake.Faults) (*cloudflarefake.Server, string, map[string]string) {
 	t.Helper()
 	fake := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}, Faults: faults})
@@ -38,6 +39,7 @@ func cloudflareSetup(t *testing.T, faults cdnfake.Faults) (*cloudflarefake.Serve
       api_token_env: TEST_CF_TOKEN
       api_url: %s
       plan: enterprise
+      batch_size: 30
       max_attempts: 2
 routes:
   - path: /articles/1

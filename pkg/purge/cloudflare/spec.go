@@ -30,8 +30,8 @@ var Spec = purge.Define(purge.Definition[Settings, *Provider]{
 type Settings struct {
 	// ZoneID is the zone to purge: 32 lower-case hex characters.
 	ZoneID string `mapstructure:"zone_id" yaml:"zone_id,omitempty"`
-	// BatchSize is URLs per request: default 30, at most 500 (more than
-	// 100 needs Enterprise).
+	// BatchSize is URLs per request: by default the plan's documented
+	// limit (100, 500 on Enterprise), at most 500.
 	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty"`
 	// Plan is the zone's plan (free, pro, business, enterprise); it sets
 	// the rate-limit defaults.
@@ -52,7 +52,7 @@ func validate(s Settings) []purge.Problem {
 		ps = append(ps, purge.Problem{Key: "zone_id", Value: strconv.Quote(s.ZoneID), Expected: "a Cloudflare zone id: 32 lower-case hex characters"})
 	}
 	if s.BatchSize < 0 || s.BatchSize > MaxBatchSize {
-		ps = append(ps, purge.Problem{Key: "batch_size", Value: strconv.Itoa(s.BatchSize), Expected: "URLs per request between 1 and 500 (default 30; more than 100 needs Enterprise)"})
+		ps = append(ps, purge.Problem{Key: "batch_size", Value: strconv.Itoa(s.BatchSize), Expected: "URLs per request between 1 and 500 (default: 100, or 500 on Enterprise)"})
 	}
 	if s.Plan != "" && !slices.ContainsFunc(plans, func(p plan) bool { return p.name == s.Plan }) {
 		ps = append(ps, purge.Problem{Key: "plan", Value: strconv.Quote(s.Plan), Expected: "one of " + planNames(", ")})
@@ -74,6 +74,14 @@ var plans = []plan{
 	{name: "pro", bulkRate: 5, bulkBurst: 25, urlsPerSec: 1500},
 	{name: "business", bulkRate: 10, bulkBurst: 50, urlsPerSec: 1500},
 	{name: "enterprise", bulkRate: 50, bulkBurst: 500, urlsPerSec: 3000},
+}
+
+// planBatchSize is URLs per request as the plan's limits document them.
+func planBatchSize(plan string) int {
+	if strings.EqualFold(plan, "enterprise") {
+		return MaxBatchSize
+	}
+	return DefaultBatchSize
 }
 
 func planNames(sep string) string {
@@ -117,7 +125,7 @@ func hint(ae *purge.APIError, _ purge.Kind, cfg purge.Config, s Settings) string
 	case codeNotInZone:
 		return "the URL's host is not part of zone " + s.ZoneID + "; check the environment's hosts and zone_id"
 	case codeTooManyFiles:
-		return "lower batch_size to the zone's per-request limit (30 outside Enterprise)"
+		return "lower batch_size to the number of URLs a request the zone accepts"
 	}
 	if ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden || ae.Code == codeAuth {
 		return fmt.Sprintf("check the API token in %s: it needs %s on zone %s; retrying will not help until the token is fixed", cfg.TokenSource(), secretNeed.Grants, s.ZoneID)

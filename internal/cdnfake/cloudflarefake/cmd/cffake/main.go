@@ -43,7 +43,7 @@ func run() error {
 		fraction   = flag.Float64("fault-fraction", 0, "fraction of requests answered with a random 429/500/502/503")
 		seed       = flag.Uint64("seed", 1, "seed for the random faults")
 		retryAfter = flag.Duration("retry-after", time.Second, "Retry-After sent with injected 429s")
-		files      = flag.Int("files-limit", 30, "URLs per request before code 1094")
+		files      = flag.Int("files-limit", 100, "URLs per request before code 1094")
 	)
 	flag.Parse()
 	token := os.Getenv(*tokenEnv)
