@@ -36,7 +36,9 @@
 // t.Skip from New, naming the fault.
 //
 // Cases a provider lacks the capability for are skipped by name, the way
-// rclone's suite skips optional features.
+// rclone's suite skips optional features. A provider whose capabilities
+// depend on its settings (Akamai purges everything only with cp_codes) is
+// built by New with settings that allow all of its Spec's.
 package providertest
 
 import (
@@ -82,6 +84,9 @@ type Harness struct {
 	// MaxBatch caps how many targets the batch-limit cases send, for
 	// providers whose limit is large; 0 sends BatchLimit.
 	MaxBatch int
+	// NoSettings is true for a provider that has no keys of its own: the
+	// shared keys are all it needs (Bunny).
+	NoSettings bool
 }
 
 // Policy is the retry policy the suite's clients use: real retries with
@@ -115,6 +120,10 @@ func Run(t *testing.T, h Harness) {
 }
 
 type suite struct{ h Harness }
+
+// succeeded reports whether the backend answered a request with a success
+// (Fast Purge answers 201).
+func succeeded(r Request) bool { return r.Status >= 200 && r.Status < 300 }
 
 func has(p purge.Provider, c purge.Capability) bool {
 	for _, have := range p.Capabilities() {
@@ -190,8 +199,8 @@ func (s *suite) spec(t *testing.T) {
 	if got, want := p.Capabilities(), spec.Capabilities; !slices.Equal(got, want) {
 		t.Errorf("provider Capabilities() = %v, Spec.Capabilities = %v", got, want)
 	}
-	if len(spec.Keys()) == 0 {
-		t.Error("Spec.Keys() is empty: the provider has no settings of its own")
+	if got := len(spec.Keys()) == 0; got != s.h.NoSettings {
+		t.Errorf("Spec.Keys() = %v, Harness.NoSettings = %v: a provider has settings of its own unless the harness says it has none", spec.Keys(), s.h.NoSettings)
 	}
 	problems := spec.Validate(purge.Common{Provider: spec.Name}, spec.NewSettings())
 	for _, key := range spec.Required() {
@@ -225,6 +234,7 @@ func (s *suite) capabilities(t *testing.T) {
 		{purge.CapPrefix, purge.KindPrefix, 2, nil},
 		{purge.CapEverything, purge.KindEverything, 1, nil},
 		{purge.CapSoft, "", 2, func(b *purge.Batch) { b.Soft = true }},
+		{purge.CapDelete, "", 2, func(b *purge.Batch) { b.Delete = true }},
 	}
 	for _, c := range cases {
 		t.Run(string(c.cap), func(t *testing.T) {
@@ -247,11 +257,14 @@ func (s *suite) capabilities(t *testing.T) {
 				t.Fatal("backend received no request")
 			}
 			for _, r := range reqs {
-				if r.Status != http.StatusOK {
-					t.Errorf("request %d answered %d, want 200", r.Seq, r.Status)
+				if !succeeded(r) {
+					t.Errorf("request %d answered %d, want a success", r.Seq, r.Status)
 				}
 				if c.cap == purge.CapSoft && !r.Soft {
 					t.Errorf("request %d was not a soft purge", r.Seq)
+				}
+				if c.cap == purge.CapDelete && !r.Delete {
+					t.Errorf("request %d was not a deletion", r.Seq)
 				}
 			}
 		})
@@ -278,7 +291,7 @@ func (s *suite) batchLimits(t *testing.T) {
 				if r.Items > limit {
 					t.Errorf("request %d held %d targets, want at most the batch limit %d", r.Seq, r.Items, limit)
 				}
-				if r.Status == http.StatusOK {
+				if succeeded(r) {
 					items += r.Items
 				}
 			}

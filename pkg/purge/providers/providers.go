@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/akamai"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
@@ -20,6 +21,7 @@ var all = []purge.Spec{
 	cloudflare.Spec,
 	fastly.Spec,
 	httppurge.Spec,
+	akamai.Spec,
 }
 
 // Names returns the provider names, in registry order.
