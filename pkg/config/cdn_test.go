@@ -56,7 +56,7 @@ func TestCDNSectionProblems(t *testing.T) {
 		want      []string
 	}{
 		{"required key without provider", "{endpoints: [http://127.0.0.1:6081]}",
-			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, akamai when other cdn keys are set"}},
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, akamai, bunny when other cdn keys are set"}},
 		{"unknown key", "{provider: fastly, service_id: s, api_token_env: T, wat: 1}",
 			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method"}},
 		{"provider key of the wrong type", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], batch_size: many}",

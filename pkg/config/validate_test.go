@@ -119,7 +119,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		{"session", "environments:\n  p:\n    base_url: https://a.example\n    session: {cookie: 'bad name'}\n",
 			[]string{`environments.p.session.cookie: found "bad name"`, "environments.p.session: value_env (an environment variable name) or value_file"}},
 		{"cdn", "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: nosuchcdn}\n  c:\n    base_url: https://a.example\n    cdn: {provider: cloudflare, zone_id: nope, batch_size: 900, plan: gold, rate: -1}\n  h:\n    base_url: https://a.example\n    cdn: {provider: http-purge, method: purge}\n",
-			[]string{`environments.p.cdn.provider: found "nosuchcdn", expected one of cloudflare, fastly, http-purge, akamai`,
+			[]string{`environments.p.cdn.provider: found "nosuchcdn", expected one of cloudflare, fastly, http-purge, akamai, bunny`,
 				`environments.c.cdn.zone_id: found "nope"`, "environments.c.cdn.api_token_env: the name of the environment variable",
 				"environments.c.cdn.batch_size: found 900", `environments.c.cdn.plan: found "gold"`, "environments.c.cdn.rate: found -1",
 				"environments.h.cdn.endpoints: at least one cache node", `environments.h.cdn.method: found "purge"`}},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/akamai"
+	"github.com/cachectl/cachectl/pkg/purge/bunny"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
@@ -22,6 +23,7 @@ var all = []purge.Spec{
 	fastly.Spec,
 	httppurge.Spec,
 	akamai.Spec,
+	bunny.Spec,
 }
 
 // Names returns the provider names, in registry order.

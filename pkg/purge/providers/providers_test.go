@@ -62,7 +62,7 @@ func TestNamesAllBuild(t *testing.T) {
 // TestRegistry: names are unique, and every key a provider declares is a
 // key a cdn section may hold.
 func TestRegistry(t *testing.T) {
-	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, akamai"; got != want {
+	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, akamai, bunny"; got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
 	keys := Keys()
