@@ -42,8 +42,10 @@ type PurgeOptions struct {
 	Resume     string
 }
 
+// purgeLong is the help text; %s is the registry's list of providers.
 const purgeLong = `Purge only what changed, through the --env environment's CDN provider
-(cloudflare, fastly or http-purge for Varnish, nginx, Squid and Traffic Server).
+(%s; http-purge sends PURGE to
+Varnish, nginx, Squid and Traffic Server).
 
 Targets are URLs or paths (resolved against base_url), --from-file, --tag,
 --prefix, --host, or --everything. Naming nothing is an error: cachectl never
@@ -52,11 +54,12 @@ terminal, typing the zone's host name). Every URL must be on one of the
 environment's hosts, or nothing is sent. Duplicates are dropped; --variants
 adds the trailing-slash twin and the other scheme, each its own cache entry.
 
-Requests are batched to the provider's limits (Cloudflare: batch_size URLs,
-default 30; 100 tags, hosts or prefixes; Fastly: 256 keys), throttled by a
-client-side token bucket matching the plan, retried on 429 (honouring
-Retry-After), 5xx and connection errors, and never retried on other 4xx. A
-200 answer with "success": false is a failure.
+Requests are batched to the API's documented per-request limits (fewer when
+the API refuses a request as too large), throttled by client-side token
+buckets matching its published rate limits, retried on 429 (honouring
+Retry-After and the CDN's rate-limit headers), 5xx and connection errors,
+and never retried on other 4xx. An answer that does not confirm the purge
+is a failure.
 
 Every batch is synced to an append-only journal (default
 $XDG_STATE_HOME/cachectl/journal.jsonl) before it is reported; --resume RUN_ID
@@ -74,7 +77,7 @@ func newCmdPurge(f *Factory, runF func(context.Context, *PurgeOptions) error) *c
 		Use:   "purge URL|PATH...",
 		Args:  cobra.ArbitraryArgs,
 		Short: "Purge exactly the given URLs through the environment's CDN: batched, throttled, retried, journaled, verified",
-		Long:  purgeLong,
+		Long:  fmt.Sprintf(purgeLong, strings.Join(providers.Names(), ", ")),
 		Example: `  cachectl purge --env production --reason "fix typo" --verify /articles/x
   git diff --name-only HEAD~1 | scripts/paths-to-urls | cachectl purge --env production --from-file -
   cachectl purge --env production --tag blog --tag authors
