@@ -41,6 +41,7 @@ func TestPurgeFlags(t *testing.T) {
 		{[]string{"--everything", "--yes", "--soft"}, PurgeOptions{Everything: true, Yes: true, Soft: true, Targets: []string{}}},
 		{[]string{"--verify", "--warm", "--reason", "fix typo", "--journal", "j.jsonl", "/a"}, PurgeOptions{Verify: true, Warm: true, Reason: "fix typo", Journal: "j.jsonl", Targets: []string{"/a"}}},
 		{[]string{"--resume", "20261126T161200Z-ab12cd"}, PurgeOptions{Resume: "20261126T161200Z-ab12cd", Targets: []string{}}},
+		{[]string{"--delete", "/a"}, PurgeOptions{Delete: true, Targets: []string{"/a"}}},
 	}
 	for _, tt := range tests {
 		got, err := parseWith(t, build, tt.args...)

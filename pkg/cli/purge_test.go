@@ -124,6 +124,7 @@ func TestPurgeRefusesBeforeSending(t *testing.T) {
 		{"everything with others", env, []string{"--everything", "--yes", "/a"}, "--everything cannot be combined"},
 		{"unset token", map[string]string{}, []string{"/a"}, "names variable TEST_CF_TOKEN, which is not set"},
 		{"soft on cloudflare", env, []string{"--soft", "/a"}, "soft"},
+		{"delete on cloudflare", env, []string{"--delete", "/a"}, `provider "cloudflare" cannot delete instead of invalidating`},
 		{"warm without verify", env, []string{"--warm", "/a"}, "--warm needs --verify"},
 		{"bad url", env, []string{"http://[::1/x"}, "http://[::1/x"},
 	}
