@@ -304,7 +304,6 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 	ready := time.Now().Add(res.Estimate)
 	estimated := int(math.Ceil(res.Estimate.Seconds()))
 	for i, t := range b.Targets {
-		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
 		var tr TargetResult
 		found := false
 		if len(res.Results) == len(b.Targets) {
@@ -312,16 +311,7 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 		} else {
 			tr, found = byKey[targetKey(t)]
 		}
-		switch {
-		case err != nil:
-			jt.State, jt.ErrorCode, jt.Error = Failed, be.ErrorCode, be.Error
-		case !found:
-			jt.State, jt.Error = Failed, "the provider returned no result for this target"
-		case tr.Err != nil:
-			jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
-		default:
-			jt.PurgeID = tr.PurgeID
-		}
+		jt := s.verdict(t, tr, found, be, err)
 		be.Targets[i] = jt
 		recs[i] = Record{
 			Target: displayTarget(t), Kind: t.Kind, State: jt.State, Batch: b.Seq,
@@ -334,6 +324,24 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 		}
 	}
 	return Entry{Type: EntryBatch, RunID: s.runID, Batch: be}, recs
+}
+
+// verdict is what the journal records for target t of batch entry be:
+// the batch's failure, the provider's result tr (found is false when it
+// returned none for t), or purged.
+func (s *session) verdict(t Target, tr TargetResult, found bool, be *BatchEntry, batchErr error) JournalTarget {
+	jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
+	switch {
+	case batchErr != nil:
+		jt.State, jt.ErrorCode, jt.Error = Failed, be.ErrorCode, be.Error
+	case !found:
+		jt.State, jt.Error = Failed, "the provider returned no result for this target"
+	case tr.Err != nil:
+		jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+	default:
+		jt.PurgeID = tr.PurgeID
+	}
+	return jt
 }
 
 // skip records a batch that was not sent.
