@@ -119,14 +119,14 @@ func TestAkamaiPurgeVerifiesAfterTheEstimate(t *testing.T) {
 }
 
 // TestAkamaiRunFailsThenResumes: an API that answers 502 fails the run
-// with the resume command; once it is back, --resume purges exactly the
-// targets left, each once; the dry run sends nothing and shows the
-// signed request without its credentials.
+// with the resume command; once it is back, --resume deletes exactly the
+// targets left, each once, as the run would have; the dry run sends
+// nothing and shows the signed request without its credentials.
 func TestAkamaiRunFailsThenResumes(t *testing.T) {
 	site := edgeSite(t, "TCP_MISS")
 	dead, cfg, env := akamaiSetup(t, site.URL, akamaifake.Options{Faults: cdnfake.Faults{FailFirst: 1000, Status: http.StatusBadGateway}}, "")
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
-	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", urlFile(t, 45), "--tag", "blog")
+	code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal, "--delete", "--from-file", urlFile(t, 45), "--tag", "blog")
 	m := regexp.MustCompile(`--resume (\S+)`).FindStringSubmatch(stderr)
 	if code != ExitOperational || m == nil {
 		t.Fatalf("exit %d, want 3 with the resume command: %s", code, stderr)
@@ -142,6 +142,11 @@ func TestAkamaiRunFailsThenResumes(t *testing.T) {
 	}
 	if c := healthy.Counts(); c.Items != 46 || c.Requests != 2 {
 		t.Errorf("healthy API: %d requests, %d objects; want 2 and 46 (each once)", c.Requests, c.Items)
+	}
+	for _, r := range healthy.Requests() {
+		if !r.Delete {
+			t.Errorf("the resume sent %s: want the run's deletions", r.Path)
+		}
 	}
 	code, out, _ = run(t, env, "purge", "--config", cfg, "--env", "production", "--dry-run", "/articles/1")
 	sent := len(healthy.Requests())
