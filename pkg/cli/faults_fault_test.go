@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/akamaifake"
+	"github.com/cachectl/cachectl/internal/cdnfake/bunnyfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
 	"github.com/cachectl/cachectl/internal/faultserver"
@@ -77,6 +79,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 2},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 2},
+			"akamai":     {3, purge.Failed, "no complete answer within 1s", 2},
+			"bunny":      {3, purge.Failed, "no complete answer within 1s", 2},
 			"http-purge": {3, purge.Failed, "no complete answer within 1s", 2},
 		},
 	},
@@ -87,6 +91,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 1},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 1},
+			"akamai":     {3, purge.Failed, "no complete answer within 1s", 1},
+			"bunny":      {3, purge.Failed, "no complete answer within 1s", 1},
 			// A node's 200 status line is its confirmation; the body is not read.
 			"http-purge": {0, purge.Purged, "", 1},
 		},
@@ -98,6 +104,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "connection reset by peer", 1},
 			"fastly":     {3, purge.Failed, "connection reset by peer", 1},
+			"akamai":     {3, purge.Failed, "connection reset by peer", 1},
+			"bunny":      {3, purge.Failed, "connection reset by peer", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -108,6 +116,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "unexpected EOF", 1},
 			"fastly":     {3, purge.Failed, "unexpected EOF", 1},
+			"akamai":     {3, purge.Failed, "unexpected EOF", 1},
+			"bunny":      {3, purge.Failed, "unexpected EOF", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -118,6 +128,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"fastly":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"akamai":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"bunny":      {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"http-purge": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 		},
 	},
@@ -129,6 +141,8 @@ var faultTable = []struct {
 			// A certificate will not become trusted by asking again.
 			"cloudflare": {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"fastly":     {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"akamai":     {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"bunny":      {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"http-purge": {3, purge.Failed, "certificate signed by unknown authority", 1},
 		},
 	},
@@ -139,6 +153,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "cachectl-fault.invalid", 2},
 			"fastly":     {3, purge.Failed, "cachectl-fault.invalid", 2},
+			"akamai":     {3, purge.Failed, "cachectl-fault.invalid", 2},
+			"bunny":      {3, purge.Failed, "cachectl-fault.invalid", 2},
 			"http-purge": {3, purge.Failed, "cachectl-fault.invalid", 2},
 		},
 	},
@@ -149,6 +165,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 2},
 			"fastly":     {3, purge.Failed, "HTTP 429", 2},
+			"akamai":     {3, purge.Failed, "HTTP 429", 2},
+			"bunny":      {3, purge.Failed, "HTTP 429", 2},
 			"http-purge": {3, purge.Failed, "HTTP 429", 2},
 		},
 	},
@@ -159,6 +177,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "retrying later is safe", 2},
 			"fastly":     {3, purge.Failed, "retrying later is safe", 2},
+			"akamai":     {3, purge.Failed, "retrying later is safe", 2},
+			"bunny":      {3, purge.Failed, "retrying later is safe", 2},
 			"http-purge": {3, purge.Failed, "retrying later is safe", 2},
 		},
 	},
@@ -168,6 +188,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
+			"akamai":     {0, purge.Purged, "", 2},
+			"bunny":      {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
 	},
@@ -180,6 +202,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
+			"akamai":     {3, purge.Failed, "HTTP 429", 1},
+			"bunny":      {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
 	},
@@ -189,6 +213,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
+			"akamai":     {3, purge.Failed, "HTTP 429", 1},
+			"bunny":      {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
 	},
@@ -198,6 +224,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
+			"akamai":     {0, purge.Purged, "", 2},
+			"bunny":      {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
 	},
@@ -208,6 +236,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 503", 2},
 			"fastly":     {3, purge.Failed, "HTTP 503", 2},
+			"akamai":     {3, purge.Failed, "HTTP 503", 2},
+			"bunny":      {3, purge.Failed, "HTTP 503", 2},
 			"http-purge": {3, purge.Failed, "HTTP 503", 2},
 		},
 	},
@@ -217,6 +247,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 501", 1},
 			"fastly":     {3, purge.Failed, "HTTP 501", 1},
+			"akamai":     {3, purge.Failed, "HTTP 501", 1},
+			"bunny":      {3, purge.Failed, "HTTP 501", 1},
 			"http-purge": {3, purge.Failed, "HTTP 501", 1},
 		},
 	},
@@ -229,6 +261,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 302", 1},
 			"fastly":     {3, purge.Failed, "HTTP 302", 1},
+			"akamai":     {3, purge.Failed, "HTTP 302", 1},
+			"bunny":      {3, purge.Failed, "HTTP 302", 1},
 			"http-purge": {3, purge.Failed, "HTTP 302", 1},
 		},
 	},
@@ -239,6 +273,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"fastly":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"akamai":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"bunny":      {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"http-purge": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 		},
 	},
@@ -250,6 +286,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "response body larger than 8 MiB", 1},
 			"fastly":     {3, purge.Failed, "did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "did not confirm the purge", 1},
+			"bunny":      {0, purge.Purged, "", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -259,6 +297,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -267,6 +306,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -275,6 +315,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -283,6 +324,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "Unable to purge (code 1016); retrying the same request will not help", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 }
@@ -407,6 +449,10 @@ func apiFor(provider string) http.Handler {
 		return cloudflarefake.New(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}})
 	case "fastly":
 		return fastlyfake.New(fastlyfake.Options{ServiceID: fastlyID, Token: cfToken})
+	case "akamai":
+		return akamaifake.New(akamaifake.Options{Credentials: akamaiCreds})
+	case "bunny":
+		return bunnyfake.New(bunnyfake.Options{Token: cfToken})
 	}
 	// A cache node that accepts PURGE the way Varnish does.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -428,6 +474,12 @@ func purgeConfig(t *testing.T, provider, base string) string {
 		cdn = fmt.Sprintf("provider: cloudflare\n      zone_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s/client/v4\n      plan: enterprise", zoneID, base)
 	case "fastly":
 		cdn = fmt.Sprintf("provider: fastly\n      service_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s", fastlyID, base)
+	case "akamai":
+		edgerc := writeFile(t, "edgerc", fmt.Sprintf("[default]\nhost = %s\nclient_token = %s\nclient_secret = %s\naccess_token = %s\n",
+			akamaiCreds.Host, akamaiCreds.ClientToken.Reveal(), akamaiCreds.ClientSecret.Reveal(), akamaiCreds.AccessToken.Reveal()))
+		cdn = fmt.Sprintf("provider: akamai\n      edgerc: %s\n      api_url: %s", edgerc, base)
+	case "bunny":
+		cdn = fmt.Sprintf("provider: bunny\n      api_token_env: TEST_TOKEN\n      api_url: %s", base)
 	default:
 		cdn = fmt.Sprintf("provider: http-purge\n      endpoints: [%s]", base)
 	}
@@ -443,7 +495,7 @@ func purgeConfig(t *testing.T, provider, base string) string {
 func TestPurgeFaults(t *testing.T) {
 	targets := []string{"/articles/1", "/articles/2", "/articles/3"}
 	for _, tt := range faultTable {
-		for _, provider := range []string{"cloudflare", "fastly", "http-purge"} {
+		for _, provider := range []string{"cloudflare", "fastly", "akamai", "bunny", "http-purge"} {
 			want, ok := tt.purge[provider]
 			if !ok {
 				continue

@@ -185,7 +185,7 @@ func (p *Provider) apiError(status int, ans answer, jsonErr error, raw []byte, k
 		if ans.SupportID != "" {
 			ae.Message += " (support id " + ans.SupportID + ")"
 		}
-	case status == http.StatusCreated:
+	case status >= 200 && status < 300:
 		ae.Message = "the API did not confirm the purge: " + purge.BodySnippet(raw)
 	default:
 		ae.Message = purge.BodySnippet(raw)
