@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cachectl/cachectl/pkg/textdiff"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -37,50 +39,15 @@ func Check(t testing.TB, name string, got []byte) {
 }
 
 // diff shows want and got line by line: "-" lines only in want, "+" lines
-// only in got, "  " lines in both, aligned on a longest common subsequence
-// so that one inserted line shows as one line, not as every line after it.
+// only in got, "  " lines in both.
 func diff(want, got string) string {
-	a, b := splitLines(want), splitLines(got)
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
 	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			out.WriteString("  " + a[i] + "\n")
-			i, j = i+1, j+1
-		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			out.WriteString("- " + a[i] + "\n")
-			i++
-		default:
-			out.WriteString("+ " + b[j] + "\n")
-			j++
-		}
+	for _, l := range textdiff.Align(textdiff.SplitLines(want), textdiff.SplitLines(got)) {
+		out.WriteString(string(l.Kind) + " " + l.Text + "\n")
 	}
 	return out.String()
 }
 
-// splitLines splits s after each newline; a final line without one is
-// still a line, and a trailing newline adds none.
-func splitLines(s string) []string {
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\n")
-	}
-	return lines
-}
+// Updating reports whether tests run with -update: a test that writes
+// files other than golden files (screenshots) rewrites them only then.
+func Updating() bool { return *update }

@@ -1,7 +1,8 @@
 // Package stacktest starts the local stack from scripts/stack.sh — the
 // Devnotes origin behind a production and a staging Varnish — for
 // integration tests, on ports and in a state directory of its own, so test
-// binaries running in parallel do not meet.
+// binaries running in parallel do not meet. A test starts a stack of its
+// own with Start, or shares the test binary's one stack with Shared.
 //
 // Without the stack's packages (varnish, python3-fastapi, python3-uvicorn,
 // curl) tests are skipped with the install command; with CI=true they fail
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,6 +61,66 @@ type Stack struct {
 
 // Start brings up a stack for t and registers its shutdown with t.Cleanup.
 func Start(t testing.TB) *Stack {
+	t.Helper()
+	s := start(t)
+	pids := s.pids()
+	t.Cleanup(func() { s.stop(t, pids) })
+	return s
+}
+
+// shared is the stack Shared starts once per test binary and Main stops.
+var shared struct {
+	mu    sync.Mutex
+	stack *Stack
+	pids  []int
+}
+
+// Shared returns the test binary's one stack, started by the first test
+// that asks for it; later tests get the same stack in whatever state the
+// earlier ones left it (caches warm, articles edited). It stays up until
+// Main stops it after the last test, so a package whose tests call Shared
+// runs them through Main:
+//
+//	func TestMain(m *testing.M) { os.Exit(stacktest.Main(m)) }
+//
+// When the stack cannot start, t is failed or skipped as by Start, and the
+// next test to ask tries again.
+func Shared(t testing.TB) *Stack {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.stack == nil {
+		s := start(t)
+		shared.stack, shared.pids = s, s.pids()
+	}
+	return shared.stack
+}
+
+// Main runs the tests of m and then stops the caches SharedCache started
+// and the stack Shared started, if any, and returns the exit code for os.Exit: the tests', or 1 when they
+// passed but the stack did not stop cleanly.
+func Main(m *testing.M) int {
+	code := m.Run()
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if err := stopSharedCaches(code != 0, logf); err != nil {
+		logf("stacktest: %v", err)
+		code = max(code, 1)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if s := shared.stack; s != nil {
+		if err := s.shutdown(shared.pids, code != 0, logf); err != nil {
+			logf("stacktest: %v", err)
+			code = max(code, 1)
+		}
+		shared.stack = nil
+	}
+	return code
+}
+
+// start brings up a stack; on failure it fails t, or skips it when the
+// stack's packages are missing.
+func start(t testing.TB) *Stack {
 	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
@@ -116,32 +178,38 @@ func Start(t testing.TB) *Stack {
 			t.Fatalf("stacktest: scripts/stack.sh up: %v\n%s", err, out)
 		}
 	}
-
-	pids := s.pids()
-	t.Cleanup(func() { s.stop(t, pids) })
 	return s
 }
 
-// stop runs stack.sh down, checks that every process it started is gone, and
-// removes the state directory.
+// stop shuts the stack down at the end of t.
 func (s *Stack) stop(t testing.TB, pids []int) {
-	if t.Failed() {
-		s.logTails(t)
+	if err := s.shutdown(pids, t.Failed(), t.Logf); err != nil {
+		t.Errorf("stacktest: %v", err)
+	}
+}
+
+// shutdown runs stack.sh down, checks that every process it started is
+// gone, and removes the state directory; after a failure (failed) it first
+// logs the end of each component's log.
+func (s *Stack) shutdown(pids []int, failed bool, logf func(string, ...any)) error {
+	if failed {
+		s.logTails(logf)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if out, err := s.run(ctx, "down"); err != nil {
-		t.Errorf("stacktest: scripts/stack.sh down: %v\n%s", err, out)
-		return
+		return fmt.Errorf("scripts/stack.sh down: %w\n%s", err, out)
 	}
+	var errs []error
 	for _, pid := range pids {
 		if processAlive(pid) {
-			t.Errorf("stacktest: process %d still running after down", pid)
+			errs = append(errs, fmt.Errorf("process %d still running after down", pid))
 		}
 	}
 	if err := os.RemoveAll(s.Dir); err != nil {
-		t.Errorf("stacktest: remove state dir: %v", err)
+		errs = append(errs, fmt.Errorf("remove state dir: %w", err))
 	}
+	return errors.Join(errs...)
 }
 
 // run executes scripts/stack.sh with the stack's settings and returns its
@@ -203,7 +271,7 @@ func (s *Stack) pids() []int {
 }
 
 // logTails logs the end of each component's log, for a failed test.
-func (s *Stack) logTails(t testing.TB) {
+func (s *Stack) logTails(logf func(string, ...any)) {
 	for _, name := range []string{"origin", "production", "staging"} {
 		b, err := os.ReadFile(filepath.Join(s.Dir, name+".log"))
 		if err != nil {
@@ -213,7 +281,7 @@ func (s *Stack) logTails(t testing.TB) {
 		if len(lines) > 20 {
 			lines = lines[len(lines)-20:]
 		}
-		t.Logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
+		logf("stacktest: last lines of %s.log:\n%s", name, strings.Join(lines, "\n"))
 	}
 }
 
@@ -259,6 +327,23 @@ func (s *Stack) EditArticle(t testing.TB, slug, title string) {
 	expectOK(t, req, "edit "+slug)
 }
 
+// SetSlow switches the origin's deliberately slow route, /popular, on or
+// off (POST /admin/slow?on=1 drops the index its queries use, on=0
+// creates it again).
+func (s *Stack) SetSlow(t testing.TB, on bool) {
+	t.Helper()
+	v := "0"
+	if on {
+		v = "1"
+	}
+	// Also called from a Cleanup, when the test's context is done.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodPost, s.OriginURL+"/admin/slow?on="+v, nil)
+	if err != nil {
+		t.Fatalf("stacktest: slow %s: %v", v, err)
+	}
+	expectOK(t, req, "slow "+v)
+}
+
 // Purge sends PURGE for path to the cache at cacheURL (ProductionURL or
 // StagingURL), which accept it from loopback.
 func (s *Stack) Purge(t testing.TB, cacheURL, path string) {
@@ -268,6 +353,43 @@ func (s *Stack) Purge(t testing.TB, cacheURL, path string) {
 		t.Fatalf("stacktest: purge %s: %v", path, err)
 	}
 	expectOK(t, req, "purge "+path)
+}
+
+// UseVCL changes a cache's rules the way an operator does, without a
+// restart: edit gets the VCL the cache runs ("production" or "staging",
+// backend already pointed at this stack's origin) and returns the new one,
+// which is loaded and made active. When t ends the cache goes back to its
+// own VCL and drops every stored object, so later tests meet the stack as
+// it was configured.
+func (s *Stack) UseVCL(t testing.TB, cache string, edit func(vcl string) string) {
+	t.Helper()
+	own, err := os.ReadFile(filepath.Join(s.Dir, cache+".vcl"))
+	if err != nil {
+		t.Fatalf("stacktest: read %s's VCL: %v", cache, err)
+	}
+	name := fmt.Sprintf("changed%d", time.Now().UnixNano())
+	path := filepath.Join(s.Dir, name+".vcl")
+	if err := os.WriteFile(path, []byte(edit(string(own))), 0o644); err != nil {
+		t.Fatalf("stacktest: write VCL: %v", err)
+	}
+	s.varnishadm(t, cache, "vcl.load", name, path)
+	s.varnishadm(t, cache, "vcl.use", name)
+	t.Cleanup(func() {
+		s.varnishadm(t, cache, "vcl.use", "boot")
+		s.varnishadm(t, cache, "vcl.discard", name)
+		s.varnishadm(t, cache, "ban", "req.url", "~", ".")
+	})
+}
+
+// varnishadm runs one command on a cache's management interface.
+func (s *Stack) varnishadm(t testing.TB, cache string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "varnishadm", append([]string{"-n", filepath.Join(s.Dir, cache)}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("stacktest: varnishadm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // expectOK sends req and fails t unless the answer is 200.

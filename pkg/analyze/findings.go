@@ -51,6 +51,9 @@ const (
 	IDCacheStatusUnknown = "cache-status-unknown"
 	// IDSameBodyLoggedIn: the logged-in body equals the anonymous one.
 	IDSameBodyLoggedIn = "same-body-logged-in"
+	// IDServerTimingInvalid: a Server-Timing metric breaks the grammar and
+	// was left out (browsers drop it too).
+	IDServerTimingInvalid = "server-timing-invalid"
 )
 
 // maxQuoted bounds header values quoted in messages so one odd header does
@@ -71,7 +74,14 @@ func Findings(r *probe.Result) []finding.Finding {
 	a.directives(&fs)
 	if r.Cache.Status == cachestatus.UNKNOWN || r.Cache.Status == "" {
 		fs.add(IDCacheStatusUnknown, finding.Info,
-			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...); name your cache's header with --cache-header NAME")
+			"no recognized cache-status header (Cache-Status, X-Cache, CF-Cache-Status, Age, ...): %s", cachestatus.EnableHint(cachestatus.Software(a.h)))
+	}
+	if ps := r.ServerTimingProblems; len(ps) > 0 {
+		more := ""
+		if len(ps) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(ps)-1)
+		}
+		fs.add(IDServerTimingInvalid, finding.Info, "Server-Timing metric %q left out: %s%s", clip(ps[0].Metric), ps[0].Reason, more)
 	}
 	sortFindings(fs)
 	return fs

@@ -13,6 +13,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 // result builds a probe result the way the prober fills one in: the header
@@ -332,6 +333,13 @@ func TestFindingMessagesNameTheCause(t *testing.T) {
 			result(anon, 200, cachestatus.MISS, "Surrogate-Control: max-age=86400", "Cache-Control: no-cache", etag),
 			"cdn-override", []string{"Surrogate-Control: max-age=86400", "Cache-Control: no-cache"},
 		},
+		{
+			"a malformed Server-Timing metric is named with its reason and the count of others",
+			withServerTimingProblems(result(anon, 200, cachestatus.MISS, "Cache-Control: max-age=60", etag),
+				servertiming.Problem{Metric: "db;dur", Reason: "parameter dur has no value (expected dur=VALUE)"},
+				servertiming.Problem{Metric: "x y", Reason: "unexpected 'y'"}),
+			"server-timing-invalid", []string{`"db;dur" left out: parameter dur has no value`, "(and 1 more)"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,6 +359,11 @@ func TestFindingMessagesNameTheCause(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withServerTimingProblems(r *probe.Result, ps ...servertiming.Problem) *probe.Result {
+	r.ServerTimingProblems = ps
+	return r
 }
 
 func TestFindingsNeverPrintCookieValues(t *testing.T) {

@@ -190,6 +190,12 @@ var catalog = []catalogCase{
 	{name: "trafficserver none", headers: []string{"X-Cache: none", atsSrv}, wantStatus: UNKNOWN, wantSource: "", wantCDN: "trafficserver"},
 	{name: "trafficserver by Via", headers: []string{"X-Cache: hit-fresh", "Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.3)"}, wantStatus: HIT, wantSource: "X-Cache", wantCDN: "trafficserver"},
 
+	// Apache Traffic Server without xdebug: the cache codes in Via.
+	{name: "trafficserver Via miss", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cMsSfW])", atsSrv, "Age: 0"}, wantStatus: MISS, wantSource: "Via", wantCDN: "trafficserver", wantLayers: []string{"ats.example.net=MISS"}},
+	{name: "trafficserver Via hit", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cHs f ])", atsSrv, "Age: 12"}, wantStatus: HIT, wantSource: "Via", wantCDN: "trafficserver"},
+	{name: "trafficserver Age alone says nothing", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5)", atsSrv, "Age: 1"}, wantStatus: UNKNOWN, wantSource: "", wantCDN: "trafficserver"},
+	{name: "trafficserver Via revalidated", headers: []string{"Via: http/1.1 ats.example.net (ApacheTrafficServer/9.2.5 [cSsNfU])", atsSrv}, wantStatus: REVALIDATED, wantSource: "Via", wantCDN: "trafficserver"},
+
 	// Caddy cache-handler / Souin.
 	{name: "souin miss stored", headers: []string{"Cache-Status: Souin; fwd=uri-miss; stored; key=GET-https-example.com-/blog; detail=DEFAULT", caddySrv}, wantStatus: MISS, wantSource: "Cache-Status", wantCDN: "souin"},
 	{name: "souin hit", headers: []string{"Cache-Status: Souin; hit; ttl=1765; key=GET-https-example.com-/blog; detail=DEFAULT", caddySrv, "Age: 35"}, wantStatus: HIT, wantSource: "Cache-Status", wantCDN: "souin"},

@@ -18,6 +18,7 @@ const (
 	hdrXCache       = "X-Cache"
 	hdrXCacheRemote = "X-Cache-Remote"
 	hdrVarnish      = "X-Varnish"
+	hdrVia          = "Via"
 	hdrAge          = "Age"
 	hdrServedBy     = "X-Served-By"
 )
@@ -28,7 +29,7 @@ const (
 func Headers() []string {
 	return []string{
 		hdrCloudflare, hdrVercel, hdrBunny, hdrAkamaiStatus, hdrCacheStatus,
-		hdrNginx, hdrProxyCache, hdrXCache, hdrXCacheRemote, hdrVarnish, hdrAge,
+		hdrNginx, hdrProxyCache, hdrXCache, hdrXCacheRemote, hdrVarnish, hdrVia, hdrAge,
 	}
 }
 
@@ -77,8 +78,13 @@ func Detect(h http.Header, opts Options) Result {
 	if !edge && res.useXCache(h) {
 		return res
 	}
-	if res.use(h, hdrVarnish, parseVarnish) || res.use(h, hdrAge, parseAgeLayer) {
+	if res.use(h, hdrVarnish, parseVarnish) || res.use(h, hdrVia, parseTrafficServerVia) {
 		return res
+	}
+	// Traffic Server sends Age: 1 on answers it just fetched, so its Age
+	// says nothing about a hit.
+	if res.CDN != CDNTrafficServer {
+		res.use(h, hdrAge, parseAgeLayer)
 	}
 	return res
 }

@@ -30,7 +30,8 @@
 //	KeyCDN                X-Cache (Server: keycdn-engine)                 keycdn
 //	CDN77                 X-Cache (Server: CDN77-Turbo)                   cdn77
 //	Squid                 X-Cache "HIT from host" (< 6), Cache-Status (>= 6)  squid
-//	Apache Traffic Server X-Cache hit-fresh, hit-stale, ... (xdebug)      trafficserver
+//	Apache Traffic Server X-Cache hit-fresh, hit-stale, ... (xdebug), else
+//	                      the cache codes in Via ([cHs f ], [cMsSfW])     trafficserver
 //	Caddy cache-handler / Souin  Cache-Status with detail                souin
 //
 // Any other cache that emits RFC 9211 Cache-Status is read too, and a site
@@ -41,10 +42,12 @@
 // wins: a header named in Options.ExtraHeaders, then the vendor headers
 // (Cf-Cache-Status, X-Vercel-Cache, CDN-Cache, Akamai-Cache-Status,
 // Cache-Status, X-Cache-Status, X-Proxy-Cache), then X-Cache, then X-Varnish
-// transaction ids, then Age. One exception keeps the client-facing answer:
-// when side headers show that X-Cache belongs to an edge CDN (Fastly,
-// CloudFront, Akamai, Azure, KeyCDN, CDN77), X-Cache outranks the
-// Cache-Status and X-Cache-Status an origin cache behind it leaked through.
+// transaction ids, then Traffic Server's codes in Via, then Age (except
+// from Traffic Server, which sends Age: 1 on fresh fetches). One
+// exception keeps the client-facing answer: when side headers show that
+// X-Cache belongs to an edge CDN (Fastly, CloudFront, Akamai, Azure, KeyCDN,
+// CDN77), X-Cache outranks the Cache-Status and X-Cache-Status an origin
+// cache behind it leaked through.
 // A header whose client-facing value says nothing (Cloudflare NONE,
 // CloudFront Error, Traffic Server none, a malformed Cache-Status) is
 // skipped in favour of the next one.

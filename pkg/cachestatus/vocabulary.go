@@ -162,7 +162,12 @@ func parseSegment(seg string) Layer {
 // parseWords reads a comma-separated list of status words, one per layer,
 // in the order the header lists them. It fails for an empty or oversized
 // value; unrecognized words become UNKNOWN layers.
-func parseWords(v string) ([]Layer, bool) {
+func parseWords(v string) ([]Layer, bool) { return eachLayer(v, parseSegment) }
+
+// eachLayer reads every non-blank comma-separated part of v, trimmed, as
+// one layer. It fails for an empty value, or one too long or with too
+// many parts to be a real header.
+func eachLayer(v string, parse func(seg string) Layer) ([]Layer, bool) {
 	if len(v) > maxValueLen {
 		return nil, false
 	}
@@ -172,8 +177,8 @@ func parseWords(v string) ([]Layer, bool) {
 	}
 	layers := make([]Layer, 0, n)
 	for seg := range strings.SplitSeq(v, ",") {
-		if strings.TrimSpace(seg) != "" {
-			layers = append(layers, parseSegment(seg))
+		if seg = strings.TrimSpace(seg); seg != "" {
+			layers = append(layers, parse(seg))
 		}
 	}
 	return layers, true

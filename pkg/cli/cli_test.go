@@ -16,7 +16,7 @@ import (
 )
 
 // run executes one command line the way main does and returns exit code, stdout and stderr.
-func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+func run(t testing.TB, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	code := Execute(context.Background(), args, ios, config.EnvironFromMap(env))

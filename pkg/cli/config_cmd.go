@@ -13,6 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/providers"
+	"github.com/cachectl/cachectl/pkg/related"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -133,8 +136,9 @@ func configShowRun(opts *ConfigShowOptions) error {
 		Routes       []config.Route                 `json:"routes,omitempty" yaml:"routes,omitempty"`
 		Defaults     config.Defaults                `json:"defaults" yaml:"defaults,omitempty"`
 		CacheHeaders []string                       `json:"cache_headers,omitempty" yaml:"cache_headers,omitempty"`
+		Related      []related.Rule                 `json:"related,omitempty" yaml:"related,omitempty"`
 		Secrets      map[string]string              `json:"secrets" yaml:"secrets"`
-	}{cfg.File, cfg.Environments, cfg.Routes, cfg.Defaults, cfg.CacheHeaders, secretStatus(opts.Lookup, cfg)}
+	}{cfg.File, cfg.Environments, cfg.Routes, cfg.Defaults, cfg.CacheHeaders, cfg.Related, secretStatus(opts.Lookup, cfg)}
 	if format == report.JSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
@@ -165,6 +169,9 @@ func secretStatus(lookup config.Lookup, cfg *config.Config) map[string]string {
 		}
 		if env.CDN.APITokenEnv != "" || env.CDN.APITokenFile != "" {
 			out["environments."+name+".cdn.api_token"] = state(env.CDN.Token(lookup, name))
+		}
+		if spec, ok := providers.Lookup(env.CDN.Provider); ok && spec.Secret.Kind == purge.SecretAWS {
+			out["environments."+name+".cdn.credentials"] = "from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, SSO, web identity), resolved when purging"
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/iostreams"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/secret"
 )
 
 // cmdDeps are the pieces of the Factory a command's plan and run steps use.
@@ -31,6 +32,9 @@ type cmdDeps struct {
 	Style func() report.Style
 	// Logger writes to stderr at the --log-level.
 	Logger *slog.Logger
+	// Scrubber holds the run's secrets; providers register those they
+	// resolve themselves (AWS keys, EdgeGrid secrets).
+	Scrubber *secret.Scrubber
 }
 
 func (f *Factory) deps() cmdDeps {
@@ -44,7 +48,27 @@ func (f *Factory) deps() cmdDeps {
 		OutputFormat: f.OutputFormat,
 		Style:        f.Style,
 		Logger:       f.Logger,
+		Scrubber:     f.Scrubber,
 	}
+}
+
+// planStart is the first step of a plan: -o checked against the formats
+// the command writes, the configuration, and the --env environment (nil
+// when none was named).
+func (d cmdDeps) planStart(formats ...report.Format) (report.Format, *config.Config, *config.Environment, error) {
+	format, err := d.OutputFormat(formats...)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg, err := d.Config()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	env, err := d.Environment()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return format, cfg, env, nil
 }
 
 // proberOptions are the options of the prober a command uses against env

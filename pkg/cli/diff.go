@@ -47,7 +47,8 @@ Exit status: 0 no drift, 1 drift, 2 bad config or flags (nothing sent), 3 a
 probe got no response on either side.`,
 		Example: `  cachectl diff --env staging --env production
   cachectl diff --env staging --env production --ignore ttl /articles/x
-  cachectl diff --env staging --env production -o markdown >> "$GITHUB_STEP_SUMMARY"`,
+  cachectl diff --env staging --env production -o markdown >> "$GITHUB_STEP_SUMMARY"
+  cachectl diff --env staging --env production -o html > drift.html`,
 		Annotations: map[string]string{annotationMultiEnv: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Targets = args
@@ -84,7 +85,7 @@ type diffPlan struct {
 }
 
 func planDiff(opts *DiffOptions) (*diffPlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown, report.HTML)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func planDiff(opts *DiffOptions) (*diffPlan, error) {
 	}
 	envs := opts.Globals.Envs
 	if len(envs) != 2 {
-		return nil, usageErrorf("diff: expected --env A --env B (two environments), got %d (known: %s)", len(envs), strings.Join(cfg.EnvNames(), ", "))
+		return nil, usageErrorf("diff: expected --env A --env B (two environments), got %d (%s)", len(envs), knownEnvironments(cfg, opts.Environ, "known: "))
 	}
 	if err := checkDiffFlags(opts); err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func planDiff(opts *DiffOptions) (*diffPlan, error) {
 	if len(routes) == 0 {
 		return nil, usageErrorf("diff: no routes (expected PATH arguments or routes in %s)", orDash(cfg.File))
 	}
-	if err := p.resolve(routes); err != nil {
+	if err := p.resolve(routes, cfg.Routes); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -157,9 +158,10 @@ func planDiffSide(opts *DiffOptions, cfg *config.Config, name string) (diffSide,
 	return s, checkHostHeader(s.probe, env, s.session)
 }
 
-// resolve turns each route, a path, into a URL on each side. A side with a
-// session sends its cookie only to its environment's own hosts.
-func (p *diffPlan) resolve(routes []string) error {
+// resolve turns each route, a path, into a URL on each side, with the owner
+// and rollback of the config's route of that path. A side with a session
+// sends its cookie only to its environment's own hosts.
+func (p *diffPlan) resolve(routes []string, configured []config.Route) error {
 	for i, r := range routes {
 		if !strings.HasPrefix(r, "/") {
 			return usageErrorf("diff: %q is not a path (expected /path: each side resolves it against its own base_url)", r)
@@ -172,7 +174,11 @@ func (p *diffPlan) resolve(routes []string) error {
 		if err != nil {
 			return err
 		}
-		p.targets = append(p.targets, verify.DiffTarget{Index: i, Route: r, URLA: ua, URLB: ub})
+		t := verify.DiffTarget{Index: i, Route: r, URLA: ua, URLB: ub}
+		if j := slices.IndexFunc(configured, func(c config.Route) bool { return c.Path == r }); j >= 0 {
+			t.Owner, t.Rollback = configured[j].Owner, configured[j].Rollback
+		}
+		p.targets = append(p.targets, t)
 		p.width = max(p.width, utf8.RuneCountInString(r))
 	}
 	return nil

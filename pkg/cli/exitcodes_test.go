@@ -63,3 +63,37 @@ func TestHostHeaderWithSessionRefused(t *testing.T) {
 		t.Errorf("anonymous with a Host header: exit 2: %s", stderr)
 	}
 }
+
+// TestNoConfigFileSaysWhereItLooked: a command that needs an environment,
+// run without any config file, says that none was found, where it looked
+// and how to start one, instead of listing no environments.
+func TestNoConfigFileSaysWhereItLooked(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	for _, args := range [][]string{{"verify"}, {"purge", "/a"}, {"inspect", "/a"}, {"diff"}} {
+		code, _, stderr := run(t, env, args...)
+		want := "no config file was found (looked for ./cachectl.yaml and " + home + "/.config/cachectl/config.yaml); create one"
+		if code != ExitUsage || !strings.Contains(stderr, want) || strings.Contains(stderr, "one of: )") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+}
+
+// TestPurgeFileErrorsNameTheLine: an out-of-host or control-character line
+// in --from-file is refused with its line number; nothing is sent.
+func TestPurgeFileErrorsNameTheLine(t *testing.T) {
+	fake, cfg, env := cloudflareSetup(t, cloudflareNoFaults())
+	for name, body := range map[string]string{
+		"line 3: https://evil.example/x is outside environment": "# changed\n/articles/1\nhttps://evil.example/x\n",
+		"line 2: invalid path": "/articles/1\n/articles/2\x01x\n",
+	} {
+		path := writeFile(t, "urls.txt", body)
+		code, _, stderr := run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", filepath.Join(t.TempDir(), "j"), "--from-file", path)
+		if code != ExitUsage || !strings.Contains(stderr, path+" "+name) {
+			t.Errorf("exit %d, stderr %q; want 2 naming %q", code, stderr, name)
+		}
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}

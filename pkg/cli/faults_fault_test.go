@@ -14,6 +14,7 @@ import (
 	"github.com/cachectl/cachectl/internal/cdnfake/akamaifake"
 	"github.com/cachectl/cachectl/internal/cdnfake/bunnyfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
+	"github.com/cachectl/cachectl/internal/cdnfake/cloudfrontfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
 	"github.com/cachectl/cachectl/internal/faultserver"
 	"github.com/cachectl/cachectl/pkg/purge"
@@ -78,6 +79,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "timeout after 1s", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 2},
+			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 2},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 2},
 			"akamai":     {3, purge.Failed, "no complete answer within 1s", 2},
 			"bunny":      {3, purge.Failed, "no complete answer within 1s", 2},
@@ -90,6 +92,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "reading body: timeout after 1s", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 1},
+			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 1},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 1},
 			"akamai":     {3, purge.Failed, "no complete answer within 1s", 1},
 			"bunny":      {3, purge.Failed, "no complete answer within 1s", 1},
@@ -103,6 +106,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "connection reset by peer", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "connection reset by peer", 1},
+			"cloudfront": {3, purge.Failed, "connection reset by peer", 1},
 			"fastly":     {3, purge.Failed, "connection reset by peer", 1},
 			"akamai":     {3, purge.Failed, "connection reset by peer", 1},
 			"bunny":      {3, purge.Failed, "connection reset by peer", 1},
@@ -115,6 +119,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "connection closed before the response was complete", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "unexpected EOF", 1},
+			"cloudfront": {3, purge.Failed, "unexpected EOF", 1},
 			"fastly":     {3, purge.Failed, "unexpected EOF", 1},
 			"akamai":     {3, purge.Failed, "unexpected EOF", 1},
 			"bunny":      {3, purge.Failed, "unexpected EOF", 1},
@@ -127,6 +132,7 @@ var faultTable = []struct {
 		probe: &probeWant{inspect: 3, verify: 3, diff: 3, err: "TLS handshake failed: the server did not answer with TLS"},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"cloudfront": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"fastly":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"akamai":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"bunny":      {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
@@ -140,6 +146,7 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			// A certificate will not become trusted by asking again.
 			"cloudflare": {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"cloudfront": {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"fastly":     {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"akamai":     {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"bunny":      {3, purge.Failed, "certificate signed by unknown authority", 1},
@@ -164,6 +171,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 2},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 2},
 			"fastly":     {3, purge.Failed, "HTTP 429", 2},
 			"akamai":     {3, purge.Failed, "HTTP 429", 2},
 			"bunny":      {3, purge.Failed, "HTTP 429", 2},
@@ -176,6 +184,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "retrying later is safe", 2},
+			"cloudfront": {3, purge.Failed, "retrying later is safe", 2},
 			"fastly":     {3, purge.Failed, "retrying later is safe", 2},
 			"akamai":     {3, purge.Failed, "retrying later is safe", 2},
 			"bunny":      {3, purge.Failed, "retrying later is safe", 2},
@@ -187,6 +196,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}, Times: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
+			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
 			"akamai":     {0, purge.Purged, "", 2},
 			"bunny":      {0, purge.Purged, "", 2},
@@ -201,6 +211,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
 			"akamai":     {3, purge.Failed, "HTTP 429", 1},
 			"bunny":      {3, purge.Failed, "HTTP 429", 1},
@@ -212,6 +223,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"Fri, 31 Dec 2999 23:59:59 GMT"}}},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
 			"akamai":     {3, purge.Failed, "HTTP 429", 1},
 			"bunny":      {3, purge.Failed, "HTTP 429", 1},
@@ -223,6 +235,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusBadGateway, Body: "<html>bad gateway</html>", Times: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {0, purge.Purged, "", 2},
+			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
 			"akamai":     {0, purge.Purged, "", 2},
 			"bunny":      {0, purge.Purged, "", 2},
@@ -235,6 +248,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 503", 2},
+			"cloudfront": {3, purge.Failed, "HTTP 503", 2},
 			"fastly":     {3, purge.Failed, "HTTP 503", 2},
 			"akamai":     {3, purge.Failed, "HTTP 503", 2},
 			"bunny":      {3, purge.Failed, "HTTP 503", 2},
@@ -246,6 +260,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusNotImplemented},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 501", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 501", 1},
 			"fastly":     {3, purge.Failed, "HTTP 501", 1},
 			"akamai":     {3, purge.Failed, "HTTP 501", 1},
 			"bunny":      {3, purge.Failed, "HTTP 501", 1},
@@ -260,6 +275,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 0, diff: 1, err: "stopped after 10 redirects (redirect loop?)", requests: 10},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "HTTP 302", 1},
+			"cloudfront": {3, purge.Failed, "HTTP 302", 1},
 			"fastly":     {3, purge.Failed, "HTTP 302", 1},
 			"akamai":     {3, purge.Failed, "HTTP 302", 1},
 			"bunny":      {3, purge.Failed, "HTTP 302", 1},
@@ -272,6 +288,7 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 3, verify: 3, diff: 3, err: "server response headers exceeded 1048576 bytes", requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"cloudfront": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"fastly":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"akamai":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"bunny":      {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
@@ -285,6 +302,9 @@ var faultTable = []struct {
 		probe:  &probeWant{inspect: 0, verify: 0, diff: 1, requests: 1},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "response body larger than 8 MiB", 1},
+			// The SDK decodes the body as it reads: the cap or, when decoding is
+			// slow (-race), the attempt's timeout stops it first.
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "did not confirm the purge", 1},
 			"akamai":     {3, purge.Failed, "did not confirm the purge", 1},
 			"bunny":      {0, purge.Purged, "", 1},
@@ -296,6 +316,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: "<html><body>Welcome to nginx!</body></html>"},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
@@ -305,6 +326,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"success": true, "errors": [], "result": {"id": "9a7806061c88ada191ed06f989cc3dac"`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
@@ -314,6 +336,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"result": {"id": "x"}, "status": "maybe"}`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
@@ -323,6 +346,7 @@ var faultTable = []struct {
 		server: faultserver.Options{Fault: faultserver.Status, Status: http.StatusOK, Body: `{"success": false, "errors": [{"code": 1016, "message": "Unable to purge"}], "messages": [], "result": null}`},
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "Unable to purge (code 1016); retrying the same request will not help", 1},
+			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
 			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
@@ -353,7 +377,7 @@ func faultSite(t *testing.T, at endpoint, opts faultserver.Options) (string, fun
 	return s.URL, s.Count
 }
 
-func writeFile(t *testing.T, name, body string) string {
+func writeFile(t testing.TB, name, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -453,6 +477,8 @@ func apiFor(provider string) http.Handler {
 		return akamaifake.New(akamaifake.Options{Credentials: akamaiCreds})
 	case "bunny":
 		return bunnyfake.New(bunnyfake.Options{Token: cfToken})
+	case "cloudfront":
+		return cloudfrontfake.New(cloudfrontfake.Options{DistributionID: cfDistribution, Credentials: cfKey})
 	}
 	// A cache node that accepts PURGE the way Varnish does.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -480,6 +506,8 @@ func purgeConfig(t *testing.T, provider, base string) string {
 		cdn = fmt.Sprintf("provider: akamai\n      edgerc: %s\n      api_url: %s", edgerc, base)
 	case "bunny":
 		cdn = fmt.Sprintf("provider: bunny\n      api_token_env: TEST_TOKEN\n      api_url: %s", base)
+	case "cloudfront":
+		cdn = fmt.Sprintf("provider: cloudfront\n      distribution_id: %s\n      api_url: %s", cfDistribution, base)
 	default:
 		cdn = fmt.Sprintf("provider: http-purge\n      endpoints: [%s]", base)
 	}
@@ -495,7 +523,7 @@ func purgeConfig(t *testing.T, provider, base string) string {
 func TestPurgeFaults(t *testing.T) {
 	targets := []string{"/articles/1", "/articles/2", "/articles/3"}
 	for _, tt := range faultTable {
-		for _, provider := range []string{"cloudflare", "fastly", "akamai", "bunny", "http-purge"} {
+		for _, provider := range []string{"cloudflare", "fastly", "akamai", "bunny", "http-purge", "cloudfront"} {
 			want, ok := tt.purge[provider]
 			if !ok {
 				continue
@@ -509,7 +537,9 @@ func TestPurgeFaults(t *testing.T) {
 				journal := filepath.Join(t.TempDir(), "journal.jsonl")
 				args := append([]string{"purge", "--config", cfg, "--env", "production", "--journal", journal,
 					"--timeout", faultTimeout.String(), "--reason", "fault: " + tt.fault, "-o", "jsonl"}, targets...)
-				code, out, stderr := timed(t, map[string]string{"TEST_TOKEN": cfToken}, args...)
+				env := cfEnv(t)
+				env["TEST_TOKEN"] = cfToken
+				code, out, stderr := timed(t, env, args...)
 				if code != want.exit {
 					t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, want.exit, out, stderr)
 				}

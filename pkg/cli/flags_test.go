@@ -219,7 +219,7 @@ func TestVerifyFlags(t *testing.T) {
 	sitemap := writeFile(t, "sitemap.xml", `<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>`+o.URL+`/s</loc></url></urlset>`)
 	def := func(mod func(*VerifyOptions)) *VerifyOptions {
-		opts := &VerifyOptions{Seed: 1, Interval: 5 * time.Second, Concurrency: 8}
+		opts := &VerifyOptions{Seed: 1, Interval: 5 * time.Second, Concurrency: 8, RecordRoutes: []string{}}
 		mod(opts)
 		return opts
 	}
@@ -238,7 +238,7 @@ func TestVerifyFlags(t *testing.T) {
 		{name: "shards from the job index", env: "production", vars: withIndex, args: []string{"--shards", "4"}, want: def(func(o *VerifyOptions) { o.Shards = 4 })},
 
 		{name: "no environment", code: ExitUsage, wantErr: "verify: no environment chosen (expected --env NAME, one of: nosession, production)"},
-		{name: "an argument", env: "production", args: []string{"/a"}, wantErr: `unknown command "/a"`},
+		{name: "an argument", env: "production", args: []string{"/a"}, code: ExitUsage, wantErr: `verify: unexpected argument "/a" (routes come from the config, --routes or --sitemap; ROUTE arguments go with --record)`},
 		{name: "concurrency 0", env: "production", args: []string{"--concurrency", "0"}, code: ExitUsage, wantErr: "--concurrency 0: expected 1 to 1024"},
 		{name: "sample negative", env: "production", args: []string{"--sample", "-1"}, code: ExitUsage, wantErr: "--sample -1: expected a number of routes"},
 		{name: "retries 101", env: "production", args: []string{"--retry-until-pass", "101"}, code: ExitUsage, wantErr: "--retry-until-pass 101: expected 0 to 100"},
@@ -346,9 +346,13 @@ func TestOutputFormatRefused(t *testing.T) {
 		{"verify", func(f *Factory) error {
 			_, err := planVerify(context.Background(), &VerifyOptions{cmdDeps: f.deps()})
 			return err
-		}, "(expected one of: table, json, jsonl, junit, markdown)"},
-		{"diff", func(f *Factory) error { _, err := planDiff(&DiffOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
-		{"report merge", func(f *Factory) error { _, err := planReportMerge(&ReportMergeOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown)"},
+		}, "(expected one of: table, json, jsonl, junit, markdown, html)"},
+		{"diff", func(f *Factory) error { _, err := planDiff(&DiffOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown, html)"},
+		{"stale", func(f *Factory) error {
+			_, err := planStale(context.Background(), &StaleOptions{cmdDeps: f.deps()})
+			return err
+		}, "(expected one of: table, json, jsonl)"},
+		{"report merge", func(f *Factory) error { _, err := planReportMerge(&ReportMergeOptions{cmdDeps: f.deps()}); return err }, "(expected one of: table, json, jsonl, junit, markdown, html)"},
 		{"config validate", func(f *Factory) error { return configValidateRun(&ConfigValidateOptions{f.deps()}) }, "(expected one of: table, json)"},
 		{"config show", func(f *Factory) error { return configShowRun(&ConfigShowOptions{f.deps()}) }, "(expected one of: table, json)"},
 		{"version", func(f *Factory) error { return versionRun(&VersionOptions{f.deps()}) }, "(expected one of: table, json)"},

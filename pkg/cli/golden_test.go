@@ -10,18 +10,21 @@ import (
 
 // TestConfigShowGolden prints a fixed config that refers to three secrets, two
 // set and one missing: each is reported as set or unavailable, and no value
-// is printed.
+// is printed. Another prints related rules (top level and per environment)
+// and cache-key headers as loaded.
 func TestConfigShowGolden(t *testing.T) {
 	env := map[string]string{
 		"CACHECTL_TEST_SESSION":  "sv-golden-7c1d90e2",
 		"CACHECTL_TEST_CF_TOKEN": "cf-golden-55a0b3f4",
 	}
-	for _, tt := range []struct{ name, format string }{
-		{"config_show", "table"},
-		{"config_show_json", "json"},
+	for _, tt := range []struct{ name, format, file string }{
+		{"config_show", "table", "config_show.yaml"},
+		{"config_show_json", "json", "config_show.yaml"},
+		{"config_show_related", "table", "config_show_related.yaml"},
+		{"config_show_related_json", "json", "config_show_related.yaml"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, stderr := run(t, env, "config", "show", "--config", "testdata/config_show.yaml", "-o", tt.format)
+			code, out, stderr := run(t, env, "config", "show", "--config", "testdata/"+tt.file, "-o", tt.format)
 			if code != 0 {
 				t.Fatalf("exit %d, want 0 (stderr %q)", code, stderr)
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/inspect"
 	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/report"
+	"github.com/cachectl/cachectl/pkg/target"
 )
 
 // InspectOptions are the parsed flags of `cachectl inspect` and what its
@@ -106,15 +108,7 @@ type inspectPlan struct {
 }
 
 func planInspect(opts *InspectOptions) (*inspectPlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := opts.Config()
-	if err != nil {
-		return nil, err
-	}
-	env, err := opts.Environment()
+	format, cfg, env, err := opts.planStart(report.Table, report.JSON, report.JSONL)
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +120,13 @@ func planInspect(opts *InspectOptions) (*inspectPlan, error) {
 	if p.variants, err = inspectVariants(opts.As, hasSession(env)); err != nil {
 		return nil, err
 	}
-	if p.session, err = inspectSession(opts, cfg.File, env, p.variants); err != nil {
+	if p.session, err = variantSession(opts.Lookup, opts.As, opts.CookieEnv, cfg.File, env, p.variants); err != nil {
 		return nil, err
 	}
 	if p.targets, err = newTargetList(opts.IO.In, env, opts.Targets, opts.FromFile, sessionCheck(env, p.session)); err != nil {
+		if errors.Is(err, target.ErrNoEnvironment) {
+			return nil, usageErrorf("%v; %s", err, knownEnvironments(cfg, opts.Environ, "--env may name: "))
+		}
 		return nil, err
 	}
 	if p.targets.count == 0 {
@@ -203,24 +200,6 @@ func inspectVariants(as string, session bool) ([]probe.Variant, error) {
 		return []probe.Variant{probe.Anonymous, probe.LoggedIn}, nil
 	}
 	return nil, usageErrorf("--as %q: expected anonymous, logged-in or both", as)
-}
-
-// inspectSession is the session the logged-in variant is probed with, nil
-// when that variant is not probed.
-func inspectSession(opts *InspectOptions, cfgFile string, env *config.Environment, variants []probe.Variant) (*probe.Session, error) {
-	if err := checkCookieEnv(env, opts.CookieEnv, cfgFile); err != nil {
-		return nil, err
-	}
-	if !probesLoggedIn(variants) {
-		return nil, nil
-	}
-	if !hasSession(env) {
-		if env == nil {
-			return nil, usageErrorf("--as %s needs --env NAME for an environment with a session configured", opts.As)
-		}
-		return nil, usageErrorf("--as %s: environment %q has no session (expected session.cookie and session.value_env in %s)", opts.As, env.Name, cfgFile)
-	}
-	return resolveSession(opts.Lookup, env, opts.CookieEnv)
 }
 
 func inspectRun(ctx context.Context, opts *InspectOptions) error {

@@ -15,7 +15,7 @@ func TestInspectOnRealStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Varnish")
 	}
-	s := stacktest.Start(t)
+	s := stacktest.Shared(t)
 	cfg := s.ConfigYAML(t)
 	session := s.Login(t)
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
@@ -38,6 +38,8 @@ func TestInspectOnRealStack(t *testing.T) {
 		return ls
 	}
 
+	// The stack is shared: the article starts out of the cache whatever ran before.
+	s.Purge(t, s.ProductionURL, "/articles/stack-test-article")
 	code, out, stderr := run(t, env, "inspect", "--config", cfg, "--env", "production", "--as", "anonymous", "--repeat", "2", "-o", "jsonl", "/articles/stack-test-article")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

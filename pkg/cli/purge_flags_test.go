@@ -42,6 +42,9 @@ func TestPurgeFlags(t *testing.T) {
 		{[]string{"--verify", "--warm", "--reason", "fix typo", "--journal", "j.jsonl", "/a"}, PurgeOptions{Verify: true, Warm: true, Reason: "fix typo", Journal: "j.jsonl", Targets: []string{"/a"}}},
 		{[]string{"--resume", "20261126T161200Z-ab12cd"}, PurgeOptions{Resume: "20261126T161200Z-ab12cd", Targets: []string{}}},
 		{[]string{"--delete", "/a"}, PurgeOptions{Delete: true, Targets: []string{"/a"}}},
+		{[]string{"--stale", "--sitemap", "https://www.example.com/sitemap.xml", "--rate", "20"}, PurgeOptions{Stale: true, Sitemap: "https://www.example.com/sitemap.xml", Rate: 20, Targets: []string{}}},
+		{[]string{"--related", "--key-header", "CF-Device-Type: mobile,desktop", "--key-header", "Accept-Language: en", "/articles/a"},
+			PurgeOptions{Related: true, KeyHeaders: []string{"CF-Device-Type: mobile,desktop", "Accept-Language: en"}, Targets: []string{"/articles/a"}}},
 	}
 	for _, tt := range tests {
 		got, err := parseWith(t, build, tt.args...)
@@ -49,6 +52,7 @@ func TestPurgeFlags(t *testing.T) {
 			t.Errorf("%v: %v", tt.args, err)
 			continue
 		}
+		tt.want.Concurrency = 8 // the --stale check's default
 		if !reflect.DeepEqual(*got, tt.want) {
 			t.Errorf("%v:\n got %+v\nwant %+v", tt.args, *got, tt.want)
 		}

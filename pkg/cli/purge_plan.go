@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
+	"github.com/cachectl/cachectl/pkg/probe"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/report"
 	"github.com/cachectl/cachectl/pkg/retry"
@@ -31,11 +32,18 @@ type purgePlan struct {
 	spec      purge.Spec
 	pcfg      purge.Config
 	provider  purge.Provider
+	limits    *purge.Limits
 	owner     func(string) string
+	// keyHeaders are the cache-key headers every URL was multiplied by;
+	// relatedPrefixes maps a prefix a related rule added to the rule's key.
+	keyHeaders      []purge.KeyHeader
+	relatedPrefixes map[string]string
+	// staleErrors counts URLs --stale could not check; they are not purged.
+	staleErrors int
 }
 
 func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
-	p, err := planPurge(f, opts)
+	p, err := planPurge(ctx, f, opts)
 	if err != nil || p.nothingLeft {
 		return err
 	}
@@ -50,7 +58,7 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 // planPurge turns flags and config into a plan. It reads the config, a
 // --from-file or the journal of a --resume run, and resolves the
 // provider's secret; it sends nothing.
-func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
+func planPurge(ctx context.Context, f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	format, err := f.OutputFormat(report.Table, report.JSON, report.JSONL)
 	if err != nil {
 		return nil, err
@@ -66,7 +74,7 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 	if opts.Resume != "" {
 		err = p.fromJournal(f, opts)
 	} else {
-		err = p.fromInput(f, opts)
+		err = p.fromInput(ctx, f, opts)
 	}
 	if err != nil || p.nothingLeft {
 		return p, err
@@ -80,6 +88,9 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 		}
 	}
 	if err := p.buildProvider(f); err != nil {
+		return nil, err
+	}
+	if err := p.checkRelatedPrefixes(); err != nil {
 		return nil, err
 	}
 	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
@@ -97,25 +108,41 @@ func planPurge(f *Factory, opts *PurgeOptions) (*purgePlan, error) {
 
 // fromInput takes the targets from arguments, --from-file and the
 // --tag/--prefix/--host/--everything flags.
-func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
+func (p *purgePlan) fromInput(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	env, err := purgeEnvironment(f, f.Globals.Env)
 	if err != nil {
 		return err
 	}
 	p.env = env
-	in := purge.Input{URLs: opts.Targets, Tags: opts.Tags, Prefixes: opts.Prefixes, Hosts: opts.Hosts, Everything: opts.Everything}
-	if opts.FromFile != "" {
-		lines, err := readPurgeFile(f, env, opts.FromFile)
-		if err != nil {
-			return err
-		}
-		in.URLs = append(in.URLs, lines...)
+	in, err := purgeInput(ctx, f, opts, env)
+	if err != nil {
+		return err
 	}
 	targets, err := in.Targets(env.BaseURL)
 	if err != nil {
 		return classifyPurgeError(err)
 	}
-	p.targets = purge.Expand(targets, opts.Variants)
+	if opts.Related {
+		cfg, err := f.Config()
+		if err != nil {
+			return err
+		}
+		if targets, p.relatedPrefixes, err = addRelated(cfg, env, targets); err != nil {
+			return err
+		}
+	}
+	if opts.Stale {
+		if targets, err = p.keepStale(ctx, f, opts, targets); err != nil || p.nothingLeft {
+			return err
+		}
+		if len(targets) == 0 {
+			return operationalError(fmt.Errorf("purge: %s could not be checked for staleness (see the warnings); nothing was sent", plural(p.staleErrors, "URL", "URLs")))
+		}
+	}
+	if p.keyHeaders, err = keyHeaders(env, opts.KeyHeaders); err != nil {
+		return err
+	}
+	p.targets = purge.WithKeyHeaders(purge.Expand(targets, opts.Variants), p.keyHeaders)
 	p.run = purge.NewRunInfo(env.Name, "", opts.Reason)
 	if p.run.User == "" {
 		p.run.User = f.Environ.Get("USER")
@@ -129,8 +156,8 @@ func (p *purgePlan) fromInput(f *Factory, opts *PurgeOptions) error {
 // fromJournal takes the targets and settings of a --resume run: what the
 // journal does not show as confirmed purged.
 func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
-	if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts) > 0 || opts.FromFile != "" || opts.Everything {
-		return usageErrorf("purge: --resume takes no other targets (it re-sends the pending targets of run %s)", opts.Resume)
+	if len(opts.Targets)+len(opts.Tags)+len(opts.Prefixes)+len(opts.Hosts)+len(opts.KeyHeaders) > 0 || opts.FromFile != "" || opts.Everything || opts.Related || opts.Variants {
+		return usageErrorf("purge: --resume takes no other targets, --related, --variants or --key-header (it re-sends the pending targets of run %s as they were planned)", opts.Resume)
 	}
 	jpath, err := journalPath(f, opts.Journal)
 	if err != nil {
@@ -164,12 +191,12 @@ func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
 
 // purgeEnvironment is the named environment; purge always needs one.
 func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
-	if name == "" {
-		return nil, usageErrorf("purge: no environment chosen (expected --env NAME; the provider and allowed hosts come from it)")
-	}
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, err
+	}
+	if name == "" {
+		return nil, usageErrorf("purge: no environment chosen (expected --env NAME: the provider and allowed hosts come from it; %s)", knownEnvironments(cfg, f.Environ, "one of: "))
 	}
 	env, err := cfg.Env(name)
 	return env, usageError(err)
@@ -178,26 +205,66 @@ func purgeEnvironment(f *Factory, name string) (*config.Environment, error) {
 // buildProvider finds the environment's provider, resolves its secret and
 // builds it with the retrying client. Building sends nothing.
 func (p *purgePlan) buildProvider(f *Factory) error {
-	spec, pcfg, err := providerConfig(f, p.env)
+	spec, pcfg, provider, err := newProvider(f.deps(), p.env)
 	if err != nil {
 		return err
 	}
-	logger := f.Logger.With("env", p.env.Name, "provider", pcfg.Provider)
-	policy := retry.DefaultPolicy()
-	if p.env.CDN.MaxAttempts > 0 {
-		policy.MaxAttempts = p.env.CDN.MaxAttempts
-	}
-	policy.AttemptTimeout = f.Globals.Timeout
-	deps := purge.Deps{HTTP: retry.NewClient(policy, logger), Logger: logger, Lookup: f.Lookup, Secrets: f.Scrubber}
-	provider, err := spec.New(pcfg, p.env.CDN.Settings, deps)
+	limits, err := spec.Limits(pcfg, p.env.CDN.Settings)
 	if err != nil {
 		return usageError(err)
 	}
-	p.spec, p.pcfg, p.provider = spec, pcfg, provider
+	p.spec, p.pcfg, p.provider, p.limits = spec, pcfg, provider, limits
 	if p.run.Provider == "" {
 		p.run.Provider = provider.Name()
 	}
 	return nil
+}
+
+// newProvider builds env's purge provider: its secret resolved, requests
+// through the retrying client with timeout per attempt, logs tagged with
+// the environment and provider, the environment and the run's scrubber for
+// providers that resolve credentials themselves, progress lines on
+// stderr, and the probes' variant headers for providers that address cache
+// entries themselves. Building sends nothing; every refusal is a usage
+// error.
+func newProvider(d cmdDeps, env *config.Environment) (purge.Spec, purge.Config, purge.Provider, error) {
+	spec, pcfg, err := providerConfig(d.Lookup, env)
+	if err != nil {
+		return spec, pcfg, nil, err
+	}
+	o, err := d.proberOptions(env, probe.Options{}, nil, nil)
+	if err != nil {
+		return spec, pcfg, nil, err
+	}
+	logger := d.Logger.With("env", env.Name, "provider", pcfg.Provider)
+	policy := retry.DefaultPolicy()
+	if env.CDN.MaxAttempts > 0 {
+		policy.MaxAttempts = env.CDN.MaxAttempts
+	}
+	policy.AttemptTimeout = d.Globals.Timeout
+	deps := purge.Deps{
+		HTTP: retry.NewClient(policy, logger), Logger: logger,
+		LookupEnv: d.Lookup, Secrets: d.Scrubber,
+		Progress: func(msg string) { fmt.Fprintln(d.IO.ErrOut, msg) },
+		Header:   variantHeaders(probe.New(o)),
+	}
+	provider, err := spec.New(pcfg, env.CDN.Settings, deps)
+	if err != nil {
+		return spec, pcfg, nil, usageError(err)
+	}
+	return spec, pcfg, provider, nil
+}
+
+// variantHeaders are the request headers of prober's probes that pick a
+// cache variant, and cachectl's User-Agent: what a purge request to a
+// cache node carries, so it names the entry visitors and --verify get.
+func variantHeaders(prober *probe.Prober) map[string]string {
+	h := prober.RequestHeaders()
+	out := map[string]string{}
+	for _, name := range []string{"User-Agent", "Accept", "Accept-Encoding"} {
+		out[name] = h[name]
+	}
+	return out
 }
 
 // wholeZone reports whether targets empty a whole zone or host: purging

@@ -57,14 +57,20 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		if p.format != report.Table {
 			planOut = f.IO.ErrOut
 		}
+		sum := purge.Summarize(p.provider, p.limits, p.batches)
+		if note := p.variantsNote(); note != "" {
+			sum.Notes = append(sum.Notes, note)
+		}
+		if err := sum.Write(planOut); err != nil {
+			return nil, nil, operationalError(fmt.Errorf("purge: dry run: %w", err))
+		}
 		r.Provider = purge.DryRun(p.provider, planOut)
 		return r, func() {}, nil
 	}
-	limits, err := p.spec.Limits(p.pcfg, p.env.CDN.Settings)
-	if err != nil {
-		return nil, nil, usageError(err)
+	r.Limits = p.limits
+	if note := p.variantsNote(); note != "" {
+		fmt.Fprintf(f.IO.ErrOut, "note: %s\n", note)
 	}
-	r.Limits = limits
 	j, err := purge.OpenJournal(p.journal)
 	if err != nil {
 		return nil, nil, operationalError(fmt.Errorf("purge: %w; nothing was sent", err))
@@ -80,6 +86,9 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		}
 		r.Verifier = &probeVerifier{prober: prober}
 		r.Verify = purge.VerifyOptions{Warm: opts.Warm}
+		if opts.Related {
+			r.Redirects = p.redirectTarget
+		}
 	}
 	return r, func() { _ = j.Close() }, nil
 }
@@ -92,17 +101,25 @@ func (p *purgePlan) outcome(sum purge.Summary, runErr, writeErr error) error {
 	case runErr != nil && errors.Is(runErr, context.Canceled):
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("purge: interrupted; the journal is consistent, finish with: %s", resume)}
 	case runErr != nil && purge.IsAuthError(runErr):
-		return operationalError(fmt.Errorf("%w\n  once the credentials are fixed, finish with: %s", runErr, resume))
+		fix := "the credentials are fixed"
+		if ae := (*purge.APIError)(nil); errors.As(runErr, &ae) && ae.AccessList {
+			fix = "the cache admits this machine"
+		}
+		return operationalError(fmt.Errorf("%w\n  once %s, finish with: %s", runErr, fix, resume))
 	case runErr != nil:
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", runErr, resume))
 	case writeErr != nil:
 		return operationalError(fmt.Errorf("purge: writing output: %w", writeErr))
 	}
 	if err := sum.Err(); err != nil {
-		if errors.Is(err, purge.ErrStillCached) {
+		if errors.Is(err, purge.ErrStillCached) || errors.Is(err, purge.ErrUnproven) {
 			return checkFailed("%s", err.Error())
 		}
 		return operationalError(fmt.Errorf("%w\n  finish with: %s", err, resume))
+	}
+	if p.staleErrors > 0 {
+		return operationalError(fmt.Errorf("purge: the stale pages were purged, but %s could not be checked for staleness and %s not purged (see the warnings)",
+			plural(p.staleErrors, "URL", "URLs"), map[bool]string{true: "was", false: "were"}[p.staleErrors == 1]))
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ routes:
 	return fake, path, map[string]string{"TEST_CF_TOKEN": cfToken}
 }
 
-func urlFile(t *testing.T, n int) string {
+func urlFile(t testing.TB, n int) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("# articles changed by the last deploy\n")
@@ -249,7 +249,7 @@ func TestPurgeVerifiedOnRealVarnish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Varnish")
 	}
-	s := stacktest.Start(t)
+	s := stacktest.Shared(t)
 	cfg := s.ConfigYAML(t)
 	article := "/articles/go-context-cancellation"
 	get := func(base string) string {

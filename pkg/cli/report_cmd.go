@@ -40,7 +40,8 @@ CI matrix, a Kubernetes Indexed Job) and write one report, in route order, in
 any output format, with the exit status a single run would have had: 0 all
 checks passed, 1 a check failed, 3 a probe got no response. "-" reads stdin.`,
 		Example: `  cachectl report merge shard-1.jsonl shard-2.jsonl shard-3.jsonl shard-4.jsonl -o junit > verify.xml
-  cachectl report merge verify.jsonl -o markdown >> "$GITHUB_STEP_SUMMARY"`,
+  cachectl report merge verify.jsonl -o markdown >> "$GITHUB_STEP_SUMMARY"
+  cachectl report merge shard-*.jsonl -o html > cache-report.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
@@ -61,7 +62,7 @@ type reportMergePlan struct {
 }
 
 func planReportMerge(opts *ReportMergeOptions) (*reportMergePlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown, report.HTML)
 	if err != nil {
 		return nil, err
 	}

@@ -135,14 +135,15 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Short: "Inspect, purge and verify what your CDN or caching proxy does with your pages",
 		Long: `cachectl shows how each route of a website is cached for an anonymous visitor
 and for a logged-in one, purges exactly the pages that changed through the CDN's
-API (batched, throttled, retried, journaled and verified), and checks after every
-deploy that caching behaves as each route's owner intended.
+API (batched, throttled, retried, journaled and verified), lists the pages whose
+cached copy is older than the origin's, and checks after every deploy that
+caching behaves as each route's owner intended.
 
 Exit codes: 0 success, 1 a check failed, 2 usage or configuration error (nothing
 was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		CompletionOptions: cobra.CompletionOptions{},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.applyGlobals(cmd) },
 	}
 	pf := root.PersistentFlags()
@@ -152,12 +153,13 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		defaultEnvs = []string{e}
 	}
 	pf.StringArrayVarP(&g.Envs, "env", "e", defaultEnvs, "environment from the config (paths resolve against its base_url; diff takes two) [$CACHECTL_ENV]")
-	pf.StringVarP(&g.Output, "output", "o", f.Environ.Get("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown) [$CACHECTL_OUTPUT]")
+	pf.StringVarP(&g.Output, "output", "o", f.Environ.Get("CACHECTL_OUTPUT"), "output format: table, json, jsonl (verify and diff also junit, markdown, html; compare also markdown) [$CACHECTL_OUTPUT]")
 	pf.DurationVar(&g.Timeout, "timeout", config.DefaultTimeout, "timeout for each request")
 	pf.StringVar(&g.LogLevel, "log-level", envOr(f.Environ, "CACHECTL_LOG_LEVEL", "warn"), "log level on stderr: debug, info, warn, error [$CACHECTL_LOG_LEVEL]")
 	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR)")
 	pf.BoolVar(&g.Insecure, "insecure", false, "DANGEROUS: do not verify TLS certificates")
 
+	registerCompletions(root, f)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
@@ -167,9 +169,32 @@ was sent), 3 operational failure (network, CDN API, auth), 130 interrupted.`,
 		newCmdPurge(f, nil),
 		newCmdConfig(f),
 		newCmdVersion(f, nil),
-		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdReport(f),
+		newCmdVerify(f, nil), newCmdDiff(f, nil), newCmdStale(f, nil), newCmdReport(f),
+		newCmdWatch(f, nil), newCmdMeasure(f, nil), newCmdCompare(f, nil),
+		newCmdInit(f, nil),
 	)
 	return root
+}
+
+// registerCompletions completes --env with the config's environments and
+// -o with the output formats, in every shell cobra's completion supports.
+func registerCompletions(root *cobra.Command, f *Factory) {
+	err := root.RegisterFlagCompletionFunc("env", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return cfg.EnvNames(), cobra.ShellCompDirectiveNoFileComp
+	})
+	if err == nil {
+		err = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+			[]string{string(report.Table), string(report.JSON), string(report.JSONL), string(report.JUnit), string(report.Markdown)},
+			cobra.ShellCompDirectiveNoFileComp))
+	}
+	if err != nil {
+		// Both flags are defined just above; only a renamed flag gets here.
+		panic("cli: register completions: " + err.Error())
+	}
 }
 
 // applyGlobals checks the global flags and applies them before cmd runs.
@@ -245,17 +270,7 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 	ios.Out, ios.ErrOut = out, errOut
 	ios.In = iostreams.CancelableReader(ctx, ios.In)
 	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
-	level := &slog.LevelVar{}
-	level.Set(slog.LevelWarn)
-	f := &Factory{
-		IO:       ios,
-		Globals:  &Globals{},
-		Environ:  env,
-		Lookup:   env.Lookup,
-		Scrubber: scrub,
-		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})),
-		LogLevel: level,
-	}
+	f := newFactory(ios, env, scrub)
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -270,6 +285,23 @@ func Execute(ctx context.Context, args []string, ios *iostreams.IOStreams, env c
 		printError(ios.ErrOut, code, err)
 	}
 	return code
+}
+
+// newFactory is the Factory a command line runs with: streams, the process
+// environment, the scrubber every secret goes to, and a logger on stderr at
+// warn until --log-level says otherwise.
+func newFactory(ios *iostreams.IOStreams, env config.Environ, scrub *secret.Scrubber) *Factory {
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelWarn)
+	return &Factory{
+		IO:       ios,
+		Globals:  &Globals{},
+		Environ:  env,
+		Lookup:   env.Lookup,
+		Scrubber: scrub,
+		Logger:   slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})),
+		LogLevel: level,
+	}
 }
 
 func printError(w io.Writer, code int, err error) {
@@ -288,4 +320,14 @@ func printError(w io.Writer, code int, err error) {
 		msg = "cachectl: " + msg
 	}
 	fmt.Fprintln(w, msg)
+}
+
+// NewDocsCmd is the command tree as the man pages describe it: defaults as
+// in a clean environment (no CACHECTL_ variables), no terminal.
+func NewDocsCmd() *cobra.Command {
+	ios, _, _, _ := iostreams.Test()
+	root := NewRootCmd(newFactory(ios, config.Environ{}, &secret.Scrubber{}))
+	// cobra adds the completion command when the command line runs.
+	root.InitDefaultCompletionCmd()
+	return root
 }

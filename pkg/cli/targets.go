@@ -46,7 +46,13 @@ type targetList struct {
 // the run starts; the first bad one is a usage error naming it and, for
 // files, its line.
 func newTargetList(in io.Reader, env *config.Environment, args []string, fromFile string, check func(string) error) (*targetList, error) {
-	l := &targetList{pipe: &target.Pipeline{Env: env.TargetEnv(), Check: check}}
+	return newPipelineTargets(in, &target.Pipeline{Env: env.TargetEnv(), Check: check}, args, fromFile)
+}
+
+// newPipelineTargets is newTargetList through pipe, which resolves, checks
+// and (when canonical) normalizes every target.
+func newPipelineTargets(in io.Reader, pipe *target.Pipeline, args []string, fromFile string) (*targetList, error) {
+	l := &targetList{pipe: pipe}
 	add := func(u string, keep bool) {
 		l.count++
 		l.width = max(l.width, len(u))
@@ -139,13 +145,7 @@ func parseHeaders(flags []string, env *config.Environment) (http.Header, error) 
 // sessionHosts is the check for a run that sends the session cookie: only
 // to the environment's own hosts.
 func sessionHosts(env *config.Environment) func(string) error {
-	tenv := env.TargetEnv()
-	return func(u string) error {
-		if !tenv.Allows(u) {
-			return fmt.Errorf("%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts", u, env.Name, strings.Join(tenv.AllowedHosts(), ", "))
-		}
-		return nil
-	}
+	return envHostCheck(env, "%s is not on a host of environment %q (allowed hosts: %s); the session cookie is only sent to the environment's own hosts")
 }
 
 func plural(n int, one, many string) string {

@@ -58,6 +58,7 @@ func TestColourOnlyOnATerminal(t *testing.T) {
 		t.Fatalf("verify -o jsonl: exit %d: %s", code, stderr)
 	}
 	shard := writeFile(t, "shard.jsonl", jsonl)
+	staleCfg := writeStaleConfig(t, o.URL, o.URL)
 	_, cdnCfg, cdnEnv := cloudflareSetup(t, cdnfake.Faults{})
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	for k, v := range cdnEnv {
@@ -71,8 +72,11 @@ func TestColourOnlyOnATerminal(t *testing.T) {
 		{"verify", []string{"--config", cfg, "--env", "nosession", "verify"}},
 		{"diff", []string{"--config", cfg, "--env", "nosession", "--env", "production", "diff", "--ignore", "set_cookie"}},
 		{"report merge", []string{"report", "merge", shard}},
+		{"stale", []string{"--config", staleCfg, "--env", "production", "stale", "/warming", "/a"}},
 		{"purge", []string{"--config", cdnCfg, "--env", "production", "purge", "--journal", journal, "/articles/1"}},
 		{"purge log", []string{"purge", "log", "--journal", journal}},
+		{"measure", []string{"measure", "--samples", "2", "--state", "cold", o.URL + "/measured"}},
+		{"compare", []string{"compare", writeDoc(t, "old.json", 1, 5, 6, 7), writeDoc(t, "new.json", 1, 50, 60, 70)}},
 	}
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
@@ -167,15 +171,22 @@ func TestPurgeSuccessChatterOnlyOnATerminal(t *testing.T) {
 	} {
 		args := append([]string{"purge", "--config", cfg, "--env", "production", "--journal", journal, "/articles/1", "/articles/2"}, tt.extra...)
 		code, out, stderr := runOn(t, tt.tm, "", env, args...)
-		if code != ExitOK {
-			t.Fatalf("%s: exit %d: %s", tt.name, code, stderr)
-		}
-		if got := strings.Contains(stderr, "✓ Purged 2 targets"); got != tt.want {
-			t.Errorf("%s: success line on stderr = %v, want %v:\n%q", tt.name, got, tt.want, stderr)
-		}
-		if strings.Contains(out, "✓") {
-			t.Errorf("%s: success line on stdout:\n%q", tt.name, out)
-		}
+		checkSuccessLine(t, tt.name, code, out, stderr, "✓ Purged 2 targets", tt.want)
+	}
+}
+
+// checkSuccessLine checks a successful run's output: line on stderr when
+// want, and never a success line on stdout.
+func checkSuccessLine(t *testing.T, name string, code int, out, stderr, line string, want bool) {
+	t.Helper()
+	if code != ExitOK {
+		t.Fatalf("%s: exit %d: %s", name, code, stderr)
+	}
+	if got := strings.Contains(stderr, line); got != want {
+		t.Errorf("%s: success line on stderr = %v, want %v:\n%q", name, got, want, stderr)
+	}
+	if strings.Contains(out, "✓") {
+		t.Errorf("%s: success line on stdout:\n%q", name, out)
 	}
 }
 

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,12 +40,17 @@ type VerifyOptions struct {
 	CookieEnv    string
 	CacheHeaders []string
 	Fresh        bool
+	// Record rewrites the expectations of RecordRoutes (every route when
+	// empty) from what they do now; Yes writes without asking.
+	Record       bool
+	RecordRoutes []string
+	Yes          bool
 }
 
 func newCmdVerify(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
 	opts := &VerifyOptions{cmdDeps: f.deps()}
 	cmd := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--record [ROUTE...]]",
 		Short: "Check every route's cache expectations against one environment",
 		Long: `Probe every route of the config (or of --routes / --sitemap) in the --env
 environment as an anonymous visitor and, when the environment has a session, as
@@ -58,22 +61,40 @@ findings. Every failure names the route's owner and rollback.
 Routes without expectations of their own get the defaults section's, or a
 single check: no finding at or above "error".
 
+--record [ROUTE...] rewrites the expectations of the config routes named
+(every route when none is) from what they do now, like updating golden
+files: it probes each twice (cold, then warm), shows the change to the file
+as a diff, and writes it after a confirmation on a terminal, or with --yes.
+Only those routes' expect blocks change; comments and other routes stay as
+they are, and nothing is written unless the result passes config validate.
+
 Exit status: 0 all checks passed, 1 a check failed, 2 bad config or flags
 (nothing sent), 3 a probe got no response (network, TLS, timeout): that route
 could not be judged, so the run is not a pass; the other results are reported.`,
 		Example: `  cachectl verify --env production
   cachectl verify --env production --warm --retry-until-pass 3 --interval 10s -o junit > verify.xml
   cachectl verify --env production --sitemap https://www.example.com/sitemap.xml --sample 500 --seed 42
+  cachectl verify --env production -o html > cache-report.html
   cachectl verify --env production --routes urls.txt --shard 2/4 -o jsonl > shard-2.jsonl
-  cachectl report merge shard-*.jsonl -o markdown`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  cachectl report merge shard-*.jsonl -o markdown
+  cachectl verify --env production --record /articles/x /feed.xml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.RecordRoutes = args
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.Record {
+				return recordRun(cmd.Context(), opts)
 			}
 			return verifyRun(cmd.Context(), opts)
 		},
 	}
+	addVerifyFlags(cmd, opts)
+	return cmd
+}
+
+// addVerifyFlags declares verify's flags on cmd.
+func addVerifyFlags(cmd *cobra.Command, opts *VerifyOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Routes, "routes", "", "verify the routes in FILE (one path or URL per line, # comments; - for stdin) instead of the config's")
 	fl.StringVar(&opts.Sitemap, "sitemap", "", "verify the pages of a sitemap (URL or FILE; sitemap index and .gz supported), fetched without cookies")
@@ -89,46 +110,36 @@ could not be judged, so the run is not a pass; the other results are reported.`,
 	fl.StringVar(&opts.CookieEnv, "cookie-env", "", "read the session cookie value from this environment variable (never from a flag)")
 	fl.StringArrayVar(&opts.CacheHeaders, "cache-header", nil, "response header holding the site's own cache status, checked first (repeatable)")
 	fl.BoolVar(&opts.Fresh, "fresh-connections", false, "open a new connection for every probe (TTFB then includes DNS, connect and TLS; slower)")
-	return cmd
+	fl.BoolVar(&opts.Record, "record", false, "rewrite the expectations of the ROUTEs given (all when none) from what they do now, showing the diff first")
+	fl.BoolVar(&opts.Yes, "yes", false, "with --record: write without asking (needed when not on a terminal)")
 }
 
 // verifyPlan is everything verify needs, decided before any probe is
 // built or sent: every refusal comes from planVerify. The one request a
 // plan may make is fetching a --sitemap, whose pages are the routes.
 type verifyPlan struct {
+	routeSet
 	env      *config.Environment
 	cfgFile  string
 	format   report.Format
-	planner  *verify.Planner
-	routes   func(readErr *error) iter.Seq[string]
-	shard    shard.Shard
 	total    int
 	width    int
 	variants []probe.Variant
 	session  *probe.Session
 	probe    probe.Options
-	// check is what every route's URL must pass: the session cookie's
-	// host allow-list, when there is a session.
-	check func(string) error
 }
 
 func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
-	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown)
+	format, err := opts.OutputFormat(report.Table, report.JSON, report.JSONL, report.JUnit, report.Markdown, report.HTML)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := opts.Config()
+	cfg, env, err := opts.requireEnvironment("verify")
 	if err != nil {
 		return nil, err
 	}
-	env, err := opts.Environment()
-	if err != nil {
-		return nil, err
-	}
-	if env == nil {
-		return nil, usageErrorf("verify: no environment chosen (expected --env NAME, one of: %s)", strings.Join(cfg.EnvNames(), ", "))
-	}
-	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format, shard: shard.All}
+	p := &verifyPlan{env: env, cfgFile: cfg.File, format: format}
+	p.sample, p.seed, p.file = opts.Sample, opts.Seed, opts.Routes
 	if err := checkVerifyFlags(opts); err != nil {
 		return nil, err
 	}
@@ -138,17 +149,17 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.planner, err = verify.NewPlanner(cfg, env); err != nil {
 		return nil, usageError(fmt.Errorf("config: %w", err))
 	}
-	if err := p.planSession(opts, cfg); err != nil {
+	if p.session, p.variants, err = planVariants(opts.cmdDeps, cfg, env, opts.CookieEnv); err != nil {
 		return nil, err
 	}
-	if p.routes, err = verifyRoutes(ctx, opts, env, p.planner); err != nil {
+	if p.names, err = routeSource(ctx, opts.cmdDeps, opts.Routes, opts.Sitemap, env, p.planner); err != nil {
 		return nil, err
 	}
 	p.check = sessionCheck(env, p.session)
 	// Every route is resolved and checked before the first request, and
 	// counted for the progress bar; a --routes file is read twice rather
 	// than held in memory, and checked again as the run reads it.
-	err = p.each(opts, func(r verify.Indexed, _ verify.Target) bool {
+	err = p.each(func(r verify.Indexed, _ verify.Target) bool {
 		p.total++
 		p.width = max(p.width, utf8.RuneCountInString(r.Route))
 		return true
@@ -159,7 +170,8 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.total == 0 && p.shard.Whole() {
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
-	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh}, nil, opts.CacheHeaders); err != nil {
+	// Bodies are hashed only for the findings that compare them.
+	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh, NoBodyHash: !p.planner.NeedsFindings(p.variants)}, nil, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
 	return p, checkHostHeader(p.probe, env, p.session)
@@ -170,6 +182,9 @@ func checkVerifyFlags(opts *VerifyOptions) error {
 	if err := checkConcurrency(opts.Concurrency); err != nil {
 		return err
 	}
+	if len(opts.RecordRoutes) > 0 && !opts.Record {
+		return usageErrorf("verify: unexpected argument %q (routes come from the config, --routes or --sitemap; ROUTE arguments go with --record)", opts.RecordRoutes[0])
+	}
 	switch {
 	case opts.Sample < 0 || opts.Sample > verify.MaxSample:
 		return usageErrorf("--sample %d: expected a number of routes from 1 to %d", opts.Sample, verify.MaxSample)
@@ -179,48 +194,6 @@ func checkVerifyFlags(opts *VerifyOptions) error {
 		return usageErrorf("--interval %s: expected a positive duration such as 5s", opts.Interval)
 	}
 	return checkRate(opts.Rate)
-}
-
-// planSession picks the variants: the logged-in one too when the
-// environment has a session, whose value must then be readable.
-func (p *verifyPlan) planSession(opts *VerifyOptions, cfg *config.Config) error {
-	if err := checkCookieEnv(p.env, opts.CookieEnv, cfg.File); err != nil {
-		return err
-	}
-	session, err := resolveSession(opts.Lookup, p.env, opts.CookieEnv)
-	if err != nil {
-		return err
-	}
-	p.session, p.variants = session, []probe.Variant{probe.Anonymous}
-	if session != nil {
-		p.variants = append(p.variants, probe.LoggedIn)
-	} else if n := loggedInExpectations(cfg); n > 0 {
-		opts.Logger.Warn("logged-in expectations are not checked: the environment has no session", "env", p.env.Name, "routes", n)
-	}
-	return nil
-}
-
-// each resolves and checks the selected routes in order and calls fn with
-// each until fn returns false. The first route that fails, or a --routes
-// file that cannot be read, ends it with a usage error.
-func (p *verifyPlan) each(opts *VerifyOptions, fn func(verify.Indexed, verify.Target) bool) error {
-	var readErr error
-	for r := range verify.Select(p.routes(&readErr), opts.Sample, opts.Seed, p.shard) {
-		t, err := p.planner.Target(r.Index, r.Route)
-		if err == nil && p.check != nil {
-			err = p.check(t.URL)
-		}
-		if err != nil {
-			return usageError(fmt.Errorf("route %d (%s): %w", r.Index+1, r.Route, err))
-		}
-		if !fn(r, t) {
-			return nil
-		}
-	}
-	if readErr != nil {
-		return usageErrorf("--routes %s %v", opts.Routes, readErr)
-	}
-	return nil
 }
 
 func orDash(s string) string {
@@ -263,67 +236,6 @@ func verifyShard(opts *VerifyOptions) (shard.Shard, error) {
 		return s, nil
 	}
 	return shard.All, nil
-}
-
-// verifyRoutes returns a function yielding the route names, as often as
-// called: from --routes, --sitemap (both may be given), or the config. A
-// --routes file is read anew at each call; a problem reading it ends the
-// sequence and is stored in *readErr.
-func verifyRoutes(ctx context.Context, opts *VerifyOptions, env *config.Environment, planner *verify.Planner) (func(*error) iter.Seq[string], error) {
-	var lists [][]string
-	var file string
-	switch {
-	case opts.Routes == "-":
-		var lines []string
-		sc := target.NewScanner(opts.IO.In)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		if err := sc.Err(); err != nil {
-			return nil, usageErrorf("--routes - %v", err)
-		}
-		lists = append(lists, lines)
-	case opts.Routes != "":
-		file = opts.Routes
-	}
-	if opts.Sitemap != "" {
-		pages, err := readSitemap(ctx, opts.cmdDeps, opts.Sitemap, env)
-		if err != nil {
-			return nil, err
-		}
-		lists = append(lists, pages)
-	}
-	if file == "" && len(lists) == 0 {
-		lists = append(lists, planner.Routes())
-	}
-	return func(readErr *error) iter.Seq[string] {
-		return func(yield func(string) bool) {
-			if file != "" {
-				fh, err := os.Open(file)
-				if err != nil {
-					*readErr = fmt.Errorf("cannot be read: %w (expected a readable file with one path or URL per line)", err)
-					return
-				}
-				defer fh.Close()
-				sc := target.NewScanner(fh)
-				for sc.Scan() {
-					if !yield(sc.Text()) {
-						return
-					}
-				}
-				if *readErr = sc.Err(); *readErr != nil {
-					return
-				}
-			}
-			for _, l := range lists {
-				for _, r := range l {
-					if !yield(r) {
-						return
-					}
-				}
-			}
-		}
-	}, nil
 }
 
 // readSitemap fetches a sitemap without cookies and turns its pages into
@@ -381,7 +293,7 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	// longer passes.
 	var targetErr error
 	targets := func(yield func(verify.Target) bool) {
-		targetErr = p.each(opts, func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
+		targetErr = p.each(func(_ verify.Indexed, t verify.Target) bool { return yield(t) })
 	}
 	runErr := verify.Run(ctx, probe.New(p.probe), targets, verify.Options{
 		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ type junitDoc struct {
 }
 
 func TestVerifyAndDiffOnLocalStack(t *testing.T) {
-	stack := stacktest.Start(t)
+	stack := stacktest.Shared(t)
 	cfg := stack.ConfigYAML(t)
 	session := stack.Login(t)
 	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
@@ -162,6 +163,50 @@ func TestVerifyAndDiffOnLocalStack(t *testing.T) {
 			t.Errorf("merged shards differ from the single run:\n--- merged\n%s\n--- single\n%s", got, want)
 		}
 	})
+}
+
+// TestHTMLReportsOnLocalStack: verify and diff write their HTML reports
+// from the real stack's responses, the failure and the drift up front with
+// the owners and rollbacks of the config.
+func TestHTMLReportsOnLocalStack(t *testing.T) {
+	stack := stacktest.Shared(t)
+	cfg := stack.ConfigYAML(t)
+	session := stack.Login(t)
+	env := map[string]string{"CACHECTL_DEMO_SESSION": session}
+	code, out, stderr := run(t, env, "--config", cfg, "--env", "production", "verify", "-o", "html")
+	if code != ExitCheckFailed {
+		t.Fatalf("verify: exit %d, want 1; stderr: %s", code, stderr)
+	}
+	checkHTMLReport(t, out, "FAILED", "/dashboard", "remove the /dashboard rule from production.vcl", "identity-team")
+	if strings.Contains(out+stderr, session) {
+		t.Errorf("the session value appears in the output")
+	}
+	code, out, stderr = run(t, env, "--config", cfg, "--env", "staging", "--env", "production", "diff", "-o", "html")
+	if code != ExitCheckFailed {
+		t.Fatalf("diff: exit %d, want 1; stderr: %s", code, stderr)
+	}
+	// The drifted article's owner and rollback come from the config.
+	checkHTMLReport(t, out, "DRIFT", "/articles/go-context-cancellation", "editorial", "cachectl purge --config configs/demo.yaml --env production /articles/go-context-cancellation")
+}
+
+// checkHTMLReport checks that page is one HTML document with the verdict
+// badge and the texts, with the page's only style sheet and no script.
+func checkHTMLReport(t *testing.T, page, verdict string, texts ...string) {
+	t.Helper()
+	if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.HasSuffix(page, "</html>\n") {
+		t.Errorf("not one HTML document:\n%.300s", page)
+	}
+	if !strings.Contains(page, `id="verdict">`+verdict+"<") {
+		t.Errorf("no %s verdict in the page", verdict)
+	}
+	for _, want := range texts {
+		if !strings.Contains(page, html.EscapeString(want)) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
+	if strings.Contains(page, "<script") || strings.Count(page, "<style>") != 1 {
+		t.Error("the page has a script or a second style sheet")
+	}
 }
 
 // stripVolatile drops timings, attempts' clocks and the shard label from jsonl.

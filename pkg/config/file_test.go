@@ -146,3 +146,24 @@ func TestCredentialHeadersInConfigRefused(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestYAMLBombRefused: a configuration of nested aliases that would expand
+// to billions of nodes is refused quickly instead of exhausting memory.
+func TestYAMLBombRefused(t *testing.T) {
+	bomb := "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		bomb += n + ": &" + n + " [*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + "]\n"
+		prev = n
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Load(LoadOptions{File: writeFile(t, bomb)}); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a YAML bomb was accepted")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load is still expanding the aliases after 10s")
+	}
+}

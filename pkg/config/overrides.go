@@ -65,6 +65,9 @@ func keyFor(rest string, t reflect.Type, envNames []string) (string, reflect.Typ
 	switch {
 	case t.Kind() == reflect.Struct:
 		return fieldFor(rest, t, envNames)
+	case t == reflect.TypeFor[KeyHeaders]():
+		// Header names hold "-", which a variable name cannot: "_" stands for it.
+		return strings.ToLower(strings.ReplaceAll(rest, "_", "-")), t.Elem(), ""
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && isLeaf(t.Elem()):
 		return strings.ToLower(rest), t.Elem(), ""
 	case t.Kind() == reflect.Map:

@@ -16,6 +16,9 @@ func TestOverrideOfKeyAbsentFromFile(t *testing.T) {
 		"CACHECTL_ENVIRONMENTS_STAGING_CDN_MAX_ATTEMPTS=3",
 		"CACHECTL_ENVIRONMENTS_PRODUCTION_HEADERS_X-DEBUG=X-Cache",
 		"CACHECTL_CACHE_HEADERS=X-My-Cache",
+		"CACHECTL_ENVIRONMENTS_STAGING_ORIGIN_URL=http://10.0.0.7:8000",
+		"CACHECTL_ENVIRONMENTS_STAGING_ORIGIN_HOST=staging.example.com",
+		"CACHECTL_ENVIRONMENTS_STAGING_STALE_IGNORE=nonce=\"[^\"]*\", <time>[^<]*</time>",
 		"CACHECTL_ENV=production",      // a flag's default, not a key
 		"CACHECTL_LOG_LEVEL=debug",     // likewise
 		"PROD_SESSION=not-an-override", // a secret the config names
@@ -39,6 +42,12 @@ func TestOverrideOfKeyAbsentFromFile(t *testing.T) {
 	if prod.Headers["x-debug"] != "X-Cache" {
 		t.Errorf("production headers = %v", prod.Headers)
 	}
+	if staging.OriginURL != "http://10.0.0.7:8000" || staging.OriginHost != "staging.example.com" {
+		t.Errorf("staging origin = %q with Host %q, want the overrides", staging.OriginURL, staging.OriginHost)
+	}
+	if got := strings.Join(staging.Stale.Ignore, " | "); got != `nonce="[^"]*" | <time>[^<]*</time>` {
+		t.Errorf("staging stale.ignore = %s, want the comma-separated override", got)
+	}
 	if strings.Join(cfg.CacheHeaders, ",") != "X-My-Cache" {
 		t.Errorf("cache_headers = %v", cfg.CacheHeaders)
 	}
@@ -52,7 +61,9 @@ func TestOverrideNamingNoKeyIsAnError(t *testing.T) {
 		{"CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_API_ULR", "CACHECTL_ENVIRONMENTS_PRODUCTION_CDN_API_URL"},
 		{"CACHECTL_ENVIRONMENTS_PRODUCTON_BASE_URL", "known: production, staging"},
 		{"CACHECTL_ROUTES", "routes are set in the file"},
-		{"CACHECTL_BASE_URL", "known here: cache_headers, defaults, environments, routes"},
+		{"CACHECTL_BASE_URL", "known here: cache_headers, defaults, environments, related, routes"},
+		{"CACHECTL_RELATED", "set in the file"},
+		{"CACHECTL_ENVIRONMENTS_PRODUCTION_RELATED", "set in the file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {

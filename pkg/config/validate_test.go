@@ -51,6 +51,7 @@ routes:
         no_store: true
         status: 200
         headers: {present: [ETag], absent: [Set-Cookie], equal: {X-Frame-Options: DENY}, match: {Server: "^nginx"}}
+        server_timing: {db: {max_ms: 50}, cfOrigin: {present: true}}
 `
 
 func TestLoadValid(t *testing.T) {
@@ -67,11 +68,42 @@ func TestLoadValid(t *testing.T) {
 		t.Errorf("production = %+v", prod)
 	}
 	r := cfg.Routes[1].Expect.Anonymous
-	if r.NoStore == nil || !*r.NoStore || r.Headers.Equal["x-frame-options"] != "DENY" {
+	if r.NoStore == nil || !*r.NoStore || r.Headers.Equal["x-frame-options"] != "DENY" ||
+		*r.ServerTiming["db"].MaxMs != 50 || !*r.ServerTiming["cforigin"].Present {
 		t.Errorf("health expectation = %+v", r)
 	}
 	if got := cfg.EnvNames(); strings.Join(got, ",") != "production,staging" {
 		t.Errorf("EnvNames = %v", got)
+	}
+}
+
+// TestStaleKeys: an environment's origin and ignore patterns, and a route's
+// own patterns, are read as written.
+func TestStaleKeys(t *testing.T) {
+	cfg, err := Load(LoadOptions{File: writeFile(t, `environments:
+  production:
+    base_url: https://www.example.com
+    origin_url: http://10.0.0.7:8000
+    origin_host: origin.example.com
+    stale:
+      ignore: ['<span class="rendered">[^<]*</span>', 'nonce="[^"]*"']
+routes:
+  - path: /now
+    stale: {ignore: ['<time>[^<]*</time>']}
+  - path: /
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := cfg.Environments["production"]
+	if prod.OriginURL != "http://10.0.0.7:8000" || prod.OriginHost != "origin.example.com" {
+		t.Errorf("origin = %q with Host %q", prod.OriginURL, prod.OriginHost)
+	}
+	if got := strings.Join(prod.Stale.Ignore, " | "); got != `<span class="rendered">[^<]*</span> | nonce="[^"]*"` {
+		t.Errorf("environment stale.ignore = %s", got)
+	}
+	if got := cfg.Routes[0].Stale.Ignore; len(got) != 1 || got[0] != "<time>[^<]*</time>" || cfg.Routes[1].Stale.Ignore != nil {
+		t.Errorf("route stale.ignore = %q, %q", got, cfg.Routes[1].Stale.Ignore)
 	}
 }
 
@@ -119,7 +151,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		{"session", "environments:\n  p:\n    base_url: https://a.example\n    session: {cookie: 'bad name'}\n",
 			[]string{`environments.p.session.cookie: found "bad name"`, "environments.p.session: value_env (an environment variable name) or value_file"}},
 		{"cdn", "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: nosuchcdn}\n  c:\n    base_url: https://a.example\n    cdn: {provider: cloudflare, zone_id: nope, batch_size: 900, plan: gold, rate: -1}\n  h:\n    base_url: https://a.example\n    cdn: {provider: http-purge, method: purge}\n",
-			[]string{`environments.p.cdn.provider: found "nosuchcdn", expected one of cloudflare, fastly, http-purge, akamai, bunny`,
+			[]string{`environments.p.cdn.provider: found "nosuchcdn", expected one of cloudflare, fastly, http-purge, cloudfront, akamai, bunny`,
 				`environments.c.cdn.zone_id: found "nope"`, "environments.c.cdn.api_token_env: the name of the environment variable",
 				"environments.c.cdn.batch_size: found 900", `environments.c.cdn.plan: found "gold"`, "environments.c.cdn.rate: found -1",
 				"environments.h.cdn.endpoints: at least one cache node", `environments.h.cdn.method: found "purge"`}},
@@ -146,6 +178,38 @@ routes:
 			`routes[2].path: found "/private", expected a path not already listed (same as routes[1])`,
 			`routes[3].expect.anonymous.headers.present: found "ETag", expected a header not also listed under headers.absent`,
 			`routes[3].expect.anonymous.headers.match.server: found "("`}},
+		{"stale", `environments:
+  p: {base_url: https://a.example, origin_url: 'ftp://10.0.0.7', origin_host: 'a.example/x', stale: {ignore: ['(', '']}}
+  q: {base_url: https://a.example, origin_host: a.example}
+  r: {base_url: https://a.example, origin_url: 'http://10.0.0.7:8000/?q=1'}
+routes:
+  - path: /
+    stale: {ignore: ['<span>[^<]*</span>', '[z-a]']}
+`, []string{`environments.p.origin_url: found "ftp://10.0.0.7", expected an absolute URL with scheme http or https, such as http://10.0.0.7:8000`,
+			`environments.p.origin_host: found "a.example/x", expected a host name`,
+			`environments.p.stale.ignore[0]: found "(", expected a valid regular expression (RE2 syntax): error parsing regexp: missing closing )`,
+			`environments.p.stale.ignore[1]: found "", expected a non-empty regular expression`,
+			`environments.q.origin_host: found "a.example", expected origin_url set too`,
+			`environments.r.origin_url: found "http://10.0.0.7:8000/?q=1", expected a URL without query`,
+			`routes[0].stale.ignore[1]: found "[z-a]", expected a valid regular expression (RE2 syntax): error parsing regexp: invalid character class range`}},
+		{"server_timing", `environments:
+  p: {base_url: https://a.example}
+routes:
+  - path: /
+    expect:
+      anonymous:
+        server_timing:
+          db: {max_ms: 0}
+          "bad name": {max_ms: 5}
+          app: {}
+          cache: {max_ms: 5, present: false}
+`, []string{"routes[0].expect.anonymous.server_timing.db.max_ms: found 0, expected milliseconds > 0",
+			`routes[0].expect.anonymous.server_timing.bad name: found "bad name", expected a Server-Timing metric name`,
+			"routes[0].expect.anonymous.server_timing.app: max_ms (milliseconds) or present (true or false)",
+			"routes[0].expect.anonymous.server_timing.cache.present: found false, expected true or no present key when max_ms is set"}},
+		{"server_timing keys and types", "environments:\n  p: {base_url: https://a.example}\nroutes:\n  - path: /\n    expect:\n      anonymous:\n        server_timing: {cfOrigin: {max_ms: fast}, edge: {max_ms: 5, wat: 1}}\n",
+			[]string{`routes[0].expect.anonymous.server_timing.cforigin.max_ms: found "fast", expected a number`,
+				"routes[0].expect.anonymous.server_timing.edge.wat: found unknown key, expected one of max_ms, present"}},
 		{"logged_in without any session", "environments:\n  p: {base_url: https://a.example}\nroutes:\n  - path: /\n    expect: {logged_in: {private: true}}\n",
 			[]string{"routes[0].expect.logged_in: found an expectation, expected a session configured"}},
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	Session *probe.Session
 	// Limiter caps the request rate; nil means no cap.
 	Limiter *rate.Limiter
+	// NoFindings leaves probes without findings (an empty list), for
+	// callers that judge none.
+	NoFindings bool
 }
 
 // Group is the outcome for one Job.
@@ -99,7 +102,9 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 			if opts.Repeat > 1 || opts.Until != "" {
 				r.Seq = seq
 			}
-			r.Findings = analyze.Findings(&r)
+			if !opts.NoFindings {
+				r.Findings = analyze.Findings(&r)
+			}
 			g.Probes = append(g.Probes, r)
 			last[v] = len(g.Probes) - 1
 			if ctx.Err() != nil {
@@ -127,12 +132,8 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 			g.Unreached = append(g.Unreached, v)
 		}
 	}
-	// Pair findings compare the last anonymous and the last logged-in probe.
-	ai, aok := last[probe.Anonymous]
-	li, lok := last[probe.LoggedIn]
-	if aok && lok {
-		af, lf := analyze.Pair(&g.Probes[ai], &g.Probes[li])
-		g.Probes[ai].Findings, g.Probes[li].Findings = af, lf
+	if !opts.NoFindings {
+		pairFindings(&g, last)
 	}
 	for i := range g.Probes {
 		if g.Probes[i].Findings == nil {
@@ -140,4 +141,16 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 		}
 	}
 	return g
+}
+
+// pairFindings replaces the findings of the last anonymous and the last
+// logged-in probe (last holds their indexes) with the pair's, which
+// compare the two.
+func pairFindings(g *Group, last map[probe.Variant]int) {
+	ai, aok := last[probe.Anonymous]
+	li, lok := last[probe.LoggedIn]
+	if aok && lok {
+		af, lf := analyze.Pair(&g.Probes[ai], &g.Probes[li])
+		g.Probes[ai].Findings, g.Probes[li].Findings = af, lf
+	}
 }

@@ -115,6 +115,28 @@ func TestPairAndRepeat(t *testing.T) {
 	}
 }
 
+// TestNoFindings: a caller that judges no findings gets none computed,
+// not even the pair's.
+func TestNoFindings(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Cache", "HIT")
+		w.Header().Set("Set-Cookie", "a=b")
+	}))
+	defer srv.Close()
+	sess := &probe.Session{Cookie: "sid", Value: "abc"}
+	job := Job{URL: srv.URL, Variants: []probe.Variant{probe.Anonymous, probe.LoggedIn}}
+	with := One(context.Background(), probe.New(probe.Options{}), 0, job, Options{Session: sess})
+	without := One(context.Background(), probe.New(probe.Options{}), 0, job, Options{Session: sess, NoFindings: true})
+	if len(with.Probes[1].Findings) == 0 {
+		t.Fatal("a cached logged-in response with Set-Cookie got no findings")
+	}
+	for _, p := range without.Probes {
+		if p.Findings == nil || len(p.Findings) != 0 {
+			t.Errorf("NoFindings: %s has findings %v, want an empty list", p.Variant, p.Findings)
+		}
+	}
+}
+
 func TestUntil(t *testing.T) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,6 @@
 // Package probe sends one request for one URL as one kind of visitor and
-// records what a cache made of it: status, cache headers, timings and a hash
-// of the body. It never follows a redirect unless asked, and never sends the
+// records what a cache made of it: status, cache headers, timings, the
+// Server-Timing metrics and a hash of the body. It never follows a redirect unless asked, and never sends the
 // session cookie to a host other than the one it was meant for.
 package probe
 
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -24,6 +25,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/secret"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 // Browser-like defaults. They are set explicitly because the cache variant a
@@ -79,6 +81,9 @@ type Options struct {
 	BodyLimit int64
 	// CacheHeaders are extra cache-status header names.
 	CacheHeaders []string
+	// NoBodyHash reads bodies without hashing them (BodySHA256 stays
+	// empty), for callers that compare no bodies.
+	NoBodyHash bool
 	// Insecure skips TLS verification.
 	Insecure bool
 	// Transport replaces the default transport (tests).
@@ -89,6 +94,9 @@ type Options struct {
 type Prober struct {
 	opts      Options
 	transport http.RoundTripper
+	// shown are the request headers every probe sends, for display; the
+	// anonymous variant's results share this map.
+	shown map[string]string
 }
 
 // New returns a Prober.
@@ -118,7 +126,9 @@ func New(opts Options) *Prober {
 	if t == nil {
 		t = NewTransport(opts.Timeout, opts.KeepAlive, opts.Insecure)
 	}
-	return &Prober{opts: opts, transport: t}
+	p := &Prober{opts: opts, transport: t}
+	p.shown = p.requestHeaders()
+	return p
 }
 
 // NewTransport returns the transport probes use: it never adds an
@@ -140,9 +150,41 @@ func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transpo
 	}
 }
 
+// WithHeader returns a Prober that also sends h with every probe, over the
+// same transport: the request headers that select one cache variant of a
+// URL (device type, language). Accept, Accept-Encoding and User-Agent in h
+// replace the defaults instead of being sent twice.
+func (p *Prober) WithHeader(h map[string]string) *Prober {
+	if len(h) == 0 {
+		return p
+	}
+	o := p.opts
+	o.Header = p.opts.Header.Clone()
+	if o.Header == nil {
+		o.Header = http.Header{}
+	}
+	for name, v := range h {
+		switch http.CanonicalHeaderKey(name) {
+		case "Accept":
+			o.Accept = v
+		case "Accept-Encoding":
+			o.AcceptEncoding = v
+		case "User-Agent":
+			o.UserAgent = v
+		default:
+			o.Header.Set(name, v)
+		}
+	}
+	return &Prober{opts: o, transport: p.transport}
+}
+
 // RequestHeaders returns the request headers every probe sends that shape the
 // cache variant, for display.
 func (p *Prober) RequestHeaders() map[string]string {
+	return maps.Clone(p.shown)
+}
+
+func (p *Prober) requestHeaders() map[string]string {
 	h := map[string]string{
 		"Accept":          p.opts.Accept,
 		"Accept-Encoding": p.opts.AcceptEncoding,
@@ -156,6 +198,18 @@ func (p *Prober) RequestHeaders() map[string]string {
 	for k, vs := range p.opts.Header {
 		h[k] = strings.Join(vs, ", ")
 	}
+	return h
+}
+
+// requestHeadersOf are the request headers shown for a probe: the
+// prober's own, shared, with the session cookie (its value redacted) in a
+// copy for a logged-in visitor.
+func (p *Prober) requestHeadersOf(variant Variant, sess *Session) map[string]string {
+	if variant != LoggedIn || sess == nil {
+		return p.shown
+	}
+	h := maps.Clone(p.shown)
+	h["Cookie"] = sess.Cookie + "=" + secret.Redacted
 	return h
 }
 
@@ -175,11 +229,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		r.Error = fmt.Sprintf("the session cookie is not sent with Host: %s, another virtual host than %s's; drop the Host header or probe anonymously", p.opts.Header.Get("Host"), origin.Host)
 		return r
 	}
-	reqHeaders := p.RequestHeaders()
-	if variant == LoggedIn && sess != nil {
-		reqHeaders["Cookie"] = sess.Cookie + "=" + secret.Redacted
-	}
-	r.RequestHeaders = reqHeaders
+	r.RequestHeaders = p.requestHeadersOf(variant, sess)
 
 	start := time.Now()
 	current := origin
@@ -216,19 +266,27 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 		if len(r.Redirects) > 0 {
 			r.FinalURL = current.String()
 		}
-		p.fill(&r, resp)
 		if isRedirect(resp.StatusCode) {
 			r.Location = loc
 		}
-		n, sum, berr := readBody(resp.Body, p.opts.BodyLimit)
-		_ = resp.Body.Close()
-		r.BodyBytes = n
-		r.BodySHA256 = sum
-		r.Timing.Total = ms(time.Since(start))
-		if berr != nil {
-			r.Error = "reading body: " + DescribeError(ctx, berr, p.opts.Timeout)
-		}
+		p.final(ctx, &r, resp, start)
 		return r
+	}
+}
+
+// final records the final response of a probe started at start: its
+// headers, its body (read, counted and hashed), the total time and its
+// Server-Timing, which may come as a trailer after the body.
+func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, start time.Time) {
+	p.fill(r, resp)
+	n, sum, err := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
+	_ = resp.Body.Close()
+	r.BodyBytes = n
+	r.BodySHA256 = sum
+	r.Timing.Total = ms(time.Since(start))
+	r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	if err != nil {
+		r.Error = "reading body: " + DescribeError(ctx, err, p.opts.Timeout)
 	}
 }
 
@@ -288,7 +346,7 @@ func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Sess
 var cdnControlHeaders = []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Netlify-CDN-Cache-Control", "Surrogate-Control", "Vercel-CDN-Cache-Control"}
 
 func (p *Prober) fill(r *Result, resp *http.Response) {
-	h := resp.Header.Clone()
+	h := resp.Header // the response is ours alone: no copy needed
 	r.StatusCode = resp.StatusCode
 	r.CacheControl = strings.Join(h.Values("Cache-Control"), ", ")
 	r.Vary = strings.Join(h.Values("Vary"), ", ")
@@ -315,9 +373,21 @@ func (p *Prober) fill(r *Result, resp *http.Response) {
 	r.Header = h
 }
 
-func readBody(body io.Reader, limit int64) (int64, string, error) {
+// copyBuffers are the buffers bodies are read through: one per probe in
+// flight, not one allocated per probe.
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// readBody reads up to limit bytes of body and, unless noHash, returns
+// their SHA-256 in hex.
+func readBody(body io.Reader, limit int64, noHash bool) (int64, string, error) {
+	if noHash {
+		n, err := io.Copy(io.Discard, io.LimitReader(body, limit))
+		return n, "", err
+	}
+	buf := copyBuffers.Get().(*[32 << 10]byte)
+	defer copyBuffers.Put(buf)
 	hash := sha256.New()
-	n, err := io.Copy(hash, io.LimitReader(body, limit))
+	n, err := io.CopyBuffer(hash, io.LimitReader(body, limit), buf[:])
 	return n, hex.EncodeToString(hash.Sum(nil)), err
 }
 

@@ -350,3 +350,99 @@ func TestHostHeaderToAnotherVirtualHostGetsNoCookie(t *testing.T) {
 		t.Errorf("anonymous: %s", r.Error)
 	}
 }
+
+// TestWithHeaderSendsVariantHeaders: a Prober for one cache variant sends
+// its headers on top of the configured ones, replaces a default where it
+// names the same header, and leaves the original Prober as it was.
+func TestWithHeaderSendsVariantHeaders(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.add(r) }))
+	defer srv.Close()
+	base := New(Options{Header: http.Header{"X-Debug": {"1"}}})
+	variant := base.WithHeader(map[string]string{"CF-Device-Type": "mobile", "Accept-Encoding": "identity"})
+	for _, p := range []*Prober{variant, base} {
+		if r := p.Probe(context.Background(), srv.URL, Anonymous, nil); r.Error != "" {
+			t.Fatal(r.Error)
+		}
+	}
+	reqs := rec.all()
+	got := reqs[0].Header
+	if got.Get("Cf-Device-Type") != "mobile" || got.Get("Accept-Encoding") != "identity" || got.Get("X-Debug") != "1" {
+		t.Errorf("variant probe headers = %v, want CF-Device-Type: mobile, Accept-Encoding: identity and X-Debug: 1", got)
+	}
+	if len(got.Values("Accept-Encoding")) != 1 {
+		t.Errorf("Accept-Encoding sent %d times", len(got.Values("Accept-Encoding")))
+	}
+	plain := reqs[1].Header
+	if plain.Get("Cf-Device-Type") != "" || plain.Get("Accept-Encoding") != DefaultAcceptEncoding {
+		t.Errorf("the base Prober changed: headers %v", plain)
+	}
+	if base.WithHeader(nil) != base {
+		t.Error("WithHeader(nil) made a new Prober")
+	}
+}
+
+// TestServerTimingFromHeaderAndTrailer: every Server-Timing line counts,
+// the trailer's too, and a malformed metric is left out and kept as a
+// problem for analyze to report.
+func TestServerTimingFromHeaderAndTrailer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Trailer", "Server-Timing")
+		w.Header().Add("Server-Timing", `db;dur=12.4;desc="3 queries"`)
+		w.Header().Add("Server-Timing", "cfOrigin;dur=20, broken;dur")
+		_, _ = w.Write([]byte("body"))
+		w.Header().Set("Server-Timing", "total;dur=40")
+	}))
+	defer srv.Close()
+	r := New(Options{}).Probe(context.Background(), srv.URL, Anonymous, nil)
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	for name, want := range map[string]float64{"db": 12.4, "cfOrigin": 20, "total": 40} {
+		if e, ok := r.ServerTiming[name]; !ok || e.Dur == nil || *e.Dur != want {
+			t.Errorf("server_timing[%s] = %+v, want dur %v", name, e, want)
+		}
+	}
+	if got := r.ServerTiming["db"].Desc; got != "3 queries" {
+		t.Errorf("db desc = %q", got)
+	}
+	if len(r.ServerTimingProblems) != 1 || r.ServerTimingProblems[0].Metric != "broken;dur" {
+		t.Errorf("problems = %+v, want the broken metric", r.ServerTimingProblems)
+	}
+}
+
+func TestNoBodyHashStillReadsTheBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.Repeat("x", 4096)))
+	}))
+	defer srv.Close()
+	p := New(Options{NoBodyHash: true, KeepAlive: true})
+	for range 2 {
+		r := p.Probe(context.Background(), srv.URL, Anonymous, nil)
+		if r.Error != "" || r.BodyBytes != 4096 || r.BodySHA256 != "" {
+			t.Errorf("read %d bytes, hash %q, error %q; want 4096 bytes and no hash", r.BodyBytes, r.BodySHA256, r.Error)
+		}
+	}
+}
+
+// TestRequestHeadersAreNotShared: the anonymous results of a prober may
+// share its map of request headers, but a logged-in result's Cookie never
+// shows up in another result, nor in RequestHeaders.
+func TestRequestHeadersAreNotShared(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	p := New(Options{})
+	in := p.Probe(context.Background(), srv.URL, LoggedIn, &Session{Cookie: "sid", Value: secret.Value(cookieValue)})
+	out := p.Probe(context.Background(), srv.URL, Anonymous, nil)
+	if in.RequestHeaders["Cookie"] != "sid="+secret.Redacted {
+		t.Errorf("logged-in request headers = %v", in.RequestHeaders)
+	}
+	if _, ok := out.RequestHeaders["Cookie"]; ok {
+		t.Errorf("the anonymous result shows a Cookie: %v", out.RequestHeaders)
+	}
+	shown := p.RequestHeaders()
+	shown["X-Changed"] = "1"
+	if _, ok := p.RequestHeaders()["X-Changed"]; ok {
+		t.Error("RequestHeaders hands out the prober's own map")
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 // Variant is the kind of visitor a probe impersonates.
@@ -65,13 +66,23 @@ type Result struct {
 	LastModified string `json:"last_modified,omitempty"`
 	// Expires is the Expires response header.
 	Expires string `json:"expires,omitempty"`
-	// RequestHeaders are the request headers sent that shape the cache variant; Cookie shows as "<redacted>".
+	// RequestHeaders are the request headers sent that shape the cache
+	// variant; Cookie shows as "<redacted>". Results of one Prober may share
+	// the map: read it, never change it.
 	RequestHeaders map[string]string `json:"request_headers,omitempty"`
 	// BodyBytes is the body size read (capped); BodySHA256 its hash, used to spot personalization.
 	BodyBytes  int64  `json:"body_bytes"`
 	BodySHA256 string `json:"body_sha256,omitempty"`
 	// Timing is the request's phases in milliseconds.
 	Timing Timing `json:"timing_ms"`
+	// ServerTiming holds the response's Server-Timing metrics (header and
+	// trailer) by name: the origin's own (db, app, ...) and the CDN's
+	// (cfEdge, cdn-upstream-fbl, ...). On a cache hit the origin's are the
+	// ones stored with the cached copy.
+	ServerTiming servertiming.Set `json:"server_timing,omitempty"`
+	// ServerTimingProblems are the Server-Timing metrics left out as
+	// malformed. Not serialized: package analyze reports them as a finding.
+	ServerTimingProblems []servertiming.Problem `json:"-"`
 	// Findings are filled by package analyze.
 	Findings []finding.Finding `json:"findings"`
 	// Error says why the probe failed; empty on success.

@@ -10,7 +10,7 @@ import (
 func isAuthError(err error) bool { return IsAuthError(err) }
 
 // errorCode is the code an API answered with, for the journal: the
-// vendor's code when it gave one, else the HTTP status; "" when no API
+// vendor's code (a number or a name) when it gave one, else the HTTP status; "" when no API
 // answered (network failure, interruption).
 func errorCode(err error) string {
 	var ae *APIError
@@ -19,6 +19,9 @@ func errorCode(err error) string {
 	}
 	if ae.Code != 0 {
 		return strconv.Itoa(ae.Code)
+	}
+	if ae.CodeName != "" {
+		return ae.CodeName
 	}
 	if ae.Status != 0 {
 		return "http-" + strconv.Itoa(ae.Status)

@@ -29,6 +29,14 @@ func (d *dryRunProvider) Name() string               { return d.p.Name() }
 func (d *dryRunProvider) Capabilities() []Capability { return d.p.Capabilities() }
 func (d *dryRunProvider) BatchLimit(k Kind) int      { return d.p.BatchLimit(k) }
 
+// EntryKey is the wrapped provider's, so a dry run batches as a run does.
+func (d *dryRunProvider) EntryKey(t Target) string {
+	if k, ok := d.p.(EntryKeyer); ok {
+		return k.EntryKey(t)
+	}
+	return targetKey(t)
+}
+
 // Purge prints the batch and sends nothing: no calls. Targets the
 // provider would refuse without sending come back with the reason in
 // their result, so the run can report them.
@@ -48,8 +56,11 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 	for i, t := range b.Targets {
 		res.Results[i].Target = t
 		fmt.Fprintf(&sb, "  %s", displayTarget(t))
-		if t.VariantOf != "" {
-			fmt.Fprintf(&sb, " (variant of %s)", t.VariantOf)
+		if len(t.Headers) > 0 {
+			fmt.Fprintf(&sb, " [%s]", FormatHeaders(t.Headers))
+		}
+		if why := reason(t); why != "given" {
+			fmt.Fprintf(&sb, " (%s)", why)
 		}
 		sb.WriteString("\n")
 		if i < len(refused) && refused[i] != nil {
@@ -72,6 +83,28 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 		return res, fmt.Errorf("purge: dry run: write batch %d: %w", b.Seq, err)
 	}
 	return res, nil
+}
+
+// planNote prints what the provider has to say about the whole plan
+// (PlanNoter) after a dry run's batches.
+func (s *session) planNote(batches []Batch) {
+	d, ok := s.r.Provider.(*dryRunProvider)
+	if !ok {
+		return
+	}
+	n, ok := d.p.(PlanNoter)
+	if !ok {
+		return
+	}
+	note := n.PlanNote(batches)
+	if note == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := io.WriteString(d.w, strings.TrimSuffix(note, "\n")+"\n"); err != nil {
+		s.log.Warn("dry run: write the plan's note", "error", err)
+	}
 }
 
 func plural(n int) string {

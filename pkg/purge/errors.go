@@ -13,11 +13,15 @@ type APIError struct {
 	// Provider is the registry name of the provider that got the answer.
 	Provider string
 	// Status is the HTTP status; 200 when the API said no inside a 200
-	// (Cloudflare's "success": false).
+	// (Cloudflare's "success": false); 0 when no API answered (credentials
+	// an SDK could not find).
 	Status int
 	// Code is the vendor's error code (Cloudflare envelope code, e.g. 1082),
 	// 0 when the API gives none.
 	Code int
+	// CodeName is the vendor's error code when it is a name (AWS:
+	// "TooManyInvalidationsInProgress"); "" when it gives none.
+	CodeName string
 	// Message is the vendor's error text, several joined by "; ".
 	Message string
 	// Retryable is true when sending the same request later may succeed
@@ -26,23 +30,42 @@ type APIError struct {
 	// Auth is true when the credentials were refused; retrying will not
 	// help until the token or its permissions are fixed.
 	Auth bool
+	// AccessList marks an Auth refusal that comes from a list of allowed
+	// addresses (a cache node's purge ACL), not from credentials: it is
+	// said as "access denied".
+	AccessList bool
 	// Hint says what to do about it, for the person reading the error.
 	Hint string
+	// Server names the software that answered (a cache node's Server or
+	// Via header: "varnish", "nginx", "squid", "trafficserver"), when the
+	// provider reads it, so the hint can name that software's setting.
+	Server string
 }
 
 // Error describes the failure and whether retrying can help.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	if e.Auth {
+	switch {
+	case e.Auth && e.AccessList:
+		b.WriteString("access denied")
+	case e.Auth:
 		b.WriteString("authentication failed")
-	} else {
+	default:
 		b.WriteString("API refused the request")
 	}
-	fmt.Fprintf(&b, " (HTTP %d", e.Status)
-	if e.Code != 0 {
-		fmt.Fprintf(&b, ", code %d", e.Code)
+	var detail []string
+	if e.Status != 0 {
+		detail = append(detail, fmt.Sprintf("HTTP %d", e.Status))
 	}
-	b.WriteString(")")
+	if e.Code != 0 {
+		detail = append(detail, fmt.Sprintf("code %d", e.Code))
+	}
+	if e.CodeName != "" {
+		detail = append(detail, e.CodeName)
+	}
+	if len(detail) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(detail, ", "))
+	}
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)

@@ -156,7 +156,7 @@ func (fo *folder) add(e Entry) {
 			k := fo.key(e.RunID, t.Target)
 			f := rs.flags[k] &^ targetFailed
 			switch t.State {
-			case Purged:
+			case Purged, NotCached:
 				f |= targetDone
 			case Failed:
 				f |= targetFailed

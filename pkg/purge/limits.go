@@ -3,6 +3,7 @@ package purge
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -115,4 +116,58 @@ func waitN(ctx context.Context, lim *rate.Limiter, n int) error {
 		n -= step
 	}
 	return nil
+}
+
+// MinDuration is the shortest time the buckets let batches be sent in,
+// starting full, if every request were answered at once: what the
+// throttling alone costs a run, taken as Wait takes it. The buckets
+// themselves are not touched.
+func (l *Limits) MinDuration(batches []Batch) time.Duration {
+	if l == nil {
+		return 0
+	}
+	requests, bulk, urls := fresh(l.Requests), fresh(l.Bulk), fresh(l.URLs)
+	start := time.Unix(0, 0)
+	now := start
+	for _, b := range batches {
+		now = reserve(requests, now, 1)
+		if b.Kind == KindURL {
+			now = reserve(urls, now, len(b.Targets))
+		} else {
+			now = reserve(bulk, now, 1)
+		}
+	}
+	return now.Sub(start)
+}
+
+// throttles reports whether any bucket limits the rate.
+func (l *Limits) throttles() bool {
+	return l != nil && (fresh(l.Requests) != nil || fresh(l.Bulk) != nil || fresh(l.URLs) != nil)
+}
+
+// fresh is a full bucket like lim, or nil when lim does not throttle.
+func fresh(lim *rate.Limiter) *rate.Limiter {
+	if lim == nil || lim.Limit() == rate.Inf {
+		return nil
+	}
+	return rate.NewLimiter(lim.Limit(), lim.Burst())
+}
+
+// reserve takes n tokens from lim at now, in bucket-sized steps as waitN
+// does, and returns when the last of them is available.
+func reserve(lim *rate.Limiter, now time.Time, n int) time.Time {
+	if lim == nil {
+		return now
+	}
+	burst := max(lim.Burst(), 1)
+	for n > 0 {
+		step := min(n, burst)
+		r := lim.ReserveN(now, step)
+		if !r.OK() {
+			return now
+		}
+		now = now.Add(r.DelayFrom(now))
+		n -= step
+	}
+	return now
 }

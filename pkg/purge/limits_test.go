@@ -60,8 +60,47 @@ func TestRecordAndSummaryJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = `{"run_id":"r","environment":"production","provider":"cloudflare","purged":3,"failed":1,"skipped":0,"planned":0,"api_calls":2,"retries":1,"elapsed_ms":5,"verify_failed":0}`
+	want = `{"run_id":"r","environment":"production","provider":"cloudflare","purged":3,"not_cached":0,"failed":1,"skipped":0,"planned":0,"api_calls":2,"retries":1,"elapsed_ms":5,"verify_failed":0,"verify_unproven":0}`
 	if string(b) != want {
 		t.Errorf("Summary JSON =\n%s\nwant\n%s", b, want)
+	}
+}
+
+// TestMinDuration: the time the buckets alone impose, as Wait takes the
+// tokens, from full buckets; the buckets themselves are left full.
+func TestMinDuration(t *testing.T) {
+	bulk := func(n int) []Batch {
+		out := make([]Batch, n)
+		for i := range out {
+			out[i] = Batch{Seq: i + 1, Kind: KindTag, Targets: []Target{{Kind: KindTag, Value: "t"}}}
+		}
+		return out
+	}
+	urls := []Batch{{Seq: 1, Kind: KindURL, Targets: make([]Target, 12)}}
+	tests := []struct {
+		name    string
+		limits  *Limits
+		batches []Batch
+		want    time.Duration
+	}{
+		{"no limits", nil, bulk(5), 0},
+		{"requests: 3 at once, then 2 a second", &Limits{Requests: rate.NewLimiter(2, 3)}, bulk(7), 2 * time.Second},
+		{"bulk bucket", &Limits{Bulk: rate.NewLimiter(1, 1)}, bulk(3), 2 * time.Second},
+		{"bulk bucket does not slow URLs", &Limits{Bulk: rate.NewLimiter(1, 1)}, urls, 0},
+		{"URLs in bucket-sized steps: 5, 5 after 0.5 s, 2 after 0.2 s", &Limits{URLs: rate.NewLimiter(10, 5)}, urls, 700 * time.Millisecond},
+		{"infinite", &Limits{Requests: rate.NewLimiter(rate.Inf, 0)}, bulk(100), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.limits.MinDuration(tt.batches)
+			if d := got - tt.want; d < -time.Millisecond || d > time.Millisecond {
+				t.Errorf("MinDuration = %v, want %v", got, tt.want)
+			}
+			if tt.limits != nil && tt.limits.Requests != nil && tt.limits.Requests.Limit() != rate.Inf {
+				if tokens := tt.limits.Requests.Tokens(); tokens < float64(tt.limits.Requests.Burst()) {
+					t.Errorf("the run's bucket was drawn from: %v tokens left", tokens)
+				}
+			}
+		})
 	}
 }

@@ -34,6 +34,14 @@ type cacheNode struct {
 	noStatus bool
 	// onPurge runs before a purge is answered.
 	onPurge func(key string)
+	// keyHeader, when set, is a request header whose value is part of the
+	// cache key, as a VCL that hashes on it makes it.
+	keyHeader string
+	// answer404 answers the purge of an entry it does not hold with 404,
+	// as nginx's purge module, Squid and Traffic Server do.
+	answer404 bool
+	// redirect, when set, answers GETs with a 301 to this Location.
+	redirect string
 }
 
 func newCacheNode(t *testing.T) *cacheNode {
@@ -45,10 +53,14 @@ func newCacheNode(t *testing.T) *cacheNode {
 
 func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 	key := r.Host + r.URL.RequestURI()
+	if n.keyHeader != "" {
+		key += " " + r.Header.Get(n.keyHeader)
+	}
 	if r.Method == "PURGE" {
 		n.mu.Lock()
 		hook := n.onPurge
 		refused := n.refuse[r.URL.RequestURI()]
+		absent := n.answer404 && !n.cached[key]
 		if !refused {
 			n.purges[key]++
 			if !n.keep {
@@ -63,6 +75,10 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Purging not allowed from "+r.RemoteAddr, http.StatusMethodNotAllowed)
 			return
 		}
+		if absent {
+			http.Error(w, "Not Found", http.StatusNotFound)
+			return
+		}
 		fmt.Fprintln(w, "Purged")
 		return
 	}
@@ -72,10 +88,14 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 		status = "HIT"
 	}
 	n.cached[key] = true
-	noStatus := n.noStatus
+	noStatus, redirect := n.noStatus, n.redirect
 	n.mu.Unlock()
 	if !noStatus {
 		w.Header().Set("X-Cache", status)
+	}
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusMovedPermanently)
+		return
 	}
 	fmt.Fprintln(w, "page", r.URL.Path)
 }
@@ -83,8 +103,14 @@ func (n *cacheNode) serve(w http.ResponseWriter, r *http.Request) {
 // warm puts u in the node's cache as a visitor's request would.
 func (n *cacheNode) warm(t *testing.T, u string) {
 	t.Helper()
+	n.warmVariant(t, u, nil)
+}
+
+// warmVariant puts the variant of u that header selects in the cache.
+func (n *cacheNode) warmVariant(t *testing.T, u string, header map[string]string) {
+	t.Helper()
 	g := &nodeGetter{node: n.srv.URL}
-	if _, err := g.Verify(t.Context(), u); err != nil {
+	if _, err := g.Verify(t.Context(), u, header); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +138,7 @@ type nodeGetter struct {
 	node string
 }
 
-func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, error) {
+func (g *nodeGetter) Verify(ctx context.Context, u string, header map[string]string) (purge.VerifyResult, error) {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return purge.VerifyResult{}, err
@@ -122,7 +148,12 @@ func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, 
 		return purge.VerifyResult{}, err
 	}
 	req.Host = pu.Host
-	resp, err := http.DefaultClient.Do(req)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	// Like cachectl's probes, the check does not follow redirects.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		return purge.VerifyResult{}, err
 	}
@@ -130,7 +161,10 @@ func (g *nodeGetter) Verify(ctx context.Context, u string) (purge.VerifyResult, 
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return purge.VerifyResult{}, err
 	}
-	res := purge.VerifyResult{StatusCode: resp.StatusCode, Cache: cachestatus.Result{Status: cachestatus.UNKNOWN}}
+	res := purge.VerifyResult{StatusCode: resp.StatusCode, Cache: cachestatus.Result{Status: cachestatus.UNKNOWN}, Software: cachestatus.Software(resp.Header)}
+	if loc, err := resp.Location(); err == nil {
+		res.Location = loc.String()
+	}
 	if v := resp.Header.Get("X-Cache"); v != "" {
 		res.Cache = cachestatus.Result{Status: cachestatus.Status(v), Source: "X-Cache", Raw: v}
 	}

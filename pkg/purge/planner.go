@@ -32,7 +32,7 @@ func capabilityPhrase(c Capability) string {
 	case CapURL:
 		return "by URL"
 	case CapURLHeaders:
-		return "by URL with cache-key headers"
+		return "by URL with cache-key headers (--key-header, cache_key.headers)"
 	case CapEverything:
 		return "everything"
 	}
@@ -41,9 +41,12 @@ func capabilityPhrase(c Capability) string {
 
 // Plan groups targets by kind, in the order kinds first appear, and splits
 // each group into batches no larger than the provider's BatchLimit. URLs
-// with cache-key headers travel apart from plain URLs, and purge-everything
-// is always a batch of its own. A target kind, or soft purge, the provider
-// cannot do is refused before anything is sent, naming what it supports.
+// with cache-key headers travel apart from plain URLs (with them, for a
+// provider whose URL purge covers every variant), and purge-everything is
+// always a batch of its own. For an EntryKeyer, targets one request purges
+// share a batch and the limit counts requests. A target kind, or soft
+// purge, the provider cannot do is refused before anything is sent, naming
+// what it supports.
 func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 	caps := p.Capabilities()
 	refuse := func(what string) error {
@@ -52,6 +55,9 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 			names[i] = string(c)
 		}
 		return inputErrorf("purge: provider %q cannot %s (supports: %s)", p.Name(), what, strings.Join(names, ", "))
+	}
+	if err := refusedKinds(p, targets, soft); err != nil {
+		return nil, err
 	}
 	if soft && !slices.Contains(caps, CapSoft) {
 		return nil, refuse("soft purge")
@@ -64,6 +70,9 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 	groups := map[Capability]*group{}
 	for _, t := range targets {
 		c := capabilityFor(t)
+		if c == CapURLHeaders && !slices.Contains(caps, c) && slices.Contains(caps, CapURLAllVariants) {
+			c = CapURL
+		}
 		if !slices.Contains(caps, c) {
 			return nil, refuse("purge " + capabilityPhrase(c))
 		}
@@ -88,9 +97,56 @@ func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
 		if limit < 1 {
 			return nil, fmt.Errorf("purge: provider %q reports a batch limit of %d for %s", p.Name(), limit, g.kind)
 		}
-		for chunk := range slices.Chunk(g.targets, limit) {
+		for _, chunk := range chunkTargets(p, g.targets, limit) {
 			batches = append(batches, Batch{Seq: len(batches) + 1, Kind: g.kind, Targets: chunk, Soft: soft})
 		}
 	}
 	return batches, nil
+}
+
+// refusedKinds asks a Refuser about every kind of target, once each.
+func refusedKinds(p Provider, targets []Target, soft bool) error {
+	r, ok := p.(Refuser)
+	if !ok {
+		return nil
+	}
+	seen := map[Kind]bool{}
+	for _, t := range targets {
+		if seen[t.Kind] {
+			continue
+		}
+		seen[t.Kind] = true
+		if err := r.Refuse(t.Kind, soft); err != nil {
+			return &InputError{msg: "purge: " + err.Error() + "; nothing was sent"}
+		}
+	}
+	return nil
+}
+
+// chunkTargets splits one kind's targets into batches of at most limit
+// targets or, for an EntryKeyer, of at most limit entries, the targets of
+// one entry together in the order their entries first appear.
+func chunkTargets(p Provider, targets []Target, limit int) [][]Target {
+	k, ok := p.(EntryKeyer)
+	if !ok {
+		return slices.Collect(slices.Chunk(targets, limit))
+	}
+	var keys []string
+	byKey := map[string][]Target{}
+	for _, t := range targets {
+		key := k.EntryKey(t)
+		if _, seen := byKey[key]; !seen {
+			keys = append(keys, key)
+		}
+		byKey[key] = append(byKey[key], t)
+	}
+	var out [][]Target
+	for chunk := range slices.Chunk(keys, limit) {
+		var b []Target
+		for _, key := range chunk {
+			b = append(b, byKey[key]...)
+		}
+		out = append(out, b)
+	}
+	return out
 }

@@ -37,6 +37,10 @@ const (
 	CapEverything Capability = "everything"  // purge the whole zone/service
 	CapSoft       Capability = "soft"        // mark stale instead of evicting
 	CapDelete     Capability = "delete"      // delete instead of invalidating (Akamai)
+	// CapURLAllVariants: a URL purge removes every variant the cache
+	// keeps of the URL (Fastly: Vary variants share the URL's entry), so a
+	// URL with cache-key headers is purged by URL, without the headers.
+	CapURLAllVariants Capability = "url-all-variants"
 )
 
 // Target is one thing to purge.
@@ -44,11 +48,18 @@ type Target struct {
 	Kind Kind `json:"kind"`
 	// Value is the normalized URL, tag, prefix or host; empty for KindEverything.
 	Value string `json:"value"`
-	// Headers are cache-key headers that select one variant of a URL (Cloudflare only).
+	// Headers are cache-key headers that select one variant of a URL: one
+	// combination of an environment's cache_key.headers or --key-header.
 	Headers map[string]string `json:"headers,omitempty"`
 	// VariantOf is the URL this target was derived from (--variants: the
 	// trailing-slash twin or the other scheme); empty for targets given.
 	VariantOf string `json:"variant_of,omitempty"`
+	// RelatedTo is the target given whose related rules pulled this one in
+	// (--related); empty for targets given.
+	RelatedTo string `json:"related_to,omitempty"`
+	// Stale says why the edge's copy was found out of date (--stale): the
+	// signal that decided, e.g. "etag differs".
+	Stale string `json:"stale,omitempty"`
 }
 
 // Batch is one unit of work sent to a provider: targets of a single kind,
@@ -64,6 +75,11 @@ type Batch struct {
 	// delete the objects instead: the next request goes to the origin
 	// whatever it answers.
 	Delete bool
+	// Run is the id of the run the batch belongs to (RunInfo.ID), set by
+	// the Runner. A resume keeps its run's id, so a provider can derive an
+	// idempotency key from it and the batch's content: the same batch sent
+	// again, by a retry or a resume, is then recognized by the API.
+	Run string
 }
 
 // TargetResult is a provider's verdict for one target of a batch.
@@ -73,6 +89,10 @@ type TargetResult struct {
 	PurgeID string
 	// Err is nil when the provider confirmed the purge.
 	Err error
+	// NotCached is set, with a nil Err, when the cache answered that it
+	// held nothing under the target (a cache node's 404): the target is
+	// reported not_cached instead of purged.
+	NotCached bool
 }
 
 // BatchResult is the outcome of sending one batch.
@@ -136,14 +156,42 @@ type Deps struct {
 	// HTTP is the client every request goes through; it already retries (package retry).
 	HTTP   *http.Client
 	Logger *slog.Logger
-	// Lookup reads a variable of the process environment as cachectl was
-	// given it (HOME, for a credentials file's default path); nil reads
-	// nothing. Providers never read the environment any other way.
-	Lookup func(name string) (string, bool)
-	// Secrets receives the credentials a provider reads itself (an
-	// .edgerc's tokens), so the run's output, logs and journal are scrubbed
-	// of them; nil registers nothing.
+	// LookupEnv reads the environment cachectl was started with, for a
+	// provider whose credentials come from its SDK's default chain
+	// (SecretAWS); nil reads nothing. Providers never read the process
+	// environment themselves.
+	LookupEnv func(name string) (string, bool)
+	// Secrets registers the credentials a provider resolves itself, so
+	// output, logs and the journal never show them; nil registers nothing.
 	Secrets *secret.Scrubber
+	// Progress receives a line about each long wait on the CDN (an
+	// invalidation to complete, room under its limits on work in
+	// progress), for the person watching stderr; nil drops them.
+	Progress func(msg string)
+	// Header holds the request headers a provider that addresses cache
+	// entries with requests of its own (http-purge) sends with each: the
+	// User-Agent, Accept and Accept-Encoding cachectl's probes send, so a
+	// purge names the variant visitors and --verify get. A target's
+	// cache-key headers replace them.
+	Header map[string]string
+}
+
+// Refuser is implemented by providers that can purge a kind of target, or
+// soft-purge it, only when configured for it (http-purge: tags with
+// cdn.tags, prefixes with cdn.prefix). Refuse says why kind k (soft or
+// not) cannot be purged, naming the key to set; nil when it can. Plan asks
+// before anything is sent.
+type Refuser interface {
+	Refuse(k Kind, soft bool) error
+}
+
+// EntryKeyer is implemented by providers for which one purge request
+// covers several targets: Fastly purges a host and path, whatever the
+// scheme or cache-key headers of the URL. Targets with the same EntryKey
+// are one purge: Plan keeps them in one batch, and the provider sends one
+// request for them and reports every one of them.
+type EntryKeyer interface {
+	EntryKey(t Target) string
 }
 
 // RequestDescription is one HTTP request a provider would send, as the
@@ -156,6 +204,25 @@ type RequestDescription struct {
 	Header map[string]string
 	// Body is the request body; empty when there is none.
 	Body string
+}
+
+// Completer is implemented by providers whose purges take effect some time
+// after the API accepted them (a CloudFront invalidation runs for minutes).
+// With --verify, the Runner waits for a URL's purge to complete before it
+// probes the URL.
+type Completer interface {
+	// WaitCompleted blocks until the purge the API named id has completed,
+	// ctx is done, or the provider's bound on waiting has passed; the
+	// error says which.
+	WaitCompleted(ctx context.Context, id string) error
+}
+
+// PlanNoter is implemented by providers with something to say about a
+// whole plan besides its requests: how many API operations it takes, what
+// it costs. A dry run prints the note after the batches.
+type PlanNoter interface {
+	// PlanNote describes batches as a whole, in a few lines; "" says nothing.
+	PlanNote(batches []Batch) string
 }
 
 // Describer is implemented by providers that can say exactly which requests

@@ -16,6 +16,10 @@ type State string
 const (
 	// Purged: the provider confirmed the purge.
 	Purged State = "purged"
+	// NotCached: the cache answered that it held nothing under the target
+	// (a 404 from nginx, Squid or Traffic Server, "0 objects" from xkey).
+	// Not a failure, and nothing for --resume to send again.
+	NotCached State = "not_cached"
 	// Failed: the provider refused it or could not be reached; resume resends it.
 	Failed State = "failed"
 	// Skipped: never sent (interrupted, or stopped after an auth failure); resume sends it.
@@ -38,8 +42,15 @@ type Record struct {
 	// Error says why the target failed or was skipped, or in a dry run why
 	// the provider would refuse it; empty when purged.
 	Error string `json:"error"`
+	// Headers are the cache-key headers of the variant purged, when the
+	// target is one combination of them.
+	Headers map[string]string `json:"headers,omitempty"`
 	// VariantOf names the URL a --variants addition was derived from.
 	VariantOf string `json:"variant_of,omitempty"`
+	// RelatedTo names the target given whose related rules pulled this one in.
+	RelatedTo string `json:"related_to,omitempty"`
+	// Stale says why the edge's copy was found out of date (--stale).
+	Stale string `json:"stale,omitempty"`
 	// Owner is the owner of the configured route the URL matches.
 	Owner string `json:"owner,omitempty"`
 	// EstimatedSeconds is how long the API expected the purge to take to
@@ -59,11 +70,25 @@ type VerifyRecord struct {
 	Cache VerifyCache `json:"cache"`
 	// Passed is true when the probe proved the URL is no longer served from cache.
 	Passed bool `json:"passed"`
+	// Unproven is true when the answer carried no cache status cachectl
+	// could read (UNKNOWN): it proves neither eviction nor a hit.
+	Unproven bool `json:"unproven,omitempty"`
+	// StatusCode is the HTTP status of the probe's answer.
+	StatusCode int `json:"status_code,omitempty"`
+	// Location is where a redirect answer points: the purged entry is the
+	// cached redirect, and the page it leads to is a cache entry of its own.
+	Location string `json:"location,omitempty"`
+	// Note says what else the probe showed (a redirect whose target was
+	// not purged).
+	Note string `json:"note,omitempty"`
 	// Error explains a failed check.
 	Error string `json:"error,omitempty"`
 	// WarmMS is the time from the purge check until the cache served the
 	// URL again (--warm); absent when it did not within the bound.
 	WarmMS *int64 `json:"warm_ms,omitempty"`
+
+	// hint says how to make the cache report its status, when Unproven.
+	hint string
 }
 
 // VerifyCache is the normalized cache status the probe saw and the header it came from.
@@ -78,9 +103,11 @@ type Summary struct {
 	Environment string `json:"environment"`
 	Provider    string `json:"provider"`
 	Purged      int    `json:"purged"`
-	Failed      int    `json:"failed"`
-	Skipped     int    `json:"skipped"`
-	Planned     int    `json:"planned"`
+	// NotCached counts targets the cache said it did not hold.
+	NotCached int `json:"not_cached"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	Planned   int `json:"planned"`
 	// APICalls counts requests sent, retries included.
 	APICalls int `json:"api_calls"`
 	// Retries counts attempts beyond the first.
@@ -93,6 +120,12 @@ type Summary struct {
 	// refused as too large, the size it accepted; the rest of the run was
 	// cut to it. Empty when the API took the planned sizes.
 	BatchLimits map[Kind]int `json:"batch_limits,omitempty"`
+	// VerifyUnproven counts those of VerifyFailed whose answers carried no
+	// readable cache status: neither evicted nor cached could be shown.
+	VerifyUnproven int `json:"verify_unproven"`
+	// UnprovenHint says how to make the cache report its status, for the
+	// first unproven URL's cache.
+	UnprovenHint string `json:"-"`
 }
 
 // ErrNotPurged is wrapped by Summary.Err when some targets were not
@@ -103,15 +136,25 @@ var ErrNotPurged = errors.New("some targets were not purged")
 // --verify found URLs still served from cache; the command exits 1.
 var ErrStillCached = errors.New("purged URLs are still served from cache")
 
+// ErrUnproven is wrapped by Summary.Err when --verify could not read a
+// cache status for some purged URLs, and found none still cached; the
+// command exits 1, since the proof asked for is missing.
+var ErrUnproven = errors.New("eviction cannot be proven")
+
 // Err reports the outcome of a completed run as an error, nil when every
 // target was purged (and verified, with --verify) or planned.
 func (s Summary) Err() error {
 	if s.Failed+s.Skipped > 0 {
 		return fmt.Errorf("purge: %d failed, %d skipped of %d targets in run %s (the journal lists them): %w",
-			s.Failed, s.Skipped, s.Purged+s.Failed+s.Skipped, s.RunID, ErrNotPurged)
+			s.Failed, s.Skipped, s.Purged+s.NotCached+s.Failed+s.Skipped, s.RunID, ErrNotPurged)
 	}
-	if s.VerifyFailed > 0 {
-		return fmt.Errorf("purge: %d of %d purged URLs failed verification: %w", s.VerifyFailed, s.Purged, ErrStillCached)
+	checked := s.Purged + s.NotCached
+	if cached := s.VerifyFailed - s.VerifyUnproven; cached > 0 {
+		return fmt.Errorf("purge: %d of %d purged URLs failed verification: %w", cached, checked, ErrStillCached)
+	}
+	if s.VerifyUnproven > 0 {
+		return fmt.Errorf("purge: %d of %d purged URLs cannot be proven evicted: the answers carry no cache status header cachectl can read (%s): %w",
+			s.VerifyUnproven, checked, s.UnprovenHint, ErrUnproven)
 	}
 	return nil
 }

@@ -36,6 +36,12 @@ type Runner struct {
 	Progress func(done, total int)
 	// Owner returns the owner of the configured route a URL matches, or "".
 	Owner func(url string) string
+	// Redirects, when set with a Verifier, is asked about the target of
+	// each redirect a purged URL answered at verification: the URL it
+	// returns (canonical; "" leaves the target alone) is purged too, after
+	// the run's batches, related to the URL that redirected. One hop: the
+	// targets' own redirects are only noted.
+	Redirects func(location string) string
 }
 
 // Run sends batches in order and returns the run's summary.
@@ -50,7 +56,7 @@ type Runner struct {
 // Summary.Err tells whether every target was purged (and verified).
 func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
 	start := time.Now()
-	s := &session{r: r, log: r.logger(), runID: run.ID, sum: Summary{
+	s := &session{r: r, log: r.logger(), runID: run.ID, known: map[string]bool{}, sum: Summary{
 		RunID: run.ID, Environment: run.Environment, Provider: r.Provider.Name(),
 	}}
 	_, dry := r.Provider.(*dryRunProvider)
@@ -61,54 +67,107 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if run.Provider == "" {
 		run.Provider = r.Provider.Name()
 	}
-	s.soft = run.Soft
-	s.limits = map[Kind]int{}
+	batches = s.prepare(run, batches)
+	if err := s.journalStart(run, batches); err != nil {
+		return s.sum, err
+	}
+	stopErr := s.send(ctx, batches)
+	if dry && stopErr == nil {
+		s.planNote(batches)
+	}
+	s.verifying.Wait()
+	if stopErr == nil && !dry {
+		stopErr = s.followRedirects(ctx, s.lastSeq)
+	}
+
+	s.mu.Lock()
+	s.sum.ElapsedMS = time.Since(start).Milliseconds()
+	sum := s.sum
+	s.mu.Unlock()
+	end := &EndEntry{Summary: sum}
+	if stopErr != nil {
+		end.Error = stopErr.Error()
+		end.Interrupted = ctx.Err() != nil
+	}
+	if err := s.journal(Entry{Type: EntryEnd, RunID: run.ID, End: end}); err != nil && stopErr == nil {
+		stopErr = err
+	}
+	s.log.Info("purge run finished", "run_id", run.ID, "purged", sum.Purged, "failed", sum.Failed,
+		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
+		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
+	if ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	return sum, stopErr
+}
+
+// count notes the targets of batches: how many, soft or not, which URLs.
+func (s *session) count(batches []Batch) {
 	for _, b := range batches {
 		s.total += len(b.Targets)
 		s.soft = s.soft || b.Soft
-		s.limits[b.Kind] = r.Provider.BatchLimit(b.Kind)
+		s.limits[b.Kind] = s.r.Provider.BatchLimit(b.Kind)
 		for _, t := range b.Targets {
 			if t.Kind == KindEverything {
 				s.log.Warn("purging everything")
 			}
+			if t.Kind == KindURL {
+				s.known[t.Value] = true
+			}
 		}
 	}
-	if err := s.journalStart(run, batches); err != nil {
-		return s.sum, err
+}
+
+// followRedirects purges the redirect targets Runner.Redirects chose, as
+// batches numbered after seq, and waits for their verification.
+func (s *session) followRedirects(ctx context.Context, seq int) error {
+	s.mu.Lock()
+	extra := s.redirects
+	s.redirects, s.followed = nil, true
+	s.mu.Unlock()
+	if len(extra) == 0 {
+		return nil
 	}
-	st := s.sendAll(ctx, batches, dry)
-	for _, b := range st.notSent {
-		s.skip(ctx, b, st.why)
+	batches, err := Plan(s.r.Provider, extra, s.soft)
+	if err != nil {
+		return err
 	}
+	for i := range batches {
+		batches[i].Seq = seq + i + 1
+		batches[i].Run = s.runID
+	}
+	s.mu.Lock()
+	s.count(batches)
+	s.mu.Unlock()
+	s.log.Info("purging the targets of purged redirects", "urls", len(extra))
+	err = s.send(ctx, batches)
 	s.verifying.Wait()
-	return s.finish(ctx, run.ID, start, st.err)
+	return err
 }
 
-// stop is why a run ended before its last batch: the error, the batches
-// not sent and what their records say.
-type stop struct {
-	err     error
-	notSent []Batch
-	why     string
-}
-
-// sendAll sends the batches in order, throttled, journaling each outcome
-// before it is reported, until the last one or one that stops the run.
-func (s *session) sendAll(ctx context.Context, batches []Batch, dry bool) stop {
-	const interrupted = "not sent: interrupted"
+// send sends batches in order, as Run describes, and returns why it
+// stopped early: cancellation, a journal that cannot be written or refused
+// credentials; nil when every batch was sent.
+func (s *session) send(ctx context.Context, batches []Batch) error {
+	_, dry := s.r.Provider.(*dryRunProvider)
+	var stopErr error
+	var notSent []Batch
+	var notSentWhy string
 	for i := 0; i < len(batches); i++ {
 		b := batches[i]
 		if err := ctx.Err(); err != nil {
-			return stop{err, batches[i:], interrupted}
+			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
+			break
 		}
 		if dry {
 			s.planned(ctx, b)
 			continue
 		}
 		if err := s.r.Limits.Wait(ctx, b); err != nil {
-			return stop{err, batches[i:], interrupted}
+			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
+			break
 		}
-		s.log.Debug("sending batch", "batch", b.Seq, "of", len(batches), "kind", b.Kind, "targets", len(b.Targets))
+		s.log.Debug("sending batch", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets))
 		res, err := s.r.Provider.Purge(ctx, b)
 		entry, recs := s.outcome(ctx, b, res, err)
 		if lowered := s.lowered(b.Kind); lowered > 0 {
@@ -119,42 +178,31 @@ func (s *session) sendAll(ctx context.Context, batches []Batch, dry bool) stop {
 			// What happened did happen: report it, then stop, because
 			// nothing more may be sent that a resume could not see.
 			s.report(ctx, recs)
-			return stop{jerr, batches[i+1:], "not sent: the journal could not be written"}
+			stopErr, notSent, notSentWhy = jerr, batches[i+1:], "not sent: the journal could not be written"
+			break
 		}
 		s.report(ctx, recs)
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
-			return stop{ctx.Err(), batches[i+1:], interrupted}
-		case isAuthError(err):
-			return stop{err, batches[i+1:], fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)}
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			stopErr, notSent, notSentWhy = ctx.Err(), batches[i+1:], "not sent: interrupted"
+			break
+		}
+		if isAuthError(err) {
+			stopErr, notSent = err, batches[i+1:]
+			notSentWhy = fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)
+			break
 		}
 	}
-	return stop{}
-}
-
-// finish closes the run's journal entry, logs the summary and returns it
-// with the error that stopped the run, if any.
-func (s *session) finish(ctx context.Context, runID string, start time.Time, stopErr error) (Summary, error) {
-	s.mu.Lock()
-	s.sum.ElapsedMS = time.Since(start).Milliseconds()
-	sum := s.sum
-	s.mu.Unlock()
-	end := &EndEntry{Summary: sum}
-	if stopErr != nil {
-		end.Error = stopErr.Error()
-		end.Interrupted = ctx.Err() != nil
+	for _, b := range notSent {
+		s.skip(ctx, b, notSentWhy)
 	}
-	if err := s.journal(Entry{Type: EntryEnd, RunID: runID, End: end}); err != nil && stopErr == nil {
-		stopErr = err
+	if len(batches) > 0 {
+		// refit may have renumbered the batches after a lowered limit.
+		s.lastSeq = batches[len(batches)-1].Seq
 	}
-	s.log.Info("purge run finished", "run_id", runID, "purged", sum.Purged, "failed", sum.Failed,
-		"skipped", sum.Skipped, "planned", sum.Planned, "api_calls", sum.APICalls, "retries", sum.Retries,
-		"verify_failed", sum.VerifyFailed, "elapsed_ms", sum.ElapsedMS)
-	if ctx.Err() != nil {
-		return sum, ctx.Err()
-	}
-	return sum, stopErr
+	return stopErr
 }
 
 // lowered reports the provider's new batch limit for kind when it went
@@ -233,6 +281,8 @@ type session struct {
 	total int
 	// limits is the provider's batch limit per kind as last seen.
 	limits map[Kind]int
+	// lastSeq is the number of the last batch send was given.
+	lastSeq int
 	// soft relaxes verification: a soft purge leaves entries served stale.
 	soft bool
 
@@ -241,6 +291,28 @@ type session struct {
 	done      int
 	verifying sync.WaitGroup
 	verifySem chan struct{}
+	// completions are the waits for purges to complete before their URLs
+	// are verified (Completer), by purge id.
+	completions map[string]*completion
+	// known holds the URLs the run purges; redirects the targets of
+	// redirects to purge after them (Runner.Redirects), until followed.
+	known     map[string]bool
+	redirects []Target
+	followed  bool
+}
+
+// prepare notes whether the run is soft, counts its targets (count) and
+// returns the batches stamped with the run's id.
+func (s *session) prepare(run RunInfo, batches []Batch) []Batch {
+	s.soft = run.Soft
+	s.limits = map[Kind]int{}
+	out := make([]Batch, len(batches))
+	for i, b := range batches {
+		b.Run = run.ID
+		out[i] = b
+	}
+	s.count(out)
+	return out
 }
 
 func (s *session) journal(e Entry) error {
@@ -313,12 +385,9 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 		}
 		jt := s.verdict(t, tr, found, be, err)
 		be.Targets[i] = jt
-		recs[i] = Record{
-			Target: displayTarget(t), Kind: t.Kind, State: jt.State, Batch: b.Seq,
-			PurgeID: jt.PurgeID, Attempts: attempts, Error: jt.Error,
-			VariantOf: t.VariantOf, Owner: jt.Owner,
-			ready: ready, stale: res.Stale,
-		}
+		recs[i] = newRecord(t, jt.State, b.Seq, jt.Owner)
+		recs[i].PurgeID, recs[i].Attempts, recs[i].Error = jt.PurgeID, attempts, jt.Error
+		recs[i].ready, recs[i].stale = ready, res.Stale
 		if jt.State == Purged {
 			recs[i].EstimatedSeconds = estimated
 		}
@@ -338,6 +407,8 @@ func (s *session) verdict(t Target, tr TargetResult, found bool, be *BatchEntry,
 		jt.State, jt.Error = Failed, "the provider returned no result for this target"
 	case tr.Err != nil:
 		jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+	case tr.NotCached:
+		jt.State, jt.PurgeID = NotCached, tr.PurgeID
 	default:
 		jt.PurgeID = tr.PurgeID
 	}
@@ -351,7 +422,8 @@ func (s *session) skip(ctx context.Context, b Batch, why string) {
 	for i, t := range b.Targets {
 		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Skipped, Error: why}
 		be.Targets[i] = jt
-		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Skipped, Batch: b.Seq, Error: why, VariantOf: t.VariantOf, Owner: jt.Owner}
+		recs[i] = newRecord(t, Skipped, b.Seq, jt.Owner)
+		recs[i].Error = why
 	}
 	if err := s.journal(Entry{Type: EntryBatch, RunID: s.runID, Batch: be}); err != nil {
 		s.log.Warn("journal: could not record a batch that was not sent; it stays pending for --resume", "batch", b.Seq, "error", err)
@@ -367,7 +439,7 @@ func (s *session) planned(ctx context.Context, b Batch) {
 	}
 	recs := make([]Record, len(b.Targets))
 	for i, t := range b.Targets {
-		recs[i] = Record{Target: displayTarget(t), Kind: t.Kind, State: Planned, Batch: b.Seq, VariantOf: t.VariantOf, Owner: s.owner(t)}
+		recs[i] = newRecord(t, Planned, b.Seq, s.owner(t))
 		if i < len(res.Results) && res.Results[i].Err != nil {
 			recs[i].Error = res.Results[i].Err.Error()
 		}
@@ -375,10 +447,13 @@ func (s *session) planned(ctx context.Context, b Batch) {
 	s.report(ctx, recs)
 }
 
-// report hands records on, sending purged URLs through verification first.
+// report hands records on, sending purged URLs through verification
+// first; so are URLs the cache said it did not hold, since a purge that
+// named another variant than visitors get is answered that way too.
 func (s *session) report(ctx context.Context, recs []Record) {
 	for _, rec := range recs {
-		if s.r.Verifier != nil && rec.State == Purged && rec.Kind == KindURL && ctx.Err() == nil {
+		done := rec.State == Purged || rec.State == NotCached
+		if s.r.Verifier != nil && done && rec.Kind == KindURL && ctx.Err() == nil {
 			s.verifyAsync(ctx, rec)
 			continue
 		}
@@ -392,6 +467,8 @@ func (s *session) emit(rec Record) {
 	switch rec.State {
 	case Purged:
 		s.sum.Purged++
+	case NotCached:
+		s.sum.NotCached++
 	case Failed:
 		s.sum.Failed++
 	case Skipped:
@@ -399,8 +476,15 @@ func (s *session) emit(rec Record) {
 	case Planned:
 		s.sum.Planned++
 	}
+	s.noteRedirect(rec)
 	if rec.Verify != nil && !rec.Verify.Passed {
 		s.sum.VerifyFailed++
+		if rec.Verify.Unproven {
+			s.sum.VerifyUnproven++
+			if s.sum.UnprovenHint == "" {
+				s.sum.UnprovenHint = rec.Verify.hint
+			}
+		}
 	}
 	s.done++
 	if s.r.OnResult != nil {
@@ -408,6 +492,38 @@ func (s *session) emit(rec Record) {
 	}
 	if s.r.Progress != nil {
 		s.r.Progress(s.done, s.total)
+	}
+}
+
+// noteRedirect handles the target of a redirect rec's check saw: the note
+// says so when the run purges it anyway, and it is queued when
+// Runner.Redirects wants it purged. s.mu is held.
+func (s *session) noteRedirect(rec Record) {
+	v := rec.Verify
+	if v == nil || v.Location == "" {
+		return
+	}
+	target, follow := v.Location, ""
+	if s.r.Redirects != nil && !s.followed {
+		if follow = s.r.Redirects(v.Location); follow != "" {
+			target = follow
+		}
+	}
+	switch {
+	case s.known[target]:
+		v.Note = "purged the cached redirect; its target " + target + " is purged in this run too"
+	case follow != "":
+		s.known[follow] = true
+		s.redirects = append(s.redirects, Target{Kind: KindURL, Value: follow, Headers: rec.Headers, RelatedTo: rec.Target})
+		v.Note = "purged the cached redirect; its target " + follow + " is purged after it (--related)"
+	}
+}
+
+// newRecord starts the record of target t of batch seq in state st.
+func newRecord(t Target, st State, seq int, owner string) Record {
+	return Record{
+		Target: displayTarget(t), Kind: t.Kind, State: st, Batch: seq, Owner: owner,
+		Headers: t.Headers, VariantOf: t.VariantOf, RelatedTo: t.RelatedTo, Stale: t.Stale,
 	}
 }
 

@@ -44,23 +44,36 @@ func TestPlanSplitsByBatchLimit(t *testing.T) {
 	}
 }
 
+// urlOnly purges plain URLs only: neither with cache-key headers nor by a
+// URL purge that covers every variant.
+type urlOnly struct{ purge.Provider }
+
+func (urlOnly) Name() string                     { return "url-only" }
+func (urlOnly) Capabilities() []purge.Capability { return []purge.Capability{purge.CapURL} }
+
 func TestPlanRefusesMissingCapability(t *testing.T) {
 	p := newHTTPPurge(t, 0, newCacheNode(t))
 	tests := []struct {
-		name    string
-		targets []purge.Target
-		soft    bool
-		want    string
+		name     string
+		targets  []purge.Target
+		soft     bool
+		want     string
+		provider purge.Provider
 	}{
-		{name: "tag", targets: []purge.Target{{Kind: purge.KindTag, Value: "blog"}}, want: `purge: provider "http-purge" cannot purge by tag (supports: url)`},
-		{name: "everything", targets: []purge.Target{{Kind: purge.KindEverything}}, want: `purge: provider "http-purge" cannot purge everything (supports: url)`},
-		{name: "prefix after urls", targets: append(pageTargets(2), purge.Target{Kind: purge.KindPrefix, Value: "www.example.com/blog/"}), want: `purge: provider "http-purge" cannot purge by prefix (supports: url)`},
-		{name: "url headers", targets: []purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/", Headers: map[string]string{"CF-Device-Type": "mobile"}}}, want: `purge: provider "http-purge" cannot purge by URL with cache-key headers (supports: url)`},
-		{name: "soft", targets: pageTargets(1), soft: true, want: `purge: provider "http-purge" cannot soft purge (supports: url)`},
+		{name: "tag", targets: []purge.Target{{Kind: purge.KindTag, Value: "blog"}}, want: `purge: http-purge cannot purge by tag until environments.production.cdn.tags is set: xkey (Varnish with the xkey module of varnish-modules) or the request header your cache reads tags from; nothing was sent`},
+		{name: "everything", targets: []purge.Target{{Kind: purge.KindEverything}}, want: `purge: provider "http-purge" cannot purge everything (supports: url, url-headers)`},
+		{name: "prefix after urls", targets: append(pageTargets(2), purge.Target{Kind: purge.KindPrefix, Value: "www.example.com/blog/"}), want: `purge: http-purge cannot purge by prefix until environments.production.cdn.prefix is set to ban (a Varnish BAN, with the VCL in configs/varnish-xkey.vcl); nothing was sent`},
+		{name: "url headers", targets: []purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/", Headers: map[string]string{"CF-Device-Type": "mobile"}}}, provider: urlOnly{p},
+			want: `purge: provider "url-only" cannot purge by URL with cache-key headers (--key-header, cache_key.headers) (supports: url)`},
+		{name: "soft", targets: pageTargets(1), soft: true, want: `purge: http-purge soft-purges only tags, with environments.production.cdn.tags: xkey; purge urls without --soft; nothing was sent`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := purge.Plan(p, tt.targets, tt.soft)
+			var provider purge.Provider = p
+			if tt.provider != nil {
+				provider = tt.provider
+			}
+			_, err := purge.Plan(provider, tt.targets, tt.soft)
 			var ie *purge.InputError
 			if err == nil || err.Error() != tt.want || !errors.As(err, &ie) {
 				t.Fatalf("Plan() error = %v, want InputError %q", err, tt.want)
@@ -353,11 +366,13 @@ func TestVerify(t *testing.T) {
 		wantPassed bool
 		wantError  string
 		wantWarm   bool
+		// wantErr is what Summary.Err wraps when the check fails.
+		wantErr error
 	}{
 		{name: "evicted", wantStatus: cachestatus.MISS, wantPassed: true},
 		{name: "evicted and warmed", opts: purge.VerifyOptions{Warm: true}, wantStatus: cachestatus.MISS, wantPassed: true, wantWarm: true},
-		{name: "node ignores purge", setup: func(n *cacheNode) { n.keep = true }, wantStatus: cachestatus.HIT, wantError: "still served from cache (HIT from X-Cache)"},
-		{name: "no cache header", setup: func(n *cacheNode) { n.noStatus = true }, wantStatus: cachestatus.UNKNOWN, wantError: "eviction cannot be proven"},
+		{name: "node ignores purge", setup: func(n *cacheNode) { n.keep = true }, wantStatus: cachestatus.HIT, wantError: "still served from cache (HIT from X-Cache)", wantErr: purge.ErrStillCached},
+		{name: "no cache header", setup: func(n *cacheNode) { n.noStatus = true }, wantStatus: cachestatus.UNKNOWN, wantError: "eviction cannot be proven", wantErr: purge.ErrUnproven},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,8 +416,8 @@ func TestVerify(t *testing.T) {
 			if sum.Purged != 3 || sum.VerifyFailed != wantFailed {
 				t.Fatalf("summary = %+v, want 3 purged, %d verify failures", sum, wantFailed)
 			}
-			if wantFailed > 0 && !errors.Is(sum.Err(), purge.ErrStillCached) {
-				t.Fatalf("Summary.Err() = %v, want ErrStillCached", sum.Err())
+			if wantFailed > 0 && !errors.Is(sum.Err(), tt.wantErr) {
+				t.Fatalf("Summary.Err() = %v, want %v", sum.Err(), tt.wantErr)
 			}
 		})
 	}

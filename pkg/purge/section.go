@@ -13,19 +13,19 @@ import (
 // provider shares; a provider's own keys are its settings (Spec).
 type Common struct {
 	// Provider names the provider (a Spec's Name).
-	Provider string `mapstructure:"provider" yaml:"provider,omitempty"`
+	Provider string `mapstructure:"provider" yaml:"provider,omitempty" json:"provider,omitzero"`
 	// APIURL overrides the provider's API base URL.
-	APIURL string `mapstructure:"api_url" yaml:"api_url,omitempty"`
+	APIURL string `mapstructure:"api_url" yaml:"api_url,omitempty" json:"api_url,omitzero"`
 	// APITokenEnv names the environment variable holding the API token.
-	APITokenEnv string `mapstructure:"api_token_env" yaml:"api_token_env,omitempty"`
+	APITokenEnv string `mapstructure:"api_token_env" yaml:"api_token_env,omitempty" json:"api_token_env,omitzero"`
 	// APITokenFile names a file holding the API token.
-	APITokenFile string `mapstructure:"api_token_file" yaml:"api_token_file,omitempty"`
+	APITokenFile string `mapstructure:"api_token_file" yaml:"api_token_file,omitempty" json:"api_token_file,omitzero"`
 	// Rate is purge requests per second; Burst the token-bucket size. Zero
 	// keeps the provider's published limits.
-	Rate  float64 `mapstructure:"rate" yaml:"rate,omitempty"`
-	Burst int     `mapstructure:"burst" yaml:"burst,omitempty"`
+	Rate  float64 `mapstructure:"rate" yaml:"rate,omitempty" json:"rate,omitzero"`
+	Burst int     `mapstructure:"burst" yaml:"burst,omitempty" json:"burst,omitzero"`
 	// MaxAttempts bounds the requests sent for one batch, retries included (default 5).
-	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty"`
+	MaxAttempts int `mapstructure:"max_attempts" yaml:"max_attempts,omitempty" json:"max_attempts,omitzero"`
 }
 
 // CommonKeys lists the shared keys of a cdn section, in the order
@@ -91,9 +91,8 @@ func CheckBaseURL(raw string) error {
 // SecretKind is the kind of credential a provider needs.
 type SecretKind string
 
-// Credential kinds. A provider that finds its credentials itself (a cloud
-// SDK's default chain, a credentials file named by one of its own keys)
-// declares SecretNone and reads them in its factory.
+// Credential kinds. A provider that reads a credentials file named by one
+// of its own keys declares SecretNone and reads it in its factory.
 const (
 	// SecretNone: no credential from the shared keys (cache nodes that
 	// accept purges from this machine).
@@ -101,6 +100,15 @@ const (
 	// SecretAPIToken: an API token from api_token_env or api_token_file,
 	// resolved before the provider is built and handed over in Config.Token.
 	SecretAPIToken SecretKind = "api-token"
+	// SecretAWS: credentials from the AWS SDK's default chain (environment
+	// variables, shared config and credentials files with their profiles,
+	// SSO, web identity, container and instance roles), never from the
+	// config file or a flag. The provider resolves them itself from
+	// Deps.LookupEnv, as late as the first request (a role or SSO session
+	// may need a request of its own), and registers every value it
+	// resolves with Deps.Secrets. The config's api_token_env and
+	// api_token_file are refused.
+	SecretAWS SecretKind = "aws-default-chain"
 )
 
 // Secret says which credential a provider needs.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -22,7 +23,8 @@ type Spec struct {
 	// Secret is the credential the provider needs.
 	Secret Secret
 	// Capabilities is what the provider can purge; the provider's
-	// Capabilities method returns the same list.
+	// Capabilities method returns the same list, or the part of it its
+	// configuration enables (http-purge: tags only with cdn.tags).
 	Capabilities []Capability
 
 	keys     []string
@@ -182,8 +184,17 @@ func (s Spec) NewSettings() any { return s.def.newSettings() }
 // Keys are relative to the section. The shared keys are Common.Validate's.
 func (s Spec) Validate(c Common, settings any) []Problem {
 	var ps []Problem
-	if s.Secret.Kind == SecretAPIToken && c.APITokenEnv == "" && c.APITokenFile == "" {
+	switch {
+	case s.Secret.Kind == SecretAPIToken && c.APITokenEnv == "" && c.APITokenFile == "":
 		ps = append(ps, Problem{Key: "api_token_env", Expected: "the name of the environment variable holding the API token (or api_token_file)"})
+	case s.Secret.Kind == SecretAWS:
+		chain := "nothing: " + s.Name + " takes its credentials from the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, web identity), never from the config"
+		if c.APITokenEnv != "" {
+			ps = append(ps, Problem{Key: "api_token_env", Value: strconv.Quote(c.APITokenEnv), Expected: chain})
+		}
+		if c.APITokenFile != "" {
+			ps = append(ps, Problem{Key: "api_token_file", Value: strconv.Quote(c.APITokenFile), Expected: chain})
+		}
 	}
 	return append(ps, s.def.validate(settings)...)
 }

@@ -91,3 +91,40 @@ func TestDefineErasesSettings(t *testing.T) {
 		t.Errorf("Validate(another provider's settings) = %v, want one problem", ps)
 	}
 }
+
+// TestSecretAWSRefusesATokenInTheConfig: a provider whose credentials come
+// from the AWS SDK's chain reports api_token_env and api_token_file as
+// problems, and asks for neither when they are absent.
+func TestSecretAWSRefusesATokenInTheConfig(t *testing.T) {
+	spec := purge.Define(purge.Definition[testSettings, purge.Provider]{
+		Name:   "aws-test",
+		Secret: purge.Secret{Kind: purge.SecretAWS},
+		New:    func(purge.Config, testSettings, purge.Deps) (purge.Provider, error) { return nil, nil },
+	})
+	if ps := spec.Validate(purge.Common{}, nil); len(ps) != 0 {
+		t.Errorf("Validate without a token = %v, want no problem", ps)
+	}
+	ps := spec.Validate(purge.Common{APITokenEnv: "AWS_SECRET_ACCESS_KEY", APITokenFile: "/run/key"}, nil)
+	if len(ps) != 2 || ps[0].Key != "api_token_env" || ps[1].Key != "api_token_file" || ps[0].Value != `"AWS_SECRET_ACCESS_KEY"` {
+		t.Fatalf("Validate with a token = %+v, want api_token_env and api_token_file", ps)
+	}
+	if !strings.Contains(ps[0].Expected, "AWS SDK's default chain") {
+		t.Errorf("Expected = %q, want it to name the AWS SDK's default chain", ps[0].Expected)
+	}
+}
+
+func TestAPIErrorNamesStatusAndCode(t *testing.T) {
+	tests := []struct {
+		err  purge.APIError
+		want string
+	}{
+		{purge.APIError{Status: 400, Code: 1094, Message: "too many"}, "API refused the request (HTTP 400, code 1094): too many; retrying the same request will not help"},
+		{purge.APIError{Status: 400, CodeName: "TooManyInvalidationsInProgress", Retryable: true}, "API refused the request (HTTP 400, TooManyInvalidationsInProgress); retrying later is safe"},
+		{purge.APIError{Auth: true, Message: "no credentials", Hint: "set AWS_PROFILE"}, "authentication failed: no credentials; set AWS_PROFILE"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}

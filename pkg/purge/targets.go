@@ -130,7 +130,7 @@ func Expand(targets []Target, variants bool) []Target {
 			continue
 		}
 		for _, v := range urlVariants(t.Value) {
-			vt := Target{Kind: KindURL, Value: v, Headers: t.Headers, VariantOf: t.Value}
+			vt := Target{Kind: KindURL, Value: v, Headers: t.Headers, VariantOf: t.Value, RelatedTo: t.RelatedTo, Stale: t.Stale}
 			k := targetKey(vt)
 			if seen[k] {
 				continue

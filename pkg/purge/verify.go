@@ -3,6 +3,7 @@ package purge
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
@@ -11,8 +12,10 @@ import (
 // Verifier probes one URL the way an anonymous visitor would and reports
 // the cache status of the answer. A 200 from a purge API does not prove
 // eviction; only the next request showing the cache did not serve it does.
+// header holds the cache-key headers of the variant purged (nil for a
+// plain URL): the probe sends them, so it asks for that variant.
 type Verifier interface {
-	Verify(ctx context.Context, url string) (VerifyResult, error)
+	Verify(ctx context.Context, url string, header map[string]string) (VerifyResult, error)
 }
 
 // VerifyResult is what one probe saw.
@@ -21,6 +24,11 @@ type VerifyResult struct {
 	Cache cachestatus.Result
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
+	// Location is a redirect's target, resolved against the URL probed.
+	Location string
+	// Software is the cache that answered (cachestatus.Software), so an
+	// unreadable status can say which header to turn on.
+	Software string
 }
 
 // VerifyOptions tune the check after a purge. Zero values take the defaults.
@@ -91,10 +99,15 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 			s.emit(rec)
 			return
 		}
+		if err := s.completed(ctx, rec.PurgeID); err != nil {
+			rec.Verify = &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: " + err.Error()}
+			s.emit(rec)
+			return
+		}
 		select {
 		case sem <- struct{}{}:
 			defer func() { <-sem }()
-			rec.Verify = verifyURL(ctx, s.r.Verifier, rec.Target, s.soft || rec.stale, opts)
+			rec.Verify = verifyURL(ctx, s.r.Verifier, variant{rec.Target, rec.Headers}, s.soft || rec.stale, opts)
 		case <-ctx.Done():
 			rec.Verify = interrupted
 		}
@@ -102,55 +115,106 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 	}()
 }
 
+// variant is one cache entry to verify: a URL and the cache-key headers
+// that select it.
+type variant struct {
+	url    string
+	header map[string]string
+}
+
+// completion is the wait for one purge to complete, shared by every URL
+// it covers.
+type completion struct {
+	once sync.Once
+	err  error
+}
+
+// completed waits until the purge named id has completed when the
+// provider's purges take effect later (Completer); at once otherwise.
+// URLs of one purge wait for it together: the provider is asked once.
+func (s *session) completed(ctx context.Context, id string) error {
+	c, ok := s.r.Provider.(Completer)
+	if !ok || id == "" {
+		return nil
+	}
+	s.mu.Lock()
+	if s.completions == nil {
+		s.completions = map[string]*completion{}
+	}
+	w := s.completions[id]
+	if w == nil {
+		w = &completion{}
+		s.completions[id] = w
+	}
+	s.mu.Unlock()
+	w.once.Do(func() { w.err = c.WaitCompleted(ctx, id) })
+	return w.err
+}
+
 // verifyURL probes u until it is proven evicted or Settle runs out, then
 // with Warm until the cache serves it again.
-func verifyURL(ctx context.Context, v Verifier, u string, soft bool, o VerifyOptions) *VerifyRecord {
+func verifyURL(ctx context.Context, v Verifier, u variant, soft bool, o VerifyOptions) *VerifyRecord {
 	deadline := time.Now().Add(o.Settle)
-	vr := &VerifyRecord{}
 	for {
-		res, err := v.Verify(ctx, u)
-		vr.Cache = VerifyCache{Status: res.Cache.Status, Source: res.Cache.Source}
-		if vr.Cache.Status == "" {
-			vr.Cache.Status = cachestatus.UNKNOWN
-		}
+		res, err := v.Verify(ctx, u.url, u.header)
+		vr := verdict(res, err, soft)
 		switch {
-		case err != nil:
-			vr.Error = fmt.Sprintf("probe failed: %v", err)
+		case vr.Passed:
+			if o.Warm {
+				vr.WarmMS = warm(ctx, v, u, o)
+			}
 			return vr
-		case evicted(res.Cache.Status, soft):
-			vr.Passed = true
-		case res.Cache.Status == cachestatus.UNKNOWN || res.Cache.Status == "":
-			// Without a cache header nothing proves the entry is gone.
-			vr.Error = "no cache status header in the answer; eviction cannot be proven"
+		case vr.Error != "":
 			return vr
 		case time.Now().Add(o.Interval).After(deadline):
 			vr.Error = fmt.Sprintf("still served from cache (%s from %s) %s after the purge", res.Cache.Status, res.Cache.Source, o.Settle)
 			return vr
-		}
-		if vr.Passed {
-			break
 		}
 		if !sleep(ctx, o.Interval) {
 			vr.Error = "not verified: interrupted"
 			return vr
 		}
 	}
-	if o.Warm {
-		vr.WarmMS = warm(ctx, v, u, o)
+}
+
+// verdict is what one probe proves: evicted (Passed), nothing either way
+// (Unproven, with an Error), or still cached (neither: probe again).
+func verdict(res VerifyResult, err error, soft bool) *VerifyRecord {
+	vr := &VerifyRecord{Cache: VerifyCache{Status: res.Cache.Status, Source: res.Cache.Source}, StatusCode: res.StatusCode}
+	if vr.Cache.Status == "" {
+		vr.Cache.Status = cachestatus.UNKNOWN
+	}
+	if err != nil {
+		vr.Error = fmt.Sprintf("probe failed: %v", err)
+		return vr
+	}
+	if res.StatusCode/100 == 3 && res.Location != "" {
+		vr.Location = res.Location
+		vr.Note = "purged the cached redirect; its target " + res.Location + " was not purged"
+	}
+	switch {
+	case evicted(vr.Cache.Status, soft):
+		vr.Passed = true
+	case vr.Cache.Status == cachestatus.UNKNOWN:
+		// Without a cache status nothing proves the entry is gone, nor
+		// that it is still there.
+		vr.Unproven = true
+		vr.hint = cachestatus.EnableHint(res.Software)
+		vr.Error = "eviction cannot be proven: the answer carries no cache status header cachectl can read; " + vr.hint
 	}
 	return vr
 }
 
 // warm requests u until the cache answers HIT and returns the milliseconds
 // that took, or nil when it did not within WarmTimeout.
-func warm(ctx context.Context, v Verifier, u string, o VerifyOptions) *int64 {
+func warm(ctx context.Context, v Verifier, u variant, o VerifyOptions) *int64 {
 	start := time.Now()
 	deadline := start.Add(o.WarmTimeout)
 	for time.Now().Before(deadline) {
 		if !sleep(ctx, o.Interval) {
 			return nil
 		}
-		res, err := v.Verify(ctx, u)
+		res, err := v.Verify(ctx, u.url, u.header)
 		if err == nil && res.Cache.Status == cachestatus.HIT {
 			ms := time.Since(start).Milliseconds()
 			return &ms

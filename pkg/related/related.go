@@ -10,10 +10,10 @@ import (
 type Rule struct {
 	// Match is the path pattern of the targets the rule applies to,
 	// e.g. /articles/{slug}.
-	Match string `mapstructure:"match" yaml:"match"`
+	Match string `mapstructure:"match" yaml:"match" json:"match"`
 	// Also lists the paths to purge with a matching target; they may use
 	// the captures of Match, and a trailing "*" makes one a prefix.
-	Also []string `mapstructure:"also" yaml:"also"`
+	Also []string `mapstructure:"also" yaml:"also" json:"also"`
 }
 
 // Kind is what an expansion names; the values are those of purge target

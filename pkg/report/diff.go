@@ -45,8 +45,10 @@ func NewDiffWriter(f Format, w io.Writer, opts DiffOptions) (DiffWriter, error) 
 		return &diffJUnit{j: newJUnitWriter(w, "cachectl diff "+opts.EnvA+" "+opts.EnvB), opts: opts}, nil
 	case Markdown:
 		return &diffMarkdown{w: w, opts: opts}, nil
+	case HTML:
+		return &diffHTML{w: w, opts: opts}, nil
 	}
-	return nil, fmt.Errorf("diff cannot write %s (expected table, json, jsonl, junit or markdown)", f)
+	return nil, fmt.Errorf("diff cannot write %s (expected table, json, jsonl, junit, markdown or html)", f)
 }
 
 type diffJSONL struct{ enc *json.Encoder }

@@ -15,14 +15,14 @@ import (
 
 func diffFixture() []verify.DiffRecord {
 	side := func(base, path string, cache cachestatus.Status, ttl int64, cc []string) verify.Side {
-		return verify.Side{URL: base + path, StatusCode: 200, Cache: cache, TTLSeconds: ttl, CacheControl: cc, Vary: []string{"Accept-Encoding"}, CDN: "varnish", Findings: []string{}}
+		return verify.Side{URL: base + path, StatusCode: 200, Cache: cache, TTLSeconds: ttl, CacheControl: cc, Vary: []string{"Accept-Encoding"}, CDN: "varnish", Findings: []string{}, TTFBMs: 0.8}
 	}
 	const a, b = "http://127.0.0.1:16082", "http://127.0.0.1:16081"
 	same := side(a, "/health", cachestatus.MISS, 0, []string{"no-store"})
 	sameB := same
 	sameB.URL = b + "/health"
 	return []verify.DiffRecord{
-		{Route: "/articles/go-context-cancellation", EnvA: "staging", EnvB: "production", Drift: true, Index: 0, Variants: []verify.VariantDiff{
+		{Route: "/articles/go-context-cancellation", EnvA: "staging", EnvB: "production", Drift: true, Index: 0, Owner: "content-team", Rollback: "revert the staging TTL cap", Variants: []verify.VariantDiff{
 			{Variant: probe.Anonymous, A: side(a, "/articles/go-context-cancellation", cachestatus.HIT, 60, []string{"max-age", "public"}), B: side(b, "/articles/go-context-cancellation", cachestatus.HIT, 600, []string{"max-age", "public"}),
 				Differences: []verify.Difference{{Field: "ttl", A: "60 s", B: "600 s"}}},
 		}},
@@ -35,19 +35,26 @@ func diffFixture() []verify.DiffRecord {
 
 func writeDiff(t *testing.T, f Format, style Style) []byte {
 	t.Helper()
+	opts := DiffOptions{Style: style, EnvA: "staging", EnvB: "production", RouteWidth: 34, Timestamp: pinnedStart}
+	return writeDiffRun(t, f, opts, diffFixture(), 42)
+}
+
+// writeDiffRun writes run as format f, with the summary totalled from it.
+func writeDiffRun(t *testing.T, f Format, opts DiffOptions, run []verify.DiffRecord, elapsedMS float64) []byte {
+	t.Helper()
 	var b bytes.Buffer
-	w, err := NewDiffWriter(f, &b, DiffOptions{Style: style, EnvA: "staging", EnvB: "production", RouteWidth: 34, Timestamp: pinnedStart})
+	w, err := NewDiffWriter(f, &b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s verify.DiffSummary
-	for _, r := range diffFixture() {
+	for _, r := range run {
 		s.Add(r)
 		if err := w.Route(r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.ElapsedMS = 42
+	s.ElapsedMS = elapsedMS
 	if err := w.Close(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +73,7 @@ func TestDiffGolden(t *testing.T) {
 		{"diff_jsonl", JSONL, Style{}},
 		{"diff_junit", JUnit, Style{}},
 		{"diff_markdown", Markdown, Style{}},
+		{"diff_html", HTML, Style{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +110,8 @@ func TestMarkdownCell(t *testing.T) {
 		{"", "—"},
 		{"a|b", `a\|b`},
 		{"line1\nline2", "line1<br>line2"},
-		{"<script>", "&lt;script>"},
+		{"<script>", "&lt;script&gt;"},
+		{`a & "b"`, "a &amp; &#34;b&#34;"},
 	}
 	for _, tt := range tests {
 		if got := mdCell(tt.in); got != tt.want {

@@ -199,24 +199,11 @@ func (t *inspectTable) Group(g inspect.Group) error {
 		// The cache column is coloured after alignment so escape codes don't skew widths.
 		line = strings.Replace(line, "\x00"+strings.Repeat(" ", 13), pad(colorStatus(st, p.Cache.Status, cache), len(cache), 14), 1)
 		fmt.Fprintln(t.w, line)
-		var extra []string
-		if p.Vary != "" {
-			extra = append(extra, "vary: "+p.Vary)
-		}
-		if p.SetCookie {
-			extra = append(extra, "set-cookie: yes")
-		}
-		for _, k := range sortedKeys(p.CDNCacheControl) {
-			extra = append(extra, strings.ToLower(k)+": "+p.CDNCacheControl[k])
-		}
-		if p.Location != "" {
-			extra = append(extra, "location: "+p.Location)
-		}
-		for _, h := range p.Redirects {
-			extra = append(extra, fmt.Sprintf("redirect: %d %s -> %s", h.StatusCode, h.URL, h.Location))
-		}
-		if len(extra) > 0 {
+		if extra := extraFields(&p); len(extra) > 0 {
 			fmt.Fprintln(t.w, "    "+st.Dim(strings.Join(extra, " | ")))
+		}
+		if len(p.ServerTiming) > 0 {
+			fmt.Fprintln(t.w, "    "+st.Dim("server-timing: "+serverTimingLine(p.ServerTiming, p.Cache.Status)))
 		}
 		for _, f := range p.Findings {
 			fmt.Fprintf(t.w, "    %s %s: %s\n", colorSeverity(st, f.Severity), f.ID, f.Message)
@@ -226,6 +213,28 @@ func (t *inspectTable) Group(g inspect.Group) error {
 		fmt.Fprintf(t.w, "    %s %s never reached the expected cache status\n", st.Red("until:"), v)
 	}
 	return nil
+}
+
+// extraFields are the response's fields shown under its row when present:
+// Vary, Set-Cookie, CDN-only directives, Location, redirects followed.
+func extraFields(p *probe.Result) []string {
+	var extra []string
+	if p.Vary != "" {
+		extra = append(extra, "vary: "+p.Vary)
+	}
+	if p.SetCookie {
+		extra = append(extra, "set-cookie: yes")
+	}
+	for _, k := range sortedKeys(p.CDNCacheControl) {
+		extra = append(extra, strings.ToLower(k)+": "+p.CDNCacheControl[k])
+	}
+	if p.Location != "" {
+		extra = append(extra, "location: "+p.Location)
+	}
+	for _, h := range p.Redirects {
+		extra = append(extra, fmt.Sprintf("redirect: %d %s -> %s", h.StatusCode, h.URL, h.Location))
+	}
+	return extra
 }
 
 func (t *inspectTable) Close(s InspectSummary) error {

@@ -11,9 +11,12 @@ import (
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/inspect"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 func age(n int64) *int64 { return &n }
+
+func ms(v float64) *float64 { return &v }
 
 // sampleGroups covers a MISS → HIT sequence, a flagged logged-in probe, a
 // multi-layer response, a redirect and a failed probe, with pinned timings.
@@ -24,11 +27,13 @@ func sampleGroups() []inspect.Group {
 			{URL: article, Variant: probe.Anonymous, Seq: 1, Method: "GET", StatusCode: 200,
 				Cache:        cachestatus.Result{Status: cachestatus.MISS, Source: "X-Cache", Raw: "MISS", Layers: []cachestatus.Layer{{Status: cachestatus.MISS, Raw: "MISS"}}, AgeS: age(0), CDN: "varnish"},
 				CacheControl: "public, max-age=600", Vary: "Accept-Encoding", ETag: `"a1"`, BodyBytes: 2048,
-				Timing: probe.Timing{DNS: 0, Connect: 0.21, TTFB: 4.2, Total: 4.9}, Findings: []finding.Finding{}},
+				ServerTiming: servertiming.Set{"db": {Dur: ms(2.75), Desc: "2 queries", Part: servertiming.Database}, "app": {Dur: ms(3.1), Part: servertiming.Origin}},
+				Timing:       probe.Timing{DNS: 0, Connect: 0.21, TTFB: 4.2, Total: 4.9}, Findings: []finding.Finding{}},
 			{URL: article, Variant: probe.Anonymous, Seq: 2, Method: "GET", StatusCode: 200,
 				Cache:        cachestatus.Result{Status: cachestatus.HIT, Source: "X-Cache", Raw: "HIT", Layers: []cachestatus.Layer{{Status: cachestatus.HIT, Raw: "HIT"}}, AgeS: age(1), CDN: "varnish"},
 				CacheControl: "public, max-age=600", Vary: "Accept-Encoding", ETag: `"a1"`, BodyBytes: 2048,
-				Timing: probe.Timing{Connect: 0.18, TTFB: 0.9, Total: 1.2}, Findings: []finding.Finding{}},
+				ServerTiming: servertiming.Set{"db": {Dur: ms(2.75), Desc: "2 queries", Part: servertiming.Database}, "app": {Dur: ms(3.1), Part: servertiming.Origin}},
+				Timing:       probe.Timing{Connect: 0.18, TTFB: 0.9, Total: 1.2}, Findings: []finding.Finding{}},
 		}},
 		{Index: 1, URL: "http://127.0.0.1:16081/dashboard", Probes: []probe.Result{
 			{URL: "http://127.0.0.1:16081/dashboard", Variant: probe.LoggedIn, Method: "GET", StatusCode: 200,
@@ -45,6 +50,12 @@ func sampleGroups() []inspect.Group {
 				Cache: cachestatus.Result{Status: cachestatus.HIT, Source: "X-Cache", Raw: "MISS, HIT", CDN: "fastly", Layers: []cachestatus.Layer{
 					{Name: "cache-iad2120-IAD", Status: cachestatus.MISS, Raw: "MISS"}, {Name: "cache-sjc3120-SJC", Status: cachestatus.HIT, Raw: "HIT"}}},
 				CacheControl: "max-age=60", CDNCacheControl: map[string]string{"Surrogate-Control": "max-age=3600"},
+				ServerTiming: servertiming.Set{
+					"cfCacheStatus": {Desc: "HIT", Part: servertiming.Cache, CDN: "cloudflare"},
+					"cfEdge":        {Dur: ms(3), Part: servertiming.Edge, CDN: "cloudflare"},
+					"cfOrigin":      {Dur: ms(0), Part: servertiming.Origin, CDN: "cloudflare"},
+					"cfL4":          {Desc: "?proto=TCP&rtt=13312&min_rtt=12887&rtt_var=5014&sent=6", Part: servertiming.Network, CDN: "cloudflare"},
+				},
 				Timing: probe.Timing{DNS: 12.5, Connect: 20.1, TLS: 31.7, TTFB: 80, Total: 1234.5}, Findings: []finding.Finding{{ID: "no-validator", Severity: finding.Info, Message: "no ETag or Last-Modified"}}},
 		}},
 		{Index: 3, URL: "http://127.0.0.1:16081/redirect-me", Probes: []probe.Result{

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"strings"
 
@@ -12,7 +13,9 @@ import (
 // request comment has a size limit, and the full list is in jsonl or JUnit.
 const defaultMaxRows = 200
 
-// mdCell escapes a value for a Markdown table cell.
+// mdCell escapes a value for a Markdown table cell. Markup characters
+// become the entities html.EscapeString writes, the form the secret
+// scrubber also looks for.
 func mdCell(s string) string {
 	if s == "" {
 		return "—"
@@ -20,15 +23,19 @@ func mdCell(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\r", "")
-	s = strings.ReplaceAll(s, "<", "&lt;")
+	s = html.EscapeString(s)
 	return strings.ReplaceAll(s, "\n", "<br>")
 }
 
+// mdCode shows a value as a code span in a table cell. A code span is
+// literal text (no HTML, no entities), so only what ends the span, the cell
+// or the row is replaced.
 func mdCode(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return "`" + strings.ReplaceAll(mdCell(s), "`", "'") + "`"
+	s = strings.NewReplacer("|", `\|`, "`", "'", "\r", "", "\n", " ").Replace(s)
+	return "`" + s + "`"
 }
 
 // verifyMarkdown keeps only the failed checks (capped) and writes the

@@ -67,9 +67,9 @@ func (p *purgeTable) Record(r purge.Record) error {
 	st := p.st
 	if !p.started {
 		p.started = true
-		fmt.Fprintln(p.w, st.Bold(fmt.Sprintf("%-8s  %5s  %-8s  %s", "STATE", "BATCH", "ATTEMPTS", "TARGET")))
+		fmt.Fprintln(p.w, st.Bold(fmt.Sprintf("%-10s  %5s  %-8s  %s", "STATE", "BATCH", "ATTEMPTS", "TARGET")))
 	}
-	state := fmt.Sprintf("%-8s", r.State)
+	state := fmt.Sprintf("%-10s", r.State)
 	switch r.State {
 	case purge.Purged:
 		state = st.Green(state)
@@ -83,9 +83,59 @@ func (p *purgeTable) Record(r purge.Record) error {
 		target = string(r.Kind) + ": " + target
 	}
 	fmt.Fprintf(p.w, "%s  %5d  %8d  %s\n", state, r.Batch, r.Attempts, target)
+	if extra := recordNotes(r); len(extra) > 0 {
+		fmt.Fprintln(p.w, "    "+st.Dim(strings.Join(extra, " | ")))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(p.w, "    %s %s\n", st.Red("error:"), r.Error)
+	}
+	if v := r.Verify; v != nil {
+		fmt.Fprintln(p.w, "    "+verifyLine(st, v))
+		if v.Note != "" {
+			fmt.Fprintf(p.w, "    %s %s\n", st.Yellow("note:"), v.Note)
+		}
+	}
+	return nil
+}
+
+// verifyLine is the table's line for the check after a purge.
+func verifyLine(st Style, v *purge.VerifyRecord) string {
+	line := fmt.Sprintf("verify: %s", v.Cache.Status)
+	if v.Cache.Source != "" {
+		line += " (" + v.Cache.Source + ")"
+	}
+	switch {
+	case v.Passed:
+		line = st.Green("✓ " + line)
+	case v.Unproven:
+		line = st.Yellow("? " + line)
+	default:
+		line = st.Red("✖ " + line)
+	}
+	if v.Error != "" {
+		line += ": " + v.Error
+	}
+	if v.WarmMS != nil {
+		line += fmt.Sprintf(" | warm again after %s", time.Duration(*v.WarmMS)*time.Millisecond)
+	}
+	return line
+}
+
+// recordNotes are the details of a record the table shows under it: the
+// variant's headers, what pulled the target in, its purge id and owner.
+func recordNotes(r purge.Record) []string {
 	var extra []string
+	if len(r.Headers) > 0 {
+		extra = append(extra, "headers "+purge.FormatHeaders(r.Headers))
+	}
 	if r.VariantOf != "" {
 		extra = append(extra, "variant of "+r.VariantOf)
+	}
+	if r.RelatedTo != "" {
+		extra = append(extra, "related to "+r.RelatedTo)
+	}
+	if r.Stale != "" {
+		extra = append(extra, "stale: "+r.Stale)
 	}
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
@@ -96,36 +146,15 @@ func (p *purgeTable) Record(r purge.Record) error {
 	if r.Owner != "" {
 		extra = append(extra, "owner "+r.Owner)
 	}
-	if len(extra) > 0 {
-		fmt.Fprintln(p.w, "    "+st.Dim(strings.Join(extra, " | ")))
-	}
-	if r.Error != "" {
-		fmt.Fprintf(p.w, "    %s %s\n", st.Red("error:"), r.Error)
-	}
-	if v := r.Verify; v != nil {
-		line := fmt.Sprintf("verify: %s", v.Cache.Status)
-		if v.Cache.Source != "" {
-			line += " (" + v.Cache.Source + ")"
-		}
-		if v.Passed {
-			line = st.Green("✓ " + line)
-		} else {
-			line = st.Red("✖ " + line)
-		}
-		if v.Error != "" {
-			line += ": " + v.Error
-		}
-		if v.WarmMS != nil {
-			line += fmt.Sprintf(" | warm again after %s", time.Duration(*v.WarmMS)*time.Millisecond)
-		}
-		fmt.Fprintln(p.w, "    "+line)
-	}
-	return nil
+	return extra
 }
 
 func (p *purgeTable) Close(s purge.Summary) error {
 	st := p.st
 	counts := fmt.Sprintf("purged %d, failed %d, skipped %d", s.Purged, s.Failed, s.Skipped)
+	if s.NotCached > 0 {
+		counts = fmt.Sprintf("purged %d, not cached %d, failed %d, skipped %d", s.Purged, s.NotCached, s.Failed, s.Skipped)
+	}
 	if s.Planned > 0 {
 		counts = fmt.Sprintf("planned %d (dry run: nothing sent)", s.Planned)
 	}
@@ -134,8 +163,11 @@ func (p *purgeTable) Close(s purge.Summary) error {
 	}
 	line := fmt.Sprintf("\n%s; %d API call(s), %d retries; %s; run %s (%s, %s)",
 		counts, s.APICalls, s.Retries, fmtMS(float64(s.ElapsedMS)), s.RunID, s.Environment, s.Provider)
-	if s.VerifyFailed > 0 {
-		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", s.VerifyFailed))
+	if cached := s.VerifyFailed - s.VerifyUnproven; cached > 0 {
+		line += "; " + st.Red(fmt.Sprintf("%d still served from cache", cached))
+	}
+	if s.VerifyUnproven > 0 {
+		line += "; " + st.Yellow(fmt.Sprintf("%d not proven evicted (no cache status)", s.VerifyUnproven))
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.BatchLimits)) {
 		line += fmt.Sprintf("; the API took at most %d %s targets a request", s.BatchLimits[k], k)

@@ -1,5 +1,6 @@
-// Package report writes results as tables for people and as JSON, JSON
-// Lines, JUnit XML or Markdown for programs and CI systems.
+// Package report writes results as tables for people, as JSON, JSON Lines,
+// JUnit XML or Markdown for programs and CI systems, and as a
+// self-contained HTML page to hand to people who would rather see a chart.
 package report
 
 import (
@@ -17,6 +18,7 @@ const (
 	JSONL    Format = "jsonl"
 	JUnit    Format = "junit"
 	Markdown Format = "markdown"
+	HTML     Format = "html"
 )
 
 // ParseFormat checks name against the formats a command supports.

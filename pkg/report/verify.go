@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,13 +42,15 @@ func NewVerifyWriter(f Format, w io.Writer, opts VerifyOptions) (VerifyWriter, e
 	case JSON:
 		return &verifyJSON{doc: newJSONDoc(w, "checks", "env", opts.Env)}, nil
 	case JSONL:
-		return &verifyJSONL{enc: newEncoder(w)}, nil
+		return newVerifyJSONL(w), nil
 	case JUnit:
 		return &verifyJUnit{j: newJUnitWriter(w, junitName("cachectl verify", opts.Env)), opts: opts}, nil
 	case Markdown:
 		return &verifyMarkdown{w: w, opts: opts}, nil
+	case HTML:
+		return newVerifyHTML(w, opts), nil
 	}
-	return nil, fmt.Errorf("verify cannot write %s (expected table, json, jsonl, junit or markdown)", f)
+	return nil, fmt.Errorf("verify cannot write %s (expected table, json, jsonl, junit, markdown or html)", f)
 }
 
 func junitName(cmd, env string) string {
@@ -57,15 +60,29 @@ func junitName(cmd, env string) string {
 	return cmd + " " + env
 }
 
-type verifyJSONL struct{ enc *json.Encoder }
+// verifyJSONL writes a route's lines with one write: thousands of routes
+// should not cost a system call per check.
+type verifyJSONL struct {
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newVerifyJSONL(w io.Writer) *verifyJSONL {
+	j := &verifyJSONL{w: w}
+	j.enc = newEncoder(&j.buf)
+	return j
+}
 
 func (j *verifyJSONL) Route(recs []verify.Record) error {
+	j.buf.Reset()
 	for i := range recs {
 		if err := j.enc.Encode(&recs[i]); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := j.w.Write(j.buf.Bytes())
+	return err
 }
 
 func (j *verifyJSONL) Close(*verify.Summary) error { return nil }

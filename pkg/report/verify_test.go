@@ -51,13 +51,20 @@ func verifyFixture() [][]verify.Record {
 
 func writeVerify(t *testing.T, f Format, style Style) []byte {
 	t.Helper()
+	opts := VerifyOptions{Style: style, Env: "production", RouteWidth: len("/dashboard"), Timestamp: pinnedStart}
+	return writeVerifyRun(t, f, opts, verifyFixture(), 1234.5)
+}
+
+// writeVerifyRun writes run as format f, with the summary totalled from it.
+func writeVerifyRun(t *testing.T, f Format, opts VerifyOptions, run [][]verify.Record, elapsedMS float64) []byte {
+	t.Helper()
 	var b bytes.Buffer
-	w, err := NewVerifyWriter(f, &b, VerifyOptions{Style: style, Env: "production", RouteWidth: len("/dashboard"), Timestamp: pinnedStart})
+	w, err := NewVerifyWriter(f, &b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s verify.Summary
-	for _, recs := range verifyFixture() {
+	for _, recs := range run {
 		for _, r := range recs {
 			s.Add(r)
 		}
@@ -65,7 +72,7 @@ func writeVerify(t *testing.T, f Format, style Style) []byte {
 			t.Fatal(err)
 		}
 	}
-	s.ElapsedMS = 1234.5
+	s.ElapsedMS = elapsedMS
 	s.Finish()
 	if err := w.Close(&s); err != nil {
 		t.Fatal(err)
@@ -85,6 +92,7 @@ func TestVerifyGolden(t *testing.T) {
 		{"verify_jsonl", JSONL, Style{}},
 		{"verify_junit", JUnit, Style{}},
 		{"verify_markdown", Markdown, Style{}},
+		{"verify_html", HTML, Style{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -154,7 +155,8 @@ type retrier struct {
 }
 
 // checkRetry decides whether another attempt is worth it. It refuses when
-// the context is done, when the status is final, when the server asks for a
+// the context is done, when the status is final (unless the request's
+// AnswerFunc says otherwise), when the server asks for a
 // longer pause than MaxRetryAfter, or when the pause would outlast the
 // request's deadline.
 func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -162,10 +164,13 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		return false, ctx.Err()
 	}
 	if err != nil {
+		if Dropped(err) && dropIsFinal(ctx) {
+			return false, nil
+		}
 		return retryableError(err), nil
 	}
 	if !RetryableStatus(resp.StatusCode) {
-		return false, nil
+		return retryIf(ctx, resp), nil
 	}
 	if wait, ok := retryAfter(resp, time.Now()); ok {
 		if wait > r.p.MaxRetryAfter {
@@ -182,6 +187,28 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		}
 	}
 	return true, nil
+}
+
+type dropKey struct{}
+
+// WithDropFinal returns a context whose requests are not retried when the
+// server closes the connection without answering (Dropped): a cache node
+// whose worker crashes on a request would crash again on every retry,
+// taking its visitors' requests down with it.
+func WithDropFinal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dropKey{}, true)
+}
+
+func dropIsFinal(ctx context.Context) bool {
+	v, _ := ctx.Value(dropKey{}).(bool)
+	return v
+}
+
+// Dropped reports whether err is the server closing the connection (or
+// resetting it) before a response arrived.
+func Dropped(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // RetryableStatus reports whether a response status is worth another

@@ -3,8 +3,10 @@ package secret
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net/url"
+	"strings"
 	"sync"
 )
 
@@ -22,8 +24,9 @@ type Scrubber struct {
 	longest int
 }
 
-// Add registers a secret; its raw, URL-escaped, query-escaped and
-// JSON-escaped forms are all scrubbed. Values shorter than six bytes are not registered.
+// Add registers a secret; its raw, URL-escaped, query-escaped,
+// JSON-escaped and HTML-escaped forms are all scrubbed. Values shorter than
+// six bytes are not registered.
 func (s *Scrubber) Add(v Value) {
 	if s == nil || len(v) < minScrubLen {
 		return
@@ -32,7 +35,11 @@ func (s *Scrubber) Add(v Value) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	quoted, _ := json.Marshal(raw)
-	forms := []string{raw, url.QueryEscape(raw), url.PathEscape(raw), string(quoted[1 : len(quoted)-1])}
+	// html.EscapeString is also what encoding/xml writes for the five
+	// characters it escapes (JUnit reports); html/template writes + as &#43;.
+	escaped := html.EscapeString(raw)
+	forms := []string{raw, url.QueryEscape(raw), url.PathEscape(raw), string(quoted[1 : len(quoted)-1]),
+		escaped, strings.ReplaceAll(escaped, "+", "&#43;")}
 	for _, form := range forms {
 		if s.has(form) {
 			continue
@@ -105,15 +112,22 @@ type Writer struct {
 func NewWriter(w io.Writer, s *Scrubber) *Writer { return &Writer{w: w, s: s} }
 
 // Write scrubs p and writes it; it reports len(p) written on success.
+// Nothing is copied when nothing is held back and no secret matches.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	buf := w.s.Bytes(append(w.pending, p...))
+	buf := p
+	if len(w.pending) > 0 {
+		buf = append(w.pending, p...)
+	}
+	buf = w.s.Bytes(buf)
 	keep := w.s.holdBack(buf)
-	w.pending = append([]byte(nil), buf[len(buf)-keep:]...)
 	if _, err := w.w.Write(buf[:len(buf)-keep]); err != nil {
 		return 0, err
 	}
+	// Only now may pending's array, which buf may be, be reused: the
+	// held-back tail moves to its front (copy handles the overlap).
+	w.pending = append(w.pending[:0], buf[len(buf)-keep:]...)
 	return len(p), nil
 }
 

@@ -2,6 +2,8 @@ package secret
 
 import (
 	"bytes"
+	"encoding/xml"
+	"html/template"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,6 +26,28 @@ func TestScrubberForms(t *testing.T) {
 	var nilScrubber *Scrubber
 	if nilScrubber.String(in) != in {
 		t.Error("a nil scrubber must pass text through")
+	}
+}
+
+// TestScrubberMarkupForms: a secret with characters that markup escapes is
+// still found in an HTML page (html/template escapes + too) and in XML.
+func TestScrubberMarkupForms(t *testing.T) {
+	const sec = `sess+8e4a<61f0&9d2c'"x`
+	s := &Scrubber{}
+	s.Add(Value(sec))
+	var page strings.Builder
+	tmpl := template.Must(template.New("").Parse(`<td>{{.}}</td><td title="{{.}}">x</td>`))
+	if err := tmpl.Execute(&page, sec); err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	if err := xml.EscapeText(&doc, []byte(sec)); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"html/template": page.String(), "xml": doc.String()} {
+		if got := s.String(text); strings.Contains(got, "8e4a") {
+			t.Errorf("%s: a form of the secret survived: %s", name, got)
+		}
 	}
 }
 
@@ -96,5 +120,32 @@ func TestScrubberJSONEscapedForm(t *testing.T) {
 	s.Add(Value("a&b<c>d=ef"))
 	if got := s.String(`{"cookie":"a\u0026b\u003cc\u003ed=ef"}`); got != `{"cookie":"REDACTED"}` {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestWriterChunkings writes text with secrets in chunks of every size
+// from 1 to its length: the output is always the scrubbed text, whatever
+// is held back and reused between writes.
+func TestWriterChunkings(t *testing.T) {
+	s := &Scrubber{}
+	s.Add(Value(token))
+	text := "a " + token + " b cf-tok/ c " + token + token + " cf-tok/en+7d1e0c9a5 end"
+	want := strings.ReplaceAll(text, token, Redacted)
+	for size := 1; size <= len(text); size++ {
+		var out bytes.Buffer
+		w := NewWriter(&out, s)
+		for i := 0; i < len(text); i += size {
+			chunk := []byte(text[i:min(i+size, len(text))])
+			if _, err := w.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+			clear(chunk) // a writer must not keep the caller's bytes
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != want {
+			t.Fatalf("chunks of %d: got %q, want %q", size, out.String(), want)
+		}
 	}
 }

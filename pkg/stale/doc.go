@@ -44,7 +44,9 @@
 // Pages carry bytes that change on every render or that the edge injects,
 // which would make every page look stale. Options.Ignore lists RE2 patterns
 // (package regexp) whose matches are removed from both bodies before they
-// are hashed. Bodies are streamed and never held whole, so the patterns are
+// are hashed; Options.URLIgnore adds patterns for particular URLs (a route's
+// own), applied to that URL after the shared ones. Bodies are streamed and
+// never held whole, so the patterns are
 // applied line by line: a pattern sees one line without its "\n" (^ and $
 // match at its ends) and cannot match across lines; a line longer than
 // Options.LineLimit (1 MiB) is matched in pieces of that size. Result.Ignored

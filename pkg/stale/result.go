@@ -104,7 +104,8 @@ type Origin struct {
 
 // Ignored is one ignore pattern that matched.
 type Ignored struct {
-	// Index is the pattern's position in Options.Ignore, from 0.
+	// Index is the pattern's position, from 0, in Options.Ignore followed
+	// by the URL's own patterns from Options.URLIgnore.
 	Index   int    `json:"index"`
 	Pattern string `json:"pattern"`
 	// Edge and Origin count the matches removed from each body.

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,10 @@ type Options struct {
 	// before they are hashed. Patterns match within one line (see the
 	// package documentation).
 	Ignore []string
+	// URLIgnore adds patterns for particular URLs (a route's own), applied
+	// to that URL after the patterns of Ignore. Keys are URLs exactly as
+	// given to Check and Run.
+	URLIgnore map[string][]string
 	// AcceptEncoding is sent to both sides (default DefaultAcceptEncoding);
 	// gzip, deflate and identity bodies are decoded, others are not comparable.
 	AcceptEncoding string
@@ -65,9 +71,11 @@ type Options struct {
 // Checker decides whether the edge's copies are stale. It is safe for
 // concurrent use.
 type Checker struct {
-	opts      Options
-	origin    *url.URL
-	norm      normalizer
+	opts   Options
+	origin *url.URL
+	norm   normalizer
+	// urlNorm holds the normalizers of the URLs with patterns of their own.
+	urlNorm   map[string]normalizer
 	transport http.RoundTripper
 	log       *slog.Logger
 }
@@ -91,10 +99,37 @@ func New(opts Options) (*Checker, error) {
 		transport: opts.Transport,
 		log:       opts.Logger,
 	}
+	if c.urlNorm, err = urlNormalizers(patterns, opts.URLIgnore, opts.LineLimit); err != nil {
+		return nil, fmt.Errorf("stale: %w", err)
+	}
 	if c.transport == nil {
 		c.transport = probe.NewTransport(opts.Timeout, true, opts.Insecure)
 	}
 	return c, nil
+}
+
+// urlNormalizers compiles each URL's own patterns once, after the shared ones.
+func urlNormalizers(shared []*regexp.Regexp, byURL map[string][]string, lineLimit int) (map[string]normalizer, error) {
+	if len(byURL) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]normalizer, len(byURL))
+	for u, exprs := range byURL {
+		own, err := compilePatterns(exprs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u, err)
+		}
+		out[u] = normalizer{patterns: append(slices.Clip(shared), own...), lineLimit: lineLimit}
+	}
+	return out, nil
+}
+
+// normalizer returns the normalizer for rawURL: the shared patterns, and its own.
+func (c *Checker) normalizer(rawURL string) normalizer {
+	if n, ok := c.urlNorm[rawURL]; ok {
+		return n
+	}
+	return c.norm
 }
 
 func withDefaults(o Options) Options {
@@ -143,7 +178,8 @@ func (c *Checker) Check(ctx context.Context, rawURL string) Result {
 		r.Error = "invalid URL: want an absolute http or https URL"
 		return r
 	}
-	edge, err := c.fetchEdge(ctx, u, &r.Edge)
+	norm := c.normalizer(rawURL)
+	edge, err := c.fetchEdge(ctx, u, norm, &r.Edge)
 	if err != nil {
 		r.Error = "edge: " + err.Error()
 		return r
@@ -152,13 +188,13 @@ func (c *Checker) Check(ctx context.Context, rawURL string) Result {
 		r.Reason = string(NotCached)
 		return r
 	}
-	origin, err := c.fetch(ctx, c.originURL(u), c.originHost(u), conditional(edge.header), func(http.Header) bool { return true })
+	origin, err := c.fetch(ctx, request{target: c.originURL(u), host: c.originHost(u), cond: conditional(edge.header), norm: norm}, func(http.Header) bool { return true })
 	if err != nil {
 		r.Error = "origin: " + err.Error()
 		return r
 	}
 	fillOrigin(&r.Origin, origin)
-	r.Ignored = c.ignored(edge.body.matches, origin.body.matches)
+	r.Ignored = ignored(norm, edge.body.matches, origin.body.matches)
 	if refused(origin.status) && origin.status != edge.status {
 		r.Error = fmt.Sprintf("origin: answered %d %s; no verdict", origin.status, http.StatusText(origin.status))
 		return r
@@ -176,12 +212,12 @@ func (c *Checker) Check(ctx context.Context, rawURL string) Result {
 
 // fetchEdge requests u from the edge as an anonymous visitor and reads the
 // body only when the edge served its stored copy.
-func (c *Checker) fetchEdge(ctx context.Context, u *url.URL, e *Edge) (fetched, error) {
+func (c *Checker) fetchEdge(ctx context.Context, u *url.URL, norm normalizer, e *Edge) (fetched, error) {
 	wantBody := func(h http.Header) bool {
 		e.Cache = cachestatus.Detect(h, cachestatus.Options{ExtraHeaders: c.opts.CacheHeaders})
 		return compared(e.Cache.Status)
 	}
-	f, err := c.fetch(ctx, u.String(), "", nil, wantBody)
+	f, err := c.fetch(ctx, request{target: u.String(), norm: norm}, wantBody)
 	if err != nil {
 		return f, err
 	}
@@ -236,10 +272,20 @@ func (c *Checker) originHost(u *url.URL) string {
 	return u.Host
 }
 
-// fetch sends one GET with the options' headers, host as the Host header
-// when set and the extra headers in cond, and reads the body when wantBody
-// says so given the response headers.
-func (c *Checker) fetch(ctx context.Context, target, host string, cond http.Header, wantBody func(http.Header) bool) (fetched, error) {
+// request is one GET fetch sends.
+type request struct {
+	target string
+	// host is the Host header when set.
+	host string
+	// cond holds extra headers (the conditional ones).
+	cond http.Header
+	// norm normalizes the body before it is hashed.
+	norm normalizer
+}
+
+// fetch sends one GET with the options' headers and r's, and reads the body
+// when wantBody says so given the response headers.
+func (c *Checker) fetch(ctx context.Context, r request, wantBody func(http.Header) bool) (fetched, error) {
 	if c.opts.Limiter != nil {
 		if err := c.opts.Limiter.Wait(ctx); err != nil {
 			return fetched{}, fmt.Errorf("waiting for the rate limit: %w", err)
@@ -247,18 +293,18 @@ func (c *Checker) fetch(ctx context.Context, target, host string, cond http.Head
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.target, nil)
 	if err != nil {
 		return fetched{}, fmt.Errorf("build request: %w", err)
 	}
-	for k, vs := range cond {
+	for k, vs := range r.cond {
 		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", c.opts.Accept)
 	req.Header.Set("Accept-Encoding", c.opts.AcceptEncoding)
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if host != "" {
-		req.Host = host
+	if r.host != "" {
+		req.Host = r.host
 	}
 	resp, err := c.transport.RoundTrip(req)
 	if err != nil {
@@ -269,17 +315,17 @@ func (c *Checker) fetch(ctx context.Context, target, host string, cond http.Head
 	if !wantBody(resp.Header) || resp.StatusCode == http.StatusNotModified {
 		return f, nil
 	}
-	f.body, err = readBody(resp.Body, resp.Header.Get("Content-Encoding"), c.opts.BodyLimit, c.norm)
+	f.body, err = readBody(resp.Body, resp.Header.Get("Content-Encoding"), c.opts.BodyLimit, r.norm)
 	if err != nil {
 		return f, fmt.Errorf("reading body: %s", probe.DescribeError(ctx, err, c.opts.Timeout))
 	}
 	return f, nil
 }
 
-// ignored lists the patterns that removed something from either body.
-func (c *Checker) ignored(edge, origin []int) []Ignored {
+// ignored lists the patterns of norm that removed something from either body.
+func ignored(norm normalizer, edge, origin []int) []Ignored {
 	var out []Ignored
-	for i, re := range c.norm.patterns {
+	for i, re := range norm.patterns {
 		var e, o int
 		if i < len(edge) {
 			e = edge[i]

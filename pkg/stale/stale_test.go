@@ -302,6 +302,31 @@ func TestIgnoredReportsMatches(t *testing.T) {
 	}
 }
 
+// TestURLIgnoreAppliesToItsURLOnly: a URL's own patterns are applied to
+// that URL after the shared ones, numbered after them; other URLs get the
+// shared patterns alone.
+func TestURLIgnoreAppliesToItsURLOnly(t *testing.T) {
+	edge := newServer(t, page{header: hit(), body: "<i>9:00</i> <b>token-a</b>\n"}, false)
+	origin := newServer(t, page{body: "<i>9:05</i> <b>token-b</b>\n"}, true)
+	own := edge.srv.URL + "/own"
+	c, err := New(Options{Origin: origin.srv.URL, Ignore: []string{`<i>[^<]*</i>`}, URLIgnore: map[string][]string{own: {`<b>[^<]*</b>`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Check(t.Context(), own)
+	want := []Ignored{{Index: 0, Pattern: `<i>[^<]*</i>`, Edge: 1, Origin: 1}, {Index: 1, Pattern: `<b>[^<]*</b>`, Edge: 1, Origin: 1}}
+	if r.Stale || r.Reason != string(BodyMatches) || len(r.Ignored) != 2 || r.Ignored[0] != want[0] || r.Ignored[1] != want[1] {
+		t.Errorf("%s: stale %v (%s), ignored %+v; want %q with %+v", own, r.Stale, r.Reason, r.Ignored, BodyMatches, want)
+	}
+	r = c.Check(t.Context(), edge.srv.URL+"/other")
+	if !r.Stale || r.Reason != string(BodyDiffers) || len(r.Ignored) != 1 || r.Ignored[0] != want[0] {
+		t.Errorf("other URL: stale %v (%s), ignored %+v; want %q with the shared pattern only", r.Stale, r.Reason, r.Ignored, BodyDiffers)
+	}
+	if _, err := New(Options{Origin: origin.srv.URL, URLIgnore: map[string][]string{own: {"("}}}); err == nil || !strings.Contains(err.Error(), own+": ignore pattern 1") {
+		t.Errorf("New with a bad URL pattern: %v, want an error naming the URL and the pattern", err)
+	}
+}
+
 func TestCheckErrors(t *testing.T) {
 	// Nothing listens on port 1; the connection is refused.
 	const down = "http://127.0.0.1:1"

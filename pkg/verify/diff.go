@@ -52,7 +52,10 @@ type Side struct {
 	CDN          string   `json:"cdn"`
 	// Findings lists finding IDs with their severity, "error logged-in-cached".
 	Findings []string `json:"findings"`
-	Error    string   `json:"error,omitempty"`
+	// TTFBMs is the probe's time to first byte; it is reported, never
+	// compared (timings always differ).
+	TTFBMs float64 `json:"ttfb_ms"`
+	Error  string  `json:"error,omitempty"`
 }
 
 // Difference is one field that differs.
@@ -79,6 +82,9 @@ type DiffRecord struct {
 	Drift    bool          `json:"drift"`
 	Index    int           `json:"index"`
 	Variants []VariantDiff `json:"variants"`
+	// Owner and Rollback are the config route's, when the route is one.
+	Owner    string `json:"owner,omitempty"`
+	Rollback string `json:"rollback,omitempty"`
 }
 
 // DiffTarget is one route resolved in both environments.
@@ -87,6 +93,8 @@ type DiffTarget struct {
 	Route string
 	URLA  string
 	URLB  string
+	// Owner and Rollback come from the config's route of the same path.
+	Owner, Rollback string
 }
 
 // DiffOptions control a diff run.
@@ -128,7 +136,7 @@ func Compare(t DiffTarget, ga, gb inspect.Group, opts DiffOptions) DiffRecord {
 		now = opts.Now()
 	}
 	la, lb := lastByVariant(ga), lastByVariant(gb)
-	rec := DiffRecord{Route: t.Route, EnvA: opts.EnvA, EnvB: opts.EnvB, Index: t.Index, Variants: []VariantDiff{}}
+	rec := DiffRecord{Route: t.Route, EnvA: opts.EnvA, EnvB: opts.EnvB, Index: t.Index, Variants: []VariantDiff{}, Owner: t.Owner, Rollback: t.Rollback}
 	for _, v := range opts.Variants {
 		ra, rb := la[v], lb[v]
 		if ra == nil || rb == nil {
@@ -159,6 +167,7 @@ func sideOf(r *probe.Result, now time.Time) Side {
 		s.Error = r.Error
 		return s
 	}
+	s.TTFBMs = r.Timing.TTFB
 	h := r.Header
 	if h == nil {
 		h = http.Header{}

@@ -37,6 +37,10 @@ const (
 	checkHeaderAbsent  = "headers.absent:"
 	checkHeaderEqual   = "headers.equal:"
 	checkHeaderMatch   = "headers.match:"
+	// Server-Timing checks are named server_timing.max_ms:NAME and
+	// server_timing.present:NAME.
+	checkServerTimingMax     = "server_timing.max_ms:"
+	checkServerTimingPresent = "server_timing.present:"
 )
 
 // DefaultFindingsSeverity is the threshold of the findings check a route gets
@@ -86,6 +90,7 @@ func Compile(e *config.Expectation) (*Checklist, error) {
 	if err := cl.addHeaders(e.Headers); err != nil {
 		return nil, err
 	}
+	cl.addServerTiming(e.ServerTiming)
 	if e.FailOnFindings != "" {
 		sev := finding.Severity(e.FailOnFindings)
 		if sev.Rank() == 0 {
@@ -123,7 +128,11 @@ func (c *Checklist) addCache(statuses []string) error {
 		expected = string(allowed[0])
 	}
 	c.add(CheckCache, func(r *probe.Result, _ time.Time) (bool, string, string) {
-		return slices.Contains(allowed, r.Cache.Status), expected, describeCache(r.Cache)
+		passed := slices.Contains(allowed, r.Cache.Status)
+		if !passed && r.Cache.Status == cachestatus.UNKNOWN {
+			return false, expected, unprovenCache(r)
+		}
+		return passed, expected, describeCache(r.Cache)
 	})
 	return nil
 }
@@ -209,6 +218,55 @@ func (c *Checklist) addHeaders(h *config.HeaderExpect) error {
 	return nil
 }
 
+// addServerTiming adds, for each metric named, in name order, a check that
+// it is present (or absent) and one that its duration is within max_ms. A
+// response served from cache carries the Server-Timing stored with it.
+func (c *Checklist) addServerTiming(m map[string]config.ServerTimingExpect) {
+	for _, name := range sortedKeys(m) {
+		e := m[name]
+		if e.Present != nil {
+			want := *e.Present
+			c.add(checkServerTimingPresent+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				_, ok := r.ServerTiming.Lookup(name)
+				expected := name + " in Server-Timing"
+				if !want {
+					expected = name + " not in Server-Timing"
+				}
+				return ok == want, expected, describeMetric(r, name)
+			})
+		}
+		if e.MaxMs != nil {
+			limit := *e.MaxMs
+			c.add(checkServerTimingMax+name, func(r *probe.Result, _ time.Time) (bool, string, string) {
+				m, ok := r.ServerTiming.Lookup(name)
+				return ok && m.Dur != nil && *m.Dur <= limit, name + " ≤ " + formatMS(limit), describeMetric(r, name)
+			})
+		}
+	}
+}
+
+// describeMetric says what a response reported under a Server-Timing name.
+func describeMetric(r *probe.Result, name string) string {
+	m, ok := r.ServerTiming.Lookup(name)
+	switch {
+	case !ok && len(r.ServerTiming) == 0:
+		return "no Server-Timing"
+	case !ok:
+		return name + " absent (Server-Timing has " + strings.Join(r.ServerTiming.Names(), ", ") + ")"
+	case m.Dur == nil:
+		return name + " without a duration"
+	case m.Desc != "":
+		return name + " " + formatMS(*m.Dur) + " (" + m.Desc + ")"
+	}
+	return name + " " + formatMS(*m.Dur)
+}
+
+// NeedsFindings reports whether the checklist judges findings (its
+// findings check): only then must probes be analyzed.
+func (c *Checklist) NeedsFindings() bool {
+	return slices.ContainsFunc(c.checks, func(ch check) bool { return ch.name == CheckFindings })
+}
+
 // Names lists the checks in evaluation order.
 func (c *Checklist) Names() []string {
 	names := make([]string, len(c.checks))
@@ -247,6 +305,13 @@ func findingsCheck(sev finding.Severity) check {
 		}
 		return false, expected, strings.Join(hits, ", ")
 	}}
+}
+
+// unprovenCache says why an UNKNOWN status fails a cache check: nothing
+// says what the cache did, and how to make the cache that answered say it.
+func unprovenCache(r *probe.Result) string {
+	return "UNKNOWN: cannot prove what the cache did, the answer carries no cache status header cachectl can read; " +
+		cachestatus.EnableHint(cachestatus.Software(r.Header))
 }
 
 func describeCache(c cachestatus.Result) string {
@@ -315,7 +380,7 @@ func sortedUnique(names []string) []string {
 	return slices.Compact(out)
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

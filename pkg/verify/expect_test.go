@@ -3,6 +3,7 @@ package verify
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
 	"github.com/cachectl/cachectl/pkg/probe"
+	"github.com/cachectl/cachectl/pkg/servertiming"
 )
 
 var testNow = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -27,6 +29,11 @@ func response(code int, cache cachestatus.Status, ttfb float64, header ...string
 		CacheControl: h.Get("Cache-Control"), Vary: h.Get("Vary"), SetCookie: h.Get("Set-Cookie") != "",
 		Timing: probe.Timing{TTFB: ttfb}, Header: h, Findings: []finding.Finding{},
 	}
+}
+
+func withServerTiming(r *probe.Result, s servertiming.Set) *probe.Result {
+	r.ServerTiming = s
+	return r
 }
 
 func TestEvaluate(t *testing.T) {
@@ -124,6 +131,35 @@ func TestEvaluate(t *testing.T) {
 			},
 		},
 		{
+			name: "server timing: bounds and presence, names matched ignoring case",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{
+				"db":       {MaxMs: ptr(50.0)},
+				"app":      {MaxMs: ptr(10.0), Present: ptr(true)},
+				"cforigin": {Present: ptr(true)},
+				"debug":    {Present: ptr(false)},
+				"cache":    {MaxMs: ptr(5.0)},
+			}},
+			r: withServerTiming(response(200, cachestatus.MISS, 1), servertiming.Set{
+				"db":    {Dur: ptr(12.4), Desc: "3 queries"},
+				"app":   {Dur: ptr(31.0)},
+				"cache": {Desc: "MISS"},
+			}),
+			want: []Outcome{
+				{"server_timing.present:app", true, "app in Server-Timing", "app 31 ms"},
+				{"server_timing.max_ms:app", false, "app ≤ 10 ms", "app 31 ms"},
+				{"server_timing.max_ms:cache", false, "cache ≤ 5 ms", "cache without a duration"},
+				{"server_timing.present:cforigin", false, "cforigin in Server-Timing", "cforigin absent (Server-Timing has app, cache, db)"},
+				{"server_timing.max_ms:db", true, "db ≤ 50 ms", "db 12.4 ms (3 queries)"},
+				{"server_timing.present:debug", true, "debug not in Server-Timing", "debug absent (Server-Timing has app, cache, db)"},
+			},
+		},
+		{
+			name:   "server timing bound on a response without the header",
+			expect: &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{"db": {MaxMs: ptr(50.0)}}},
+			r:      response(200, cachestatus.HIT, 1),
+			want:   []Outcome{{"server_timing.max_ms:db", false, "db ≤ 50 ms", "no Server-Timing"}},
+		},
+		{
 			name:   "findings threshold warn ignores info",
 			expect: &config.Expectation{FailOnFindings: "warn"},
 			r:      dashboard,
@@ -166,6 +202,37 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// TestNeedsFindings: only a findings check (fail_on_findings, or the check
+// a route without expectations gets) makes probes worth analyzing, and
+// only for the variants probed.
+func TestNeedsFindings(t *testing.T) {
+	withFindings := &config.Expectation{FailOnFindings: "warn"}
+	without := &config.Expectation{Status: ptr(200)}
+	for _, tt := range []struct {
+		name     string
+		cfg      config.Config
+		variants []probe.Variant
+		want     bool
+	}{
+		{"no expectations anywhere", config.Config{}, []probe.Variant{probe.Anonymous}, true},
+		{"defaults without findings", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous}, false},
+		{"the logged-in default counts only when probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous, probe.LoggedIn}, true},
+		{"one route with fail_on_findings", config.Config{
+			Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}},
+			Routes:   []config.Route{{Path: "/a", Expect: config.Expectations{Anonymous: withFindings}}},
+		}, []probe.Variant{probe.Anonymous}, true},
+	} {
+		env := &config.Environment{Name: "local", BaseURL: "https://www.example.com"}
+		p, err := NewPlanner(&tt.cfg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.NeedsFindings(tt.variants); got != tt.want {
+			t.Errorf("%s: NeedsFindings = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestPlannerDefaults(t *testing.T) {
 	cfg := &config.Config{
 		Environments: map[string]*config.Environment{"production": {Name: "production", BaseURL: "https://www.example.com"}},
@@ -196,5 +263,37 @@ func TestPlannerDefaults(t *testing.T) {
 		if a, l := got.Anonymous.Names(), got.LoggedIn.Names(); !slices.Equal(a, tt.wantAnon) || !slices.Equal(l, tt.wantLogged) {
 			t.Errorf("Target(%q) checks = %v / %v, want %v / %v", tt.route, a, l, tt.wantAnon, tt.wantLogged)
 		}
+	}
+}
+
+// TestUnknownCacheCannotProve: a cache check against an answer whose
+// cache status cannot be read says so, and how the cache that answered
+// reports one; a route that allows UNKNOWN passes as before.
+func TestUnknownCacheCannotProve(t *testing.T) {
+	tests := []struct {
+		server, want string
+	}{
+		{"nginx/1.22.1", "nginx: add_header X-Cache-Status $upstream_cache_status always;"},
+		{"ATS/9.2.9", "Traffic Server: set proxy.config.http.insert_response_via_str to 2"},
+		{"uvicorn", "--cache-header"},
+	}
+	for _, tt := range tests {
+		r := response(200, cachestatus.UNKNOWN, 1, "Server", tt.server)
+		r.Cache = cachestatus.Result{Status: cachestatus.UNKNOWN}
+		cl, err := Compile(&config.Expectation{Cache: []string{"HIT", "MISS"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cl.Evaluate(r, testNow)
+		if len(got) != 1 || got[0].Passed || !strings.Contains(got[0].Actual, "UNKNOWN: cannot prove what the cache did") || !strings.Contains(got[0].Actual, tt.want) {
+			t.Errorf("Server %s: outcomes %+v, want a failure saying it cannot prove and %q", tt.server, got, tt.want)
+		}
+	}
+	cl, err := Compile(&config.Expectation{Cache: []string{"UNKNOWN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.Evaluate(response(200, cachestatus.UNKNOWN, 1), testNow); !got[0].Passed {
+		t.Errorf("cache: [UNKNOWN] against UNKNOWN = %+v, want passed", got)
 	}
 }

@@ -94,7 +94,7 @@ func Run(ctx context.Context, p *probe.Prober, targets iter.Seq[Target], opts Op
 
 func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) RouteResult {
 	job := inspect.Job{URL: t.URL, Variants: opts.Variants}
-	io := inspect.Options{Session: opts.Session, Limiter: opts.Limiter, Repeat: 1}
+	io := inspect.Options{Session: opts.Session, Limiter: opts.Limiter, Repeat: 1, NoFindings: !t.needsFindings(opts.Variants)}
 	if opts.Warm {
 		io.Repeat = 2
 	}

@@ -40,6 +40,11 @@ func (t Target) Checklist(v probe.Variant) *Checklist {
 	return t.Anonymous
 }
 
+// needsFindings reports whether the checks of any of variants judge findings.
+func (t Target) needsFindings(variants []probe.Variant) bool {
+	return slices.ContainsFunc(variants, func(v probe.Variant) bool { return t.Checklist(v).NeedsFindings() })
+}
+
 // Planner turns route names into targets: the config route with the same
 // path lends its owner, rollback and expectations; any other route gets the
 // defaults section's expectations, or the findings check alone.
@@ -89,6 +94,18 @@ func compileRoute(e config.Expectations, fallback compiledRoute, key string) (co
 		}
 	}
 	return c, nil
+}
+
+// NeedsFindings reports whether any target the planner makes judges
+// findings for one of variants; when none does, bodies need not be hashed
+// (the findings of an anonymous/logged-in pair are the only thing that
+// compares them).
+func (p *Planner) NeedsFindings(variants []probe.Variant) bool {
+	all := append([]compiledRoute{p.defaults}, p.compiled...)
+	return slices.ContainsFunc(all, func(c compiledRoute) bool {
+		t := Target{Anonymous: c.anonymous, LoggedIn: c.loggedIn}
+		return t.needsFindings(variants)
+	})
 }
 
 // Routes returns the configured routes' paths, in config order.

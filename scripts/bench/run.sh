@@ -18,7 +18,12 @@
 #       size in RSS_SIZES;
 #   (e) go test -bench microbenchmarks of normalization and analysis,
 #       summarized with benchstat (compared with the last full run's,
-#       kept in scripts/bench/results/micro.txt, when there is one).
+#       kept in scripts/bench/results/micro.txt, when there is one);
+#   (f) stale over ROUTES URLs on the local stack, warm (each URL an edge
+#       HIT and a conditional origin request answered 304): URLs per second
+#       against wrk sending the same 2 x ROUTES requests (the edge GETs, then
+#       the origin GETs with the same validators), and peak RSS of
+#       stale -o jsonl at each size in RSS_SIZES.
 #
 # The table and the machine it ran on go to stdout and to
 # scripts/bench/results/latest.md; progress goes to stderr. Exit 1 when a
@@ -29,7 +34,7 @@
 # throughput; RSS_SIZES ["2000 20000 100000" / "300 1500"]; CONCURRENCY [8];
 # WRK_SECONDS [10 / 3]; PURGE_N [10000 / 1500]; PURGE_BATCH [100];
 # BENCH_COUNT [6 / 2] (go test -count); BENCH_TIME [1s / 100ms];
-# SECTIONS [abcde] (any subset); the STACK_* variables of scripts/stack.sh
+# SECTIONS [abcdef] (any subset); the STACK_* variables of scripts/stack.sh
 # (defaults here: ports 38080/36081/36082, dir /tmp/cachectl-bench-suite;
 # the next free ports are taken when those are busy).
 set -euo pipefail
@@ -53,7 +58,7 @@ else
 fi
 CONCURRENCY=${CONCURRENCY:-8}
 PURGE_BATCH=${PURGE_BATCH:-100}
-SECTIONS=${SECTIONS:-abcde}
+SECTIONS=${SECTIONS:-abcdef}
 BENCHSTAT=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 RESULTS_DIR=$ROOT/scripts/bench/results
 
@@ -205,7 +210,7 @@ if [[ $SECTIONS == *b* ]]; then
 	fi
 fi
 
-# ---------------------------------------------------------------- stack: (a) inspect, (d)
+# ---------------------------------------------------------------- stack: (a) inspect, (d), (f)
 session_config() { # FILE yes|no -> config with the session (and expectations for verify)
 	{
 		echo "environments:"
@@ -221,15 +226,16 @@ session_config() { # FILE yes|no -> config with the session (and expectations fo
 }
 paths() { seq 1 "$1" | awk '{ printf "/articles/bench-article-%06d\n", $1 }'; }
 measure() { # OUT-PREFIX CMD... -> "$OUT.time" holds "seconds peak-KiB"; exit code returned
+	# stdout goes to $MEASURE_OUT when set, else nowhere.
 	local out=$1 code=0
 	shift
-	/usr/bin/time -f '%e %M' -o "$out.raw" "$@" >/dev/null 2>"$out.err" || code=$?
+	/usr/bin/time -f '%e %M' -o "$out.raw" "$@" >"${MEASURE_OUT:-/dev/null}" 2>"$out.err" || code=$?
 	# GNU time puts "Command exited with non-zero status N" before the figures.
 	tail -n 1 "$out.raw" >"$out.time"
 	return "$code"
 }
 
-if [[ $SECTIONS == *a* || $SECTIONS == *d* ]]; then
+if [[ $SECTIONS == *a* || $SECTIONS == *d* || $SECTIONS == *f* ]]; then
 	say "starting the local stack (origin :$STACK_ORIGIN_PORT, production :$STACK_PRODUCTION_PORT, staging :$STACK_STAGING_PORT)"
 	STACK_UP=1
 	scripts/stack.sh up >&2
@@ -344,6 +350,93 @@ if [[ $SECTIONS == *d* ]]; then
 		else
 			note "verify has no --routes flag in this build: verify RSS skipped"
 		fi
+	done
+fi
+
+if [[ $SECTIONS == *f* ]]; then
+	{
+		echo "environments:"
+		echo "  production:"
+		echo "    base_url: $BASE"
+		echo "    hosts: [127.0.0.1:$STACK_PRODUCTION_PORT]"
+		echo "    origin_url: http://127.0.0.1:$STACK_ORIGIN_PORT"
+	} >"$WORK/stale.yaml"
+	stale_run() { # PREFIX URL-FILE -> measured run of stale -o jsonl into PREFIX.jsonl; exit code returned
+		MEASURE_OUT="$1.jsonl" measure "$1" "$BIN" stale --config "$WORK/stale.yaml" --env production \
+			--from-file "$2" -o jsonl --concurrency "$CONCURRENCY"
+	}
+	stale_warm() { # URL-FILE: one run fills the edge's cache (each URL a MISS, the origin not asked)
+		"$BIN" stale --config "$WORK/stale.yaml" --env production --from-file "$1" -o jsonl \
+			--concurrency 16 >"$WORK/stale-warm.jsonl" 2>"$WORK/stale-warm.err" ||
+			note "stale warm-up exited $?: $(tail -n 1 "$WORK/stale-warm.err")"
+	}
+	paths "$ROUTES" >"$WORK/stale-paths.txt"
+	awk -v b="$BASE" '{ print b $0 }' "$WORK/stale-paths.txt" >"$WORK/stale-urls.txt"
+	say "(f) warming $ROUTES URLs for stale"
+	stale_warm "$WORK/stale-urls.txt"
+	say "(f) cachectl stale: $ROUTES URLs, warm, concurrency $CONCURRENCY"
+	stale_run "$WORK/stale" "$WORK/stale-urls.txt" || note "cachectl stale exited $?: $(tail -n 1 "$WORK/stale.err")"
+	read -r sec _ <"$WORK/stale.time"
+	stale_ups=$(per_sec "$ROUTES" "$sec")
+	not304=$(jq -r 'select(.reason != "origin answered 304 to the edge copy'"'"'s validators") | .url' "$WORK/stale.jsonl" | wc -l)
+	if ((not304 != 0)) || [[ $(wc -l <"$WORK/stale.jsonl") != "$ROUTES" ]]; then
+		FAILED=1
+		note "stale: $not304 of $(wc -l <"$WORK/stale.jsonl") URLs were not an edge HIT confirmed by a 304 (want all $ROUTES)"
+	fi
+	row "stale throughput" "cachectl stale, $ROUTES URLs warm (edge HIT + origin 304 each), concurrency $CONCURRENCY" \
+		"$stale_ups URLs/s" "$((ROUTES * 2)) requests in $(fmt "$sec" 2) s ($(per_sec $((ROUTES * 2)) "$sec") req/s)"
+
+	# wrk sends the same requests: the edge GETs, then the origin GETs with
+	# the validators stale sent (the edge copies' ETag and Last-Modified).
+	jq -r --arg b "$BASE" '[(.url | ltrimstr($b)), (.edge.etag // ""), (.edge.last_modified // "")] | @tsv' \
+		"$WORK/stale.jsonl" >"$WORK/stale-wrk.tsv"
+	cat >"$WORK/stale.lua" <<'LUA'
+-- Cycles through WRK_URLS (path TAB etag TAB last-modified) from a
+-- different offset in each thread; WRK_CONDITIONAL=1 sends the validators
+-- as If-None-Match and If-Modified-Since, as stale asks the origin.
+local paths, inm, ims = {}, {}, {}
+for line in io.lines(os.getenv("WRK_URLS")) do
+  local p, e, m = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+  paths[#paths + 1], inm[#inm + 1], ims[#ims + 1] = p, e, m
+end
+local conditional = os.getenv("WRK_CONDITIONAL") == "1"
+local n = 0
+function setup(thread) thread:set("offset", n * 7919); n = n + 1 end
+function init() i = offset or 0 end
+function request()
+  i = i % #paths + 1
+  local h = { ["Accept-Encoding"] = "gzip" }
+  if conditional and inm[i] ~= "" then h["If-None-Match"] = inm[i] end
+  if conditional and ims[i] ~= "" then h["If-Modified-Since"] = ims[i] end
+  return wrk.format("GET", paths[i], h)
+end
+LUA
+	threads=$((CONCURRENCY < 2 ? 1 : 2))
+	stale_wrk() { # CONDITIONAL URL -> req/s
+		WRK_URLS="$WORK/stale-wrk.tsv" WRK_CONDITIONAL=$1 wrk -t"$threads" -c"$CONCURRENCY" -d"${WRK_SECONDS}s" \
+			-s "$WORK/stale.lua" "$2" >"$WORK/stale-wrk.txt"
+		awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$WORK/stale-wrk.txt"
+	}
+	say "(f) wrk: the edge GETs, then the conditional origin GETs, $CONCURRENCY connections, ${WRK_SECONDS}s each"
+	wrk_edge=$(stale_wrk 0 "$BASE")
+	wrk_origin=$(stale_wrk 1 "http://127.0.0.1:$STACK_ORIGIN_PORT")
+	# One URL costs one request of each kind: 1 / (1/edge + 1/origin) URLs per second.
+	wrk_ups=$(awk -v e="$wrk_edge" -v o="$wrk_origin" 'BEGIN { if (e > 0 && o > 0) printf "%.0f", 1 / (1 / e + 1 / o); else print 0 }')
+	row "stale throughput" "wrk, the same $((ROUTES * 2)) requests (-t$threads -c$CONCURRENCY, keep-alive, ${WRK_SECONDS}s per side)" \
+		"$wrk_ups URLs/s" "edge GETs $wrk_edge req/s, conditional origin GETs $wrk_origin req/s; URLs/s = 1 / (1/edge + 1/origin)"
+	row "stale throughput ratio" "stale / wrk" "$(awk -v a="$stale_ups" -v b="$wrk_ups" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')×" \
+		"same requests and connection model; stale also decodes and hashes every edge body"
+
+	for n in $RSS_SIZES; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || die "RSS_SIZES: '$n' is not a positive whole number"
+		paths "$n" | awk -v b="$BASE" '{ print b $0 }' >"$WORK/stale-rss-urls.txt"
+		say "(f) peak RSS: cachectl stale -o jsonl, $n URLs (warmed first)"
+		stale_warm "$WORK/stale-rss-urls.txt"
+		stale_run "$WORK/stale-rss" "$WORK/stale-rss-urls.txt" ||
+			note "stale at $n URLs exited $?: $(tail -n 1 "$WORK/stale-rss.err")"
+		read -r sec kib <"$WORK/stale-rss.time"
+		row "peak RSS" "stale -o jsonl --from-file, $n URLs, warm" "$(mib "$kib")" \
+			"$(fmt "$sec" 1) s, $(per_sec "$n" "$sec") URLs/s; $(grep -c '"stale":true' "$WORK/stale-rss.jsonl" || true) stale"
 	done
 fi
 

@@ -6,6 +6,7 @@
 package cloudflarefake
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -59,6 +60,9 @@ type Options struct {
 	Faults cdnfake.Faults
 	// Keep bounds recorded requests (0 keeps all).
 	Keep int
+	// Schema, when set, refuses request bodies that do not match
+	// Cloudflare's published schema of the operation (LoadSchema).
+	Schema *Schema
 }
 
 // Fake is the API as an http.Handler.
@@ -259,6 +263,11 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 	if err := json.Unmarshal(x.rec.Body, &body); err != nil {
 		return bad, CodeNoTarget, "Request body is not valid JSON: " + err.Error()
 	}
+	if f.opts.Schema != nil {
+		if err := f.opts.Schema.CheckRequest(x.rec.Body); err != nil {
+			return bad, CodeNoTarget, "Request body does not match the API schema: " + err.Error()
+		}
+	}
 	shapes := []string{}
 	for k := range body {
 		switch k {
@@ -288,27 +297,7 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 	switch shape {
 	case "files":
 		x.rec.Kind = "url"
-		if len(items) > f.opts.FilesLimit {
-			// Which maximum the API names for files is not documented, so
-			// the fake names none: a client must find the size by itself.
-			return bad, CodeTooManyFiles, "Too many files in one request"
-		}
-		for _, it := range items {
-			u, err := fileURL(it)
-			if err != nil {
-				return bad, CodeNoTarget, err.Error()
-			}
-			pu, err := url.Parse(u)
-			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-				return bad, CodeUnableToPurge, "Unable to purge " + u + ": not an absolute http(s) URL"
-			}
-			if !f.inZone(pu.Hostname()) {
-				return bad, CodeNotInZone, "You can only purge files for this zone"
-			}
-			if f.inject.Rejected(u) {
-				return bad, CodeUnableToPurge, "Unable to purge " + u
-			}
-		}
+		return f.checkFiles(items)
 	case "tags", "hosts", "prefixes":
 		x.rec.Kind = strings.TrimSuffix(shape, "s")
 		if shape == "prefixes" {
@@ -349,18 +338,54 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 	return 0, 0, ""
 }
 
-// fileURL reads one "files" item: a URL string or {"url", "headers"}.
-func fileURL(raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
+// checkFiles checks the items of a "files" body: at most FilesLimit
+// absolute URLs of the zone, in one of the two forms.
+func (f *Fake) checkFiles(items []json.RawMessage) (status, code int, msg string) {
+	const bad = http.StatusBadRequest
+	if len(items) > f.opts.FilesLimit {
+		// Which maximum the API names for files is not documented, so
+		// the fake names none: a client must find the size by itself.
+		return bad, CodeTooManyFiles, "Too many files in one request"
+	}
+	withHeaders := bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{"))
+	for _, it := range items {
+		u, err := fileURL(it, withHeaders)
+		if err != nil {
+			return bad, CodeNoTarget, err.Error()
+		}
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return bad, CodeUnableToPurge, "Unable to purge " + u + ": not an absolute http(s) URL"
+		}
+		if !f.inZone(pu.Hostname()) {
+			return bad, CodeNotInZone, "You can only purge files for this zone"
+		}
+		if f.inject.Rejected(u) {
+			return bad, CodeUnableToPurge, "Unable to purge " + u
+		}
+	}
+	return 0, 0, ""
+}
+
+// fileURL reads one "files" item: a URL string, or with withHeaders a
+// {"url", "headers"} object whose headers map names to string values. One
+// request holds one form only.
+func fileURL(raw json.RawMessage, withHeaders bool) (string, error) {
+	if !withHeaders {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf(`"files" items must all be URLs, or all {"url", "headers"} objects`)
+		}
 		return s, nil
 	}
 	var obj struct {
 		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers"`
 	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.URL == "" {
-		return "", fmt.Errorf(`"files" items must be URLs or {"url", "headers"} objects`)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&obj); err != nil || obj.URL == "" {
+		return "", fmt.Errorf(`"files" items must all be URLs, or all {"url", "headers"} objects with a url and header names mapped to strings`)
 	}
 	return obj.URL, nil
 }

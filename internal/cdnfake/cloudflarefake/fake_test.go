@@ -2,6 +2,7 @@ package cloudflarefake
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -67,25 +68,64 @@ func TestValidation(t *testing.T) {
 		{"prefix with scheme", `{"prefixes":["https://www.example.com/a"]}`, 400, CodeBadPrefix},
 		{"prefix", `{"prefixes":["www.example.com/a/"]}`, 200, 0},
 		{"not json", `files=a`, 400, CodeNoTarget},
+		{"files mixing forms", `{"files":[{"url":"https://www.example.com/a","headers":{"CF-IPCountry":"US"}},"https://www.example.com/b"]}`, 400, CodeNoTarget},
+		{"headers not an object", `{"files":[{"url":"https://www.example.com/a","headers":"CF-IPCountry: US"}]}`, 400, CodeNoTarget},
+		{"header value not a string", `{"files":[{"url":"https://www.example.com/a","headers":{"CF-IPCountry":1}}]}`, 400, CodeNoTarget},
+		{"file object with another key", `{"files":[{"url":"https://www.example.com/a","header":{"CF-IPCountry":"US"}}]}`, 400, CodeNoTarget},
+		{"file object without url", `{"files":[{"headers":{"CF-IPCountry":"US"}}]}`, 400, CodeNoTarget},
 	}
+	schema, err := LoadSchema(SchemaFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake's own checks refuse what the API refuses; with the
+	// published schema checked as well, every answer is the same.
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := NewServer(Options{ZoneID: zone, Token: token, Hosts: []string{"www.example.com"}})
-			defer srv.Close()
-			status, _, env := post(t, srv, tt.body)
-			if status != tt.wantStatus {
-				t.Errorf("status = %d, want %d (%+v)", status, tt.wantStatus, env)
-			}
-			if tt.wantCode == 0 {
-				if !env.Success || len(env.Errors) != 0 {
-					t.Errorf("envelope = %+v, want success", env)
-				}
-				return
-			}
-			if env.Success || len(env.Errors) == 0 || env.Errors[0].Code != tt.wantCode {
-				t.Errorf("envelope = %+v, want failure with code %d", env, tt.wantCode)
-			}
-		})
+		for _, sch := range []*Schema{nil, schema} {
+			t.Run(fmt.Sprintf("%s/schema=%v", tt.name, sch != nil), func(t *testing.T) {
+				srv := NewServer(Options{ZoneID: zone, Token: token, Hosts: []string{"www.example.com"}, Schema: sch})
+				defer srv.Close()
+				checkAnswer(t, srv, tt.body, tt.wantStatus, tt.wantCode)
+			})
+		}
+	}
+}
+
+// TestSchemaCatchesWrongFileShapes: the published schema, applied to the
+// shape a body names, refuses files with headers that are not objects and
+// files mixing URLs and objects, which the operation's anyOf alone accepts.
+func TestSchemaCatchesWrongFileShapes(t *testing.T) {
+	schema, err := LoadSchema(SchemaFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, wantOK := range map[string]bool{
+		`{"files":[{"url":"https://www.example.com/a","headers":{"CF-Device-Type":"mobile"}}]}`:                   true,
+		`{"files":["https://www.example.com/a"]}`:                                                                 true,
+		`{"files":[{"url":"https://www.example.com/a","headers":"CF-Device-Type: mobile"}]}`:                      false,
+		`{"files":[{"url":"https://www.example.com/a","headers":{"CF-Device-Type":"mobile"}},"https://x.test/"]}`: false,
+		`{"tags":"blog"}`: false,
+	} {
+		if err := schema.CheckRequest([]byte(body)); (err == nil) != wantOK {
+			t.Errorf("CheckRequest(%s) = %v, want ok %v", body, err, wantOK)
+		}
+	}
+}
+
+func checkAnswer(t *testing.T, srv *Server, body string, wantStatus, wantCode int) {
+	t.Helper()
+	status, _, env := post(t, srv, body)
+	if status != wantStatus {
+		t.Errorf("status = %d, want %d (%+v)", status, wantStatus, env)
+	}
+	if wantCode == 0 {
+		if !env.Success || len(env.Errors) != 0 {
+			t.Errorf("envelope = %+v, want success", env)
+		}
+		return
+	}
+	if env.Success || len(env.Errors) == 0 || env.Errors[0].Code != wantCode {
+		t.Errorf("envelope = %+v, want failure with code %d", env, wantCode)
 	}
 }
 

@@ -68,14 +68,14 @@ var _ purge.Provider = (*Provider)(nil)
 var _ purge.Describer = (*Provider)(nil)
 
 // New reads the API client's credentials from the .edgerc file s names
-// (HOME from deps.Lookup for the default ~/.edgerc), registers them with
+// (HOME from deps.LookupEnv for the default ~/.edgerc), registers them with
 // deps.Secrets and builds the provider. cfg.APIURL replaces the file's
 // host.
 func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 	if ps := validate(s); len(ps) > 0 {
 		return nil, fmt.Errorf("akamai: %s: found %s, expected %s", ps[0].Key, ps[0].Value, ps[0].Expected)
 	}
-	path, err := edgercPath(s.Edgerc, deps.Lookup)
+	path, err := edgercPath(s.Edgerc, deps.LookupEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -267,7 +267,7 @@ func TestNew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			scrub := &secret.Scrubber{}
-			p, err := akamai.New(purge.Config{}, tt.s, purge.Deps{Lookup: lookup(tt.env), Secrets: scrub})
+			p, err := akamai.New(purge.Config{}, tt.s, purge.Deps{LookupEnv: lookup(tt.env), Secrets: scrub})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("New error = %v, want it to mention %q", err, tt.wantErr)

@@ -1,20 +1,15 @@
 package cloudflare_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/providertest"
@@ -56,6 +51,7 @@ func fake(t *testing.T, opts cloudflarefake.Options) *cloudflarefake.Server {
 	if opts.Hosts == nil {
 		opts.Hosts = hosts
 	}
+	opts.Schema = loadSchema(t)
 	srv := cloudflarefake.NewServer(opts)
 	t.Cleanup(func() {
 		srv.Close()
@@ -101,62 +97,32 @@ func TestConformance(t *testing.T) {
 }
 
 var (
-	schemaOnce              sync.Once
-	requestSchema, okSchema *jsonschema.Schema
-	schemaErr               error
+	schemaOnce sync.Once
+	schema     *cloudflarefake.Schema
+	schemaErr  error
 )
 
-// loadSchemas compiles the operation's request body schema and its 200
-// response schema from Cloudflare's OpenAPI document. OpenAPI 3.0 extras
-// (nullable, example) are not JSON Schema keywords and are ignored.
-func loadSchemas(t *testing.T) (*jsonschema.Schema, *jsonschema.Schema) {
+// loadSchema compiles Cloudflare's published schema of the operation once.
+func loadSchema(t *testing.T) *cloudflarefake.Schema {
 	t.Helper()
-	schemaOnce.Do(func() {
-		f, err := os.Open(filepath.Join("..", "..", "..", "testdata", "cloudflare", "cloudflare-purge-openapi.json"))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		const loc = "https://api.cloudflare.com/openapi.json"
-		if schemaErr = c.AddResource(loc, doc); schemaErr != nil {
-			return
-		}
-		op := loc + "#/paths/~1zones~1%7Bzone_id%7D~1purge_cache/post"
-		if requestSchema, schemaErr = c.Compile(op + "/requestBody/content/application~1json/schema"); schemaErr != nil {
-			return
-		}
-		okSchema, schemaErr = c.Compile(op + "/responses/200/content/application~1json/schema")
-	})
+	schemaOnce.Do(func() { schema, schemaErr = cloudflarefake.LoadSchema(cloudflarefake.SchemaFile()) })
 	if schemaErr != nil {
 		t.Fatalf("loading the OpenAPI schema: %v", schemaErr)
 	}
-	return requestSchema, okSchema
+	return schema
 }
 
 func checkAgainstSchema(t *testing.T, reqs []providertest.Request) {
 	t.Helper()
-	reqSchema, respSchema := loadSchemas(t)
+	s := loadSchema(t)
 	for _, r := range reqs {
 		if r.Kind != "" {
-			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Body))
-			if err != nil {
-				t.Errorf("request %d body is not JSON: %v", r.Seq, err)
-			} else if err := reqSchema.Validate(inst); err != nil {
+			if err := s.CheckRequest(r.Body); err != nil {
 				t.Errorf("request %d body %s does not match the API schema: %v", r.Seq, r.Body, err)
 			}
 		}
 		if r.Status == http.StatusOK && r.Code == 0 {
-			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Response))
-			if err != nil {
-				t.Errorf("response %d is not JSON: %v", r.Seq, err)
-			} else if err := respSchema.Validate(inst); err != nil {
+			if err := s.CheckSuccess(r.Response); err != nil {
 				t.Errorf("response %d %s does not match the API schema: %v", r.Seq, r.Response, err)
 			}
 		}
@@ -164,17 +130,13 @@ func checkAgainstSchema(t *testing.T, reqs []providertest.Request) {
 }
 
 func TestSchemaRejectsWrongSuccessBody(t *testing.T) {
-	_, resp := loadSchemas(t)
+	s := loadSchema(t)
 	for _, body := range []string{
 		`{"success":true,"errors":[],"messages":[],"result":{"id":"0123456789abcdef0123456789abcdef0"}}`, // id too long
 		`{"success":true,"errors":[],"result":{"id":"x"}}`,                                               // messages missing
 		`{"success":false,"errors":[],"messages":[],"result":{"id":"x"}}`,                                // not a success
 	} {
-		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Validate(inst) == nil {
+		if s.CheckSuccess([]byte(body)) == nil {
 			t.Errorf("schema accepted %s", body)
 		}
 	}

@@ -29,13 +29,13 @@ var Spec = purge.Define(purge.Definition[Settings, *Provider]{
 // Settings are the provider's own keys in an environment's cdn section.
 type Settings struct {
 	// ZoneID is the zone to purge: 32 lower-case hex characters.
-	ZoneID string `mapstructure:"zone_id" yaml:"zone_id,omitempty"`
+	ZoneID string `mapstructure:"zone_id" yaml:"zone_id,omitempty" json:"zone_id,omitzero"`
 	// BatchSize is URLs per request: by default the plan's documented
 	// limit (100, 500 on Enterprise), at most 500.
-	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty"`
+	BatchSize int `mapstructure:"batch_size" yaml:"batch_size,omitempty" json:"batch_size,omitzero"`
 	// Plan is the zone's plan (free, pro, business, enterprise); it sets
 	// the rate-limit defaults.
-	Plan string `mapstructure:"plan" yaml:"plan,omitempty"`
+	Plan string `mapstructure:"plan" yaml:"plan,omitempty" json:"plan,omitzero"`
 }
 
 var (

@@ -49,6 +49,7 @@ type Provider struct {
 
 var _ purge.Provider = (*Provider)(nil)
 var _ purge.Describer = (*Provider)(nil)
+var _ purge.EntryKeyer = (*Provider)(nil)
 
 // New builds a provider for the service s names; requests go through
 // deps.HTTP (a retry client is built when it is nil).
@@ -69,11 +70,12 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 // Name returns "fastly".
 func (p *Provider) Name() string { return Name }
 
-// Capabilities lists URL, tag (surrogate key), everything and soft.
+// Capabilities lists URL (every variant of it at once), tag (surrogate
+// key), everything and soft.
 func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
-// BatchLimit is 32 URLs (sent one request each), 256 surrogate keys, or 1
-// for everything.
+// BatchLimit is 32 URLs (one request each host and path: EntryKey), 256
+// surrogate keys, or 1 for everything.
 func (p *Provider) BatchLimit(k purge.Kind) int {
 	switch k {
 	case purge.KindURL:
@@ -84,6 +86,27 @@ func (p *Provider) BatchLimit(k purge.Kind) int {
 		return 1
 	}
 	return 0
+}
+
+// purgePath is the API path that purges a URL target: its host and path
+// with query. Fastly keys its cache on host and path, so the scheme plays
+// no part, and every variant the cache keeps of the URL (Vary) goes with
+// it: cache-key headers need no request of their own.
+func purgePath(t purge.Target) (string, bool) {
+	u, err := url.Parse(t.Value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	return "/purge/" + u.Host + u.RequestURI(), true
+}
+
+// EntryKey is the same for targets one request purges: URLs with the same
+// host and path, whatever their scheme or cache-key headers.
+func (p *Provider) EntryKey(t purge.Target) string {
+	if path, ok := purgePath(t); ok && t.Kind == purge.KindURL {
+		return path
+	}
+	return string(t.Kind) + " " + t.Value
 }
 
 // request is one API call Purge makes.
@@ -98,13 +121,21 @@ func (p *Provider) plan(b purge.Batch) ([]request, []error) {
 	var reqs []request
 	switch b.Kind {
 	case purge.KindURL:
+		// One request per host and path: the http and https forms of a
+		// URL, and its cache-key variants, are one purge.
+		byPath := map[string]int{}
 		for i, t := range b.Targets {
-			u, err := url.Parse(t.Value)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			path, ok := purgePath(t)
+			if !ok {
 				errs[i] = fmt.Errorf("fastly: %q is not an absolute http(s) URL: %w; not sent", t.Value, purge.ErrInvalidTarget)
 				continue
 			}
-			reqs = append(reqs, request{path: "/purge/" + u.Host + u.RequestURI(), idx: []int{i}})
+			if n, seen := byPath[path]; seen {
+				reqs[n].idx = append(reqs[n].idx, i)
+				continue
+			}
+			byPath[path] = len(reqs)
+			reqs = append(reqs, request{path: path, idx: []int{i}})
 		}
 	case purge.KindTag:
 		var idx []int

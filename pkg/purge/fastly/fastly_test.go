@@ -320,3 +320,41 @@ func TestFakeTakesTheOfficialClientsURLForm(t *testing.T) {
 		}
 	}
 }
+
+// TestVariantsOneRequestPerHostAndPath: Fastly keys its cache on host and
+// path, so --variants' other scheme and the cache-key variants of a URL
+// are purged by the request that purges the URL: two requests (the URL
+// and its trailing-slash twin) for eight targets, each reported purged.
+func TestVariantsOneRequestPerHostAndPath(t *testing.T) {
+	srv := fake(t, providertest.Faults{})
+	p := newProvider(t, srv.URL, providertest.Deps())
+	targets := purge.Expand([]purge.Target{{Kind: purge.KindURL, Value: "https://www.example.com/blog/post-1"}}, true)
+	targets = purge.WithKeyHeaders(targets, []purge.KeyHeader{{Name: "Accept-Language", Values: []string{"en", "de"}}})
+	batches, err := purge.Plan(p, targets, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	purged := 0
+	for _, b := range batches {
+		res, err := p.Purge(t.Context(), b)
+		if err != nil {
+			t.Fatalf("Purge: %v", err)
+		}
+		for i, r := range res.Results {
+			if r.Err != nil || r.PurgeID == "" || r.Target.Value != b.Targets[i].Value {
+				t.Errorf("Results[%d] = %+v, want %s purged with an id", i, r, b.Targets[i].Value)
+			}
+			purged++
+		}
+	}
+	if purged != 8 {
+		t.Errorf("%d targets reported, want 8", purged)
+	}
+	var paths []string
+	for _, r := range srv.Requests() {
+		paths = append(paths, r.Path)
+	}
+	if want := []string{"/purge/www.example.com/blog/post-1", "/purge/www.example.com/blog/post-1/"}; strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("requests = %q, want %q", paths, want)
+	}
+}

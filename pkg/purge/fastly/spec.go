@@ -22,13 +22,15 @@ var Spec = purge.Define(purge.Definition[Settings, *Provider]{
 // Settings are the provider's own keys in an environment's cdn section.
 type Settings struct {
 	// ServiceID is the Fastly service to purge.
-	ServiceID string `mapstructure:"service_id" yaml:"service_id,omitempty"`
+	ServiceID string `mapstructure:"service_id" yaml:"service_id,omitempty" json:"service_id,omitzero"`
 }
 
 var (
 	secretNeed = purge.Secret{Kind: purge.SecretAPIToken, Grants: "the purge_select scope (purge_all for --everything)"}
-	// capabilities: URL, tag (surrogate key), everything and soft.
-	capabilities = []purge.Capability{purge.CapURL, purge.CapTag, purge.CapEverything, purge.CapSoft}
+	// capabilities: URL, tag (surrogate key), everything and soft. A URL
+	// purge removes every variant Fastly keeps of the URL (its cache key is
+	// host and path; Vary variants share the entry).
+	capabilities = []purge.Capability{purge.CapURL, purge.CapTag, purge.CapEverything, purge.CapSoft, purge.CapURLAllVariants}
 )
 
 func validate(s Settings) []purge.Problem {

@@ -1,25 +1,23 @@
 // Package httppurge purges URLs from caching proxies that accept a purge
 // request sent to the URL itself — Varnish (return (purge)), nginx's
 // cache-purge module, Squid, Apache Traffic Server — on every configured
-// cache node.
+// cache node; tags through Varnish's xkey module and URL prefixes through
+// Varnish bans, where the environment's cdn section enables them.
 package httppurge
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cachectl/cachectl/pkg/purge"
-	"github.com/cachectl/cachectl/pkg/retry"
 )
 
 // Name is the provider's registry name.
@@ -36,20 +34,25 @@ const DefaultBatchLimit = 50
 type Provider struct {
 	nodes  []*url.URL
 	s      Settings
+	env    string
 	method string
 	limit  int
+	header map[string]string
 	client *http.Client
 	log    *slog.Logger
 }
 
 // New builds the provider from s.Endpoints (the cache nodes, e.g.
-// http://10.0.0.5:6081) and s.Method (default PURGE). s.BatchSize, when
-// set, replaces DefaultBatchLimit.
+// http://10.0.0.5:6081, or with the path of a purge location,
+// http://10.0.0.5:8080/purge) and s.Method (default PURGE). s.BatchSize,
+// when set, replaces DefaultBatchLimit; s.Tags and s.Prefix enable tag and
+// prefix purges. Every request carries deps.Header.
 func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 	if len(s.Endpoints) == 0 {
 		return nil, fmt.Errorf("http-purge: environment %q has no cdn.endpoints; list the cache nodes to purge, e.g. http://127.0.0.1:6081", cfg.Environment)
 	}
-	p := &Provider{s: s, method: s.method(), limit: DefaultBatchLimit, client: deps.Client(), log: deps.Log()}
+	p := &Provider{s: s, env: cfg.Environment, method: s.method(), limit: DefaultBatchLimit,
+		header: deps.Header, client: deps.Client(), log: deps.Log()}
 	for _, e := range s.Endpoints {
 		u, err := url.Parse(strings.TrimSpace(e))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
@@ -65,6 +68,9 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 	if s.BatchSize < 0 {
 		return nil, fmt.Errorf("http-purge: batch_size %d must not be negative", s.BatchSize)
 	}
+	if ps := validateTagsPrefix(s); len(ps) > 0 {
+		return nil, fmt.Errorf("http-purge: %s: found %s, expected %s", ps[0].Key, ps[0].Value, ps[0].Expected)
+	}
 	if s.BatchSize > 0 {
 		p.limit = s.BatchSize
 	}
@@ -74,190 +80,176 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 // Name is "http-purge".
 func (p *Provider) Name() string { return Name }
 
-// Capabilities: URLs only; a purge request names exactly one cache entry.
-func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
+// Capabilities: URLs, with or without cache-key headers (a purge request
+// names exactly one cache entry); tags when cdn.tags is set, soft tag
+// purges when it is xkey; prefixes when cdn.prefix is ban.
+func (p *Provider) Capabilities() []purge.Capability {
+	caps := []purge.Capability{purge.CapURL, purge.CapURLHeaders}
+	if p.s.tags() != "" {
+		caps = append(caps, purge.CapTag)
+	}
+	if p.s.prefixBan() {
+		caps = append(caps, purge.CapPrefix)
+	}
+	if p.s.tags() == TagsXkey {
+		caps = append(caps, purge.CapSoft)
+	}
+	return caps
+}
 
-// BatchLimit is the configured batch size for URLs and 0 for other kinds.
+// Refuse says which cdn key enables a kind of purge the environment has
+// not configured: tags, prefixes, soft purges (xkey tags only).
+func (p *Provider) Refuse(k purge.Kind, soft bool) error {
+	key := "environments." + p.env + ".cdn."
+	switch {
+	case k == purge.KindTag && p.s.tags() == "":
+		return fmt.Errorf("http-purge cannot purge by tag until %stags is set: xkey (Varnish with the xkey module of varnish-modules) or the request header your cache reads tags from", key)
+	case k == purge.KindPrefix && !p.s.prefixBan():
+		return fmt.Errorf("http-purge cannot purge by prefix until %sprefix is set to ban (a Varnish BAN, with the VCL in configs/varnish-xkey.vcl)", key)
+	case soft && k != purge.KindTag:
+		return fmt.Errorf("http-purge soft-purges only tags, with %stags: xkey; purge %ss without --soft", key, k)
+	case soft && p.s.tags() != TagsXkey:
+		return fmt.Errorf("http-purge soft-purges tags only with %stags: xkey (xkey-softpurge); %q takes hard purges", key, p.s.tags())
+	}
+	return nil
+}
+
+// BatchLimit is the configured batch size for URLs, and for prefixes and
+// tags where enabled (one request each); 0 for other kinds.
 func (p *Provider) BatchLimit(k purge.Kind) int {
-	if k == purge.KindURL {
+	switch {
+	case k == purge.KindURL, k == purge.KindPrefix && p.s.prefixBan(), k == purge.KindTag && p.s.tags() != "":
 		return p.limit
 	}
 	return 0
 }
 
-// request is where a purge of target goes on one node: the node's address,
-// the URL's path and query, and the URL's own Host so the node finds the
-// entry the public URL is cached under.
-func (p *Provider) request(node *url.URL, target string) (reqURL, host string, err error) {
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		return "", "", fmt.Errorf("http-purge: %q is not an absolute URL: %w", target, purge.ErrInvalidTarget)
-	}
-	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	reqURL = node.Scheme + "://" + node.Host + node.EscapedPath() + path
-	if u.RawQuery != "" || u.ForceQuery {
-		reqURL += "?" + u.RawQuery
-	}
-	return reqURL, u.Host, nil
-}
-
 // Describe lists the requests a batch sends, for a dry run, and the
 // targets it would refuse.
 func (p *Provider) Describe(b purge.Batch) ([]purge.RequestDescription, []error) {
+	ops, refused := p.ops(b)
 	var out []purge.RequestDescription
-	refused := make([]error, len(b.Targets))
-	for i, t := range b.Targets {
+	for _, o := range ops {
 		for _, n := range p.nodes {
-			reqURL, host, err := p.request(n, t.Value)
-			if err != nil {
-				refused[i] = err
-				break
+			h := map[string]string{}
+			if o.host != "" {
+				h["Host"] = o.host
 			}
-			out = append(out, purge.RequestDescription{Method: p.method, URL: reqURL, Header: map[string]string{"Host": host}})
+			maps.Copy(h, o.header)
+			out = append(out, purge.RequestDescription{Method: o.method, URL: o.url(n), Header: h})
 		}
 	}
 	return out, refused
 }
 
-// Purge sends every URL of the batch to every node: the nodes in
-// parallel, each node's URLs one after another, because cache nodes also
-// serve visitors and a burst of purges competes with them. A URL is purged
-// when every node accepted it: a 2xx, or a 404 (not in that node's cache,
-// which nginx, Squid and Traffic Server answer). A node that refuses or
-// cannot be reached fails that URL, and the error names the node. After a
-// node refuses credentials, rate-limits past the retries or cannot be
-// reached, the rest of the batch is not sent to it. Purge returns an error
-// of its own only when no URL of the batch could be purged.
+// Purge sends every request of the batch to every node: the nodes in
+// parallel, each node's requests one after another, because cache nodes
+// also serve visitors and a burst of purges competes with them. A target
+// is purged when every node accepted it, and not cached when every node
+// answered that it held nothing under it (a 404, or xkey's "0 objects").
+// A node that refuses or cannot be reached fails the target, and the error
+// names the node and, where its answer tells, the cache software and the
+// setting to change. After a node refuses, rate-limits past the retries
+// or drops the connection, the rest of the batch is not sent to it. Purge
+// returns an error of its own only when no target of the batch could be
+// purged.
 func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
-	if b.Kind != purge.KindURL {
+	if err := p.Refuse(b.Kind, b.Soft); err != nil {
+		return purge.BatchResult{}, fmt.Errorf("%w: %w", err, purge.ErrUnsupported)
+	}
+	if p.BatchLimit(b.Kind) == 0 {
 		return purge.BatchResult{}, fmt.Errorf("http-purge: purge by %s: %w", b.Kind, purge.ErrUnsupported)
 	}
-	if b.Soft {
-		return purge.BatchResult{}, fmt.Errorf("http-purge: soft purge: %w", purge.ErrUnsupported)
-	}
-	res := purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
-	// nodeErrs[n][i] is node n's failure for target i.
-	nodeErrs := make([][]error, len(p.nodes))
+	ops, refused := p.ops(b)
+	answers := make([][]answer, len(p.nodes))
 	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		res = purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
 	)
 	for n, node := range p.nodes {
-		nodeErrs[n] = make([]error, len(b.Targets))
 		wg.Go(func() {
-			var stop error
-			for i, t := range b.Targets {
-				if stop == nil && ctx.Err() != nil {
-					stop = ctx.Err()
-				}
-				if stop != nil {
-					nodeErrs[n][i] = fmt.Errorf("http-purge: node %s: %s not sent: %w", node.Host, t.Value, stop)
-					continue
-				}
-				attempts, err := p.purgeOne(ctx, node, t.Value)
-				mu.Lock()
-				res.Calls += attempts
-				res.Attempts = max(res.Attempts, attempts)
-				mu.Unlock()
-				nodeErrs[n][i] = err
-				if err != nil && nodeUnusable(err) {
-					stop = fmt.Errorf("node failed earlier in this batch: %w", err)
-				}
-			}
+			calls, attempts := 0, 0
+			answers[n], calls, attempts = p.sendAll(ctx, node, ops)
+			mu.Lock()
+			res.Calls += calls
+			res.Attempts = max(res.Attempts, attempts)
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	var first error
-	purged := 0
-	for i, t := range b.Targets {
-		var errs []error
-		for n := range p.nodes {
-			if err := nodeErrs[n][i]; err != nil {
-				errs = append(errs, err)
-			}
-		}
-		res.Results[i] = purge.TargetResult{Target: t, Err: errors.Join(errs...)}
-		if res.Results[i].Err == nil {
-			purged++
-		} else if first == nil {
-			first = res.Results[i].Err
-		}
-	}
+	first := p.results(b, ops, refused, answers, res.Results)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("http-purge: batch %d: %w", b.Seq, err)
 	}
-	if purged == 0 && first != nil {
-		return res, fmt.Errorf("http-purge: batch %d: no URL could be purged: %w", b.Seq, first)
+	if first != nil {
+		return res, fmt.Errorf("http-purge: batch %d: nothing could be purged: %w", b.Seq, first)
 	}
 	return res, nil
 }
 
-// nodeUnusable reports whether a failure will repeat for every other URL
-// sent to the same node: refused credentials, a rate limit that outlasted
-// the retries, or no answer at all.
+// sendAll sends ops to one node in order and returns each one's answer,
+// the requests sent and the most attempts one took.
+func (p *Provider) sendAll(ctx context.Context, node *url.URL, ops []op) (out []answer, calls, attempts int) {
+	out = make([]answer, len(ops))
+	var stop error
+	for i, o := range ops {
+		if stop == nil && ctx.Err() != nil {
+			stop = ctx.Err()
+		}
+		if stop != nil {
+			out[i] = answer{err: fmt.Errorf("http-purge: node %s: %s not sent: %w", node.Host, o.what, stop)}
+			continue
+		}
+		n, a := p.send(ctx, node, o)
+		calls += n
+		attempts = max(attempts, n)
+		out[i] = a
+		if a.err != nil && nodeUnusable(a.err) {
+			stop = fmt.Errorf("node failed earlier in this batch: %w", a.err)
+		}
+	}
+	return out, calls, attempts
+}
+
+// results folds the nodes' answers into one result per target and returns
+// the first failure when no target could be purged, nil otherwise.
+func (p *Provider) results(b purge.Batch, ops []op, refused []error, answers [][]answer, out []purge.TargetResult) error {
+	var first error
+	done := 0
+	for i, t := range b.Targets {
+		errs := []error{refused[i]}
+		notCached := refused[i] == nil
+		for oi, o := range ops {
+			if !slices.Contains(o.targets, i) {
+				continue
+			}
+			for n := range p.nodes {
+				a := answers[n][oi]
+				errs = append(errs, a.err)
+				notCached = notCached && a.err == nil && a.notCached
+			}
+		}
+		out[i] = purge.TargetResult{Target: t, Err: errors.Join(errs...), NotCached: notCached}
+		if out[i].Err == nil {
+			done++
+		} else if first == nil {
+			first = out[i].Err
+		}
+	}
+	if done > 0 {
+		return nil
+	}
+	return first
+}
+
+// nodeUnusable reports whether a failure will repeat for every other
+// request sent to the same node: refused access from this machine, a rate
+// limit that outlasted the retries, or no answer at all.
 func nodeUnusable(err error) bool {
 	var ae *purge.APIError
 	if errors.As(err, &ae) {
 		return ae.Auth || ae.Status == http.StatusTooManyRequests
 	}
 	return true
-}
-
-// purgeOne sends one purge request and returns how many attempts it took.
-func (p *Provider) purgeOne(ctx context.Context, node *url.URL, target string) (int, error) {
-	reqURL, host, err := p.request(node, target)
-	if err != nil {
-		return 0, err
-	}
-	actx, attempts := retry.WithAttempts(ctx)
-	req, err := http.NewRequestWithContext(actx, p.method, reqURL, nil)
-	if err != nil {
-		return 0, fmt.Errorf("http-purge: node %s: build request for %s: %w", node.Host, target, err)
-	}
-	req.Host = host
-	resp, err := p.client.Do(req)
-	n := max(attempts.Count(), 1)
-	if err != nil {
-		return n, fmt.Errorf("http-purge: node %s: %s %s: %w", node.Host, p.method, target, err)
-	}
-	defer resp.Body.Close()
-	msg := firstLine(resp.Body)
-	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound {
-		p.log.Debug("purged", "node", node.Host, "url", target, "status", resp.StatusCode)
-		return n, nil
-	}
-	if msg == "" {
-		// Varnish puts the reason of a synthetic refusal in the status line.
-		msg = strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
-	}
-	apiErr := &purge.APIError{
-		Provider:  Name,
-		Status:    resp.StatusCode,
-		Message:   msg,
-		Retryable: retry.RetryableStatus(resp.StatusCode),
-	}
-	// A node that refuses our credentials takes no other URL either.
-	apiErr.Auth = resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
-	apiErr.Hint = Spec.Hint(apiErr, purge.KindURL, purge.Config{}, &p.s)
-	return n, fmt.Errorf("http-purge: node %s refused %s %s: %w", node.Host, p.method, target, apiErr)
-}
-
-// firstLine reads the start of a node's answer for the error message and
-// drains the rest so the connection can be reused.
-func firstLine(r io.Reader) string {
-	br := bufio.NewReader(io.LimitReader(r, 64<<10))
-	line, _ := br.ReadString('\n')
-	_, _ = io.Copy(io.Discard, br)
-	line = strings.TrimSpace(line)
-	if len(line) > 200 {
-		line = line[:200]
-	}
-	if strings.HasPrefix(line, "<") {
-		// An HTML error page says nothing a status line does not.
-		return ""
-	}
-	return line
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cachectl/cachectl/pkg/purge/akamai"
 	"github.com/cachectl/cachectl/pkg/purge/bunny"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
@@ -22,6 +23,7 @@ var all = []purge.Spec{
 	cloudflare.Spec,
 	fastly.Spec,
 	httppurge.Spec,
+	cloudfront.Spec,
 	akamai.Spec,
 	bunny.Spec,
 }

@@ -7,17 +7,21 @@ import (
 
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
+	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
 )
 
-// build finds the provider cfg names and builds it, as cachectl purge does.
+// build finds the provider cfg names and builds it, as cachectl purge does,
+// with AWS keys in the environment it hands over.
 func build(cfg purge.Config, settings any) (purge.Provider, error) {
 	spec, err := Find(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return spec.New(cfg, settings, purge.Deps{})
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+	return spec.New(cfg, settings, purge.Deps{LookupEnv: lookup})
 }
 
 func TestNew(t *testing.T) {
@@ -29,6 +33,7 @@ func TestNew(t *testing.T) {
 		{purge.Config{Provider: "cloudflare", Token: "t"}, &cloudflare.Settings{ZoneID: "z"}, ""},
 		{purge.Config{Provider: "fastly", Token: "t"}, &fastly.Settings{ServiceID: "s"}, ""},
 		{purge.Config{Provider: "http-purge"}, &httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}}, ""},
+		{purge.Config{Provider: "cloudfront"}, &cloudfront.Settings{DistributionID: "EDFDVBD6EXAMPLE"}, ""},
 		{purge.Config{Provider: "nosuchcdn", Environment: "production"}, nil, `unknown provider "nosuchcdn"`},
 		{purge.Config{Environment: "production"}, nil, "no CDN provider"},
 	}
@@ -62,7 +67,7 @@ func TestNamesAllBuild(t *testing.T) {
 // TestRegistry: names are unique, and every key a provider declares is a
 // key a cdn section may hold.
 func TestRegistry(t *testing.T) {
-	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, akamai, bunny"; got != want {
+	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, cloudfront, akamai, bunny"; got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
 	keys := Keys()

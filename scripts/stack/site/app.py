@@ -12,19 +12,34 @@ article's tag pages (/tags/{tag}) and the feed (/feed.xml), and each of them
 keeps being served from a cache's old copy until it is purged. /now carries a
 render time stamp that changes on every request, like many real pages.
 
+Timing: articles and their comments live in a small SQLite database (in
+memory), and every response says in Server-Timing how long its queries took
+and how many there were (db;dur=0.412;desc="2 queries") and how long the whole
+request took (app;dur=1.9). /popular (today's most discussed articles and the
+latest comments) reads the comments by the time they were posted, through an
+index; POST /admin/slow?on=1 (from this machine only) drops that index, as a
+migration that forgot it would, and ?on=0 creates it again: the page becomes
+slow on a cache miss and stays fast on a hit.
+
 Run: /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port 18080
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
+import gzip
 import hashlib
 import html
 import ipaddress
+import json
 import random
 import secrets
+import sqlite3
+import threading
 import time
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -56,7 +71,7 @@ def _dt(s: str) -> datetime:
     return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
 
 
-ARTICLES: dict[str, Article] = {
+SEED_ARTICLES: dict[str, Article] = {
     a.slug: a
     for a in [
         Article(
@@ -182,6 +197,144 @@ ARTICLES: dict[str, Article] = {
     ]
 }
 
+# --- The database ---------------------------------------------------------
+# Pages read articles and comments from SQLite, so a page costs real queries;
+# each query's time is added to the request's Server-Timing.
+
+
+@dataclass
+class RequestTiming:
+    """Database time and query count of the request being served."""
+
+    db_ms: float = 0.0
+    queries: int = 0
+
+
+REQUEST_TIMING: contextvars.ContextVar[RequestTiming | None] = contextvars.ContextVar("request_timing", default=None)
+
+DB = sqlite3.connect(":memory:", check_same_thread=False)
+DB_LOCK = threading.Lock()
+
+# Comments: enough of them that reading them without an index shows.
+COMMENTS = 300_000
+COMMENTS_INDEX = "comments_by_posted"
+
+
+def query(sql: str, params: Iterable = ()) -> list[tuple]:
+    """Run one statement and count its time against the current request."""
+    start = time.perf_counter()
+    with DB_LOCK:
+        rows = DB.execute(sql, tuple(params)).fetchall()
+    timing = REQUEST_TIMING.get()
+    if timing is not None:
+        timing.db_ms += (time.perf_counter() - start) * 1000
+        timing.queries += 1
+    return rows
+
+
+def encode_article(a: Article) -> str:
+    d = dataclasses.asdict(a)
+    d["updated"] = a.updated.isoformat()
+    return json.dumps(d)
+
+
+def decode_article(data: str) -> Article:
+    d = json.loads(data)
+    d["updated"] = datetime.fromisoformat(d["updated"])
+    d["tags"], d["paragraphs"] = tuple(d["tags"]), tuple(d["paragraphs"])
+    return Article(**d)
+
+
+class ArticleStore(MutableMapping):
+    """The articles table, read and written like the dict it replaced:
+    slug -> Article, in publication order."""
+
+    def __getitem__(self, slug: str) -> Article:
+        rows = query("SELECT data FROM articles WHERE slug = ?", (slug,))
+        if not rows:
+            raise KeyError(slug)
+        return decode_article(rows[0][0])
+
+    def __setitem__(self, slug: str, a: Article) -> None:
+        query(
+            "INSERT INTO articles (slug, data) VALUES (?, ?) ON CONFLICT (slug) DO UPDATE SET data = excluded.data",
+            (slug, encode_article(a)),
+        )
+
+    def __delitem__(self, slug: str) -> None:
+        query("DELETE FROM articles WHERE slug = ?", (slug,))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([r[0] for r in query("SELECT slug FROM articles ORDER BY rowid")])
+
+    def __len__(self) -> int:
+        return query("SELECT count(*) FROM articles")[0][0]
+
+    def values(self) -> list[Article]:  # one query, not one per article
+        return [decode_article(r[0]) for r in query("SELECT data FROM articles ORDER BY rowid")]
+
+
+def create_database() -> None:
+    DB.execute("CREATE TABLE articles (slug TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    DB.execute(
+        "CREATE TABLE comments (id INTEGER PRIMARY KEY, article TEXT NOT NULL, author TEXT NOT NULL,"
+        " posted INTEGER NOT NULL, body TEXT NOT NULL)"
+    )
+    DB.executemany("INSERT INTO articles (slug, data) VALUES (?, ?)", ((a.slug, encode_article(a)) for a in SEED_ARTICLES.values()))
+    # Two years of comments, the same on every start; times are relative
+    # to the start, so "today" always has some.
+    rng = random.Random(20250314)
+    now = int(time.time())
+    slugs = list(SEED_ARTICLES)
+    DB.executemany(
+        "INSERT INTO comments (article, author, posted, body) VALUES (?, ?, ?, ?)",
+        (
+            (rng.choice(slugs), rng.choice(USERS), now - rng.randrange(730 * 86400), f"Comment {i}: thanks, this helped.")
+            for i in range(COMMENTS)
+        ),
+    )
+    DB.execute(f"CREATE INDEX {COMMENTS_INDEX} ON comments (posted)")
+    DB.commit()
+
+
+ARTICLES = ArticleStore()
+
+
+class ServerTimingMiddleware:
+    """Adds Server-Timing to every response: the request's database time
+    and query count (when it made queries) and its total time at the
+    origin."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        timing, start = RequestTiming(), time.perf_counter()
+        token = REQUEST_TIMING.set(timing)
+
+        async def send_with_timing(message) -> None:
+            if message["type"] == "http.response.start":
+                metrics = []
+                if timing.queries:
+                    noun = "query" if timing.queries == 1 else "queries"
+                    metrics.append(f'db;dur={timing.db_ms:.3f};desc="{timing.queries} {noun}"')
+                metrics.append(f"app;dur={(time.perf_counter() - start) * 1000:.3f}")
+                headers = list(message.get("headers", [])) + [(b"server-timing", ", ".join(metrics).encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_timing)
+        finally:
+            REQUEST_TIMING.reset(token)
+
+
+app.add_middleware(ServerTimingMiddleware)
+
+
 # Synthetic articles (for benchmarks and purge tests) are generated from their
 # slug; slugs with this prefix do not exist.
 MISSING_PREFIX = "missing-"
@@ -199,6 +352,8 @@ USERS = ("ada", "grace", "linus", "barbara", "ken")
 SESSIONS: dict[str, str] = {}
 
 STARTED = datetime.now(timezone.utc).replace(microsecond=0)
+
+create_database()
 
 
 def synthetic_article(slug: str) -> Article:
@@ -423,11 +578,52 @@ async def redirect_me() -> Response:
     return RedirectResponse("/", status_code=301, headers={"Cache-Control": "public, max-age=3600"})
 
 
+STYLESHEET = """body{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:0 1rem;color:#1d2330}
+header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #dde}
+pre{background:#f4f5f9;padding:.8rem;overflow:auto}
+.tag{color:#5a6;margin-right:.4rem}
+"""
+
+
+@app.api_route("/styles.css", methods=["GET", "HEAD"])
+async def styles(request: Request) -> Response:
+    """The stylesheet, gzip-compressed for clients that accept it: one URL
+    that a cache honouring Vary keeps as two entries, one per encoding."""
+    headers = {"Cache-Control": "public, max-age=600", "Vary": "Accept-Encoding"}
+    body = STYLESHEET.encode()
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, headers=headers, media_type="text/css")
+
+
 @app.api_route("/slow", methods=["GET", "HEAD"])
 async def slow(request: Request) -> Response:
     # Stands in for an expensive page (search, a report) so cache hits show up in timings.
     await asyncio.sleep(0.2)
     return cacheable(request, page("Slow page", "<h1>Built the slow way</h1>"), "public, max-age=60", STARTED)
+
+
+@app.api_route("/popular", methods=["GET", "HEAD"])
+async def popular(request: Request) -> Response:
+    """Today's most discussed articles and the latest comments: two queries
+    that read comments by the time they were posted, fast with the index
+    and slow without it (POST /admin/slow)."""
+    day_ago = int(time.time()) - 86400
+    discussed = query(
+        "SELECT article, count(*) AS n FROM comments WHERE posted >= ? GROUP BY article ORDER BY n DESC, article LIMIT 5",
+        (day_ago,),
+    )
+    latest = query("SELECT article, author, posted, body FROM comments ORDER BY posted DESC LIMIT 10")
+    top = "\n".join(
+        f'<li><a href="/articles/{slug}">{html.escape(slug)}</a>: {n} comments today</li>' for slug, n in discussed
+    )
+    recent = "\n".join(
+        f'<li>{html.escape(author)} on <a href="/articles/{slug}">{html.escape(slug)}</a>: {html.escape(body)}</li>'
+        for slug, author, _, body in latest
+    )
+    body = f"<h1>Popular today</h1>\n<ol>\n{top}\n</ol>\n<h2>Latest comments</h2>\n<ul>\n{recent}\n</ul>"
+    return cacheable(request, page("Popular today", body), "public, max-age=300")
 
 
 @app.api_route("/tags/{tag}", methods=["GET", "HEAD"])
@@ -511,6 +707,34 @@ async def now(request: Request) -> Response:
     return HTMLResponse(page("Now", body), headers={"Cache-Control": "public, max-age=300"})
 
 
+def surrogate_keys(path: str) -> str:
+    """The tags (surrogate keys) of a page: one per article it shows, plus
+    the page's own, so a cache that indexes them (Varnish xkey) can purge
+    every page showing an article at once."""
+    def article_keys(articles) -> list[str]:
+        return [f"article-{a.slug}" for a in articles]
+
+    parts = path.strip("/").split("/")
+    if path == "/":
+        return " ".join(["home"] + article_keys(ARTICLES.values()))
+    if path == "/feed.xml":
+        return " ".join(["feed"] + article_keys(ARTICLES.values()))
+    if len(parts) == 2 and parts[0] == "articles":
+        return f"article-{parts[1]}"
+    if len(parts) == 2 and parts[0] == "tags":
+        return " ".join([f"tag-{parts[1]}"] + article_keys(a for a in ARTICLES.values() if parts[1] in a.tags))
+    return ""
+
+
+@app.middleware("http")
+async def add_surrogate_keys(request: Request, call_next):
+    response = await call_next(request)
+    keys = surrogate_keys(request.url.path)
+    if keys and response.status_code == 200:
+        response.headers["xkey"] = keys
+    return response
+
+
 def direct_from_loopback(request: Request) -> bool:
     """The request comes from this machine and not through a cache: Varnish
     would connect from loopback too, but adds X-Forwarded-For."""
@@ -545,3 +769,18 @@ async def edit_article(request: Request, slug: str) -> Response:
         {"slug": slug, "title": title, "updated": updated.isoformat().replace("+00:00", "Z")},
         headers=no_store,
     )
+
+
+@app.post("/admin/slow")
+async def admin_slow(request: Request) -> Response:
+    """Make /popular slow (on=1: drop the index its queries use, the missing
+    index of a careless migration) or fast again (on=0: create it)."""
+    no_store = {"Cache-Control": "no-store"}
+    if not direct_from_loopback(request):
+        return JSONResponse({"error": "allowed from this machine only"}, status_code=403, headers=no_store)
+    on = request.query_params.get("on", "1").lower() in ("1", "true", "yes", "on")
+    if on:
+        query(f"DROP INDEX IF EXISTS {COMMENTS_INDEX}")
+    else:
+        query(f"CREATE INDEX IF NOT EXISTS {COMMENTS_INDEX} ON comments (posted)")
+    return JSONResponse({"slow": on, "index": "dropped" if on else "present"}, headers=no_store)
