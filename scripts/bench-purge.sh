@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: cachectl purge of N URLs against the Cloudflare API fake (cffake,
-# loopback, a free port picked by the fake itself), in three scenarios:
+# Benchmark: cachectl purge of N URLs against the Cloudflare API fake
+# (cdnfake -provider cloudflare, loopback, a free port picked by the fake
+# itself), in four scenarios:
 #
 #   A  no limit on the fake: API calls must equal ceil(N / BATCH) exactly.
 #   B  the fake limited to RATE requests/s with a bucket of BURST, cachectl
@@ -10,30 +11,35 @@
 #   C  FAULTS of the requests answered with a random 429/500/502/503
 #      (Retry-After RETRY_AFTER): every URL purged and none purged twice (the
 #      fake's count of purged items equals N); retries and time reported.
+#   D  a zone held to HELD URLs a request while cachectl starts at the plan's
+#      documented 100 (no batch_size): the API refuses one request as too
+#      many, cachectl keeps the size it accepted, and the run takes
+#      ceil(N / HELD) requests plus the refused one.
 #
 # Prints a Markdown table on stdout (progress on stderr) and exits 1 when a
 # check fails, 2 when something needed is missing or a run breaks.
 #
-# Environment (defaults in brackets): N [10000], BATCH [30], RATE [5],
+# Environment (defaults in brackets): N [10000], BATCH [100], RATE [5],
 # BURST [25], TOLERANCE [15] (percent), FAULTS [0.1], RETRY_AFTER [1s],
-# SEED [1], SCENARIOS [ABC] (any subset), CACHECTL (a built binary to use
+# HELD [30], SEED [1], SCENARIOS [ABCD] (any subset), CACHECTL (a built binary to use
 # instead of building one), BENCH_RESULTS (also write the figures there as
 # key=value lines, for scripts/bench/run.sh).
 #
-# Scenario B takes about (ceil(N/BATCH) - BURST) / RATE seconds: 62 s for the
+# Scenario B takes about (ceil(N/BATCH) - BURST) / RATE seconds: 15 s for the
 # defaults. N=1000 gives a quick run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 N=${N:-10000}
-BATCH=${BATCH:-30}
+BATCH=${BATCH:-100}
 RATE=${RATE:-5}
 BURST=${BURST:-25}
 TOLERANCE=${TOLERANCE:-15}
 FAULTS=${FAULTS:-0.1}
 RETRY_AFTER=${RETRY_AFTER:-1s}
 SEED=${SEED:-1}
-SCENARIOS=${SCENARIOS:-ABC}
+HELD=${HELD:-30}
+SCENARIOS=${SCENARIOS:-ABCD}
 ZONE=023e105f4ecef8ad9ca31a8372d0c353
 HOST=www.example.com
 
@@ -85,7 +91,7 @@ if [[ -z ${CACHECTL:-} ]]; then
 	CACHECTL=$WORK/cachectl
 fi
 [[ -x $CACHECTL ]] || die "CACHECTL=$CACHECTL is not an executable"
-go build -o "$WORK/cffake" ./internal/cdnfake/cloudflarefake/cmd/cffake
+go build -o "$WORK/cdnfake" ./internal/cdnfake/cmd/cdnfake
 
 seq 1 "$N" | awk -v h="$HOST" '{ printf "https://%s/articles/bench-article-%06d\n", h, $1 }' >"$WORK/urls.txt"
 CALLS_WANT=$(((N + BATCH - 1) / BATCH))
@@ -93,7 +99,7 @@ CALLS_WANT=$(((N + BATCH - 1) / BATCH))
 start_fake() { # NAME FAKE-FLAGS... -> sets FAKE_PID and API_URL
 	local name=$1
 	shift
-	"$WORK/cffake" -port 0 -zone "$ZONE" -token-env BENCH_CF_TOKEN -hosts "$HOST" \
+	"$WORK/cdnfake" -provider cloudflare -port 0 -zone "$ZONE" -token-env BENCH_CF_TOKEN -hosts "$HOST" \
 		-files-limit "$BATCH" -seed "$SEED" "$@" >"$WORK/counts-$name.json" 2>"$WORK/fake-$name.err" &
 	FAKE_PID=$!
 	local i
@@ -107,7 +113,7 @@ start_fake() { # NAME FAKE-FLAGS... -> sets FAKE_PID and API_URL
 	die "the Cloudflare fake for scenario $name did not start"
 }
 
-write_config() { # FILE RATE BURST
+write_config() { # FILE RATE BURST [BATCH_SIZE (none: the plan's default)]
 	cat >"$1" <<YAML
 environments:
   production:
@@ -118,20 +124,23 @@ environments:
       api_token_env: BENCH_CF_TOKEN
       api_url: $API_URL
       plan: pro
-      batch_size: $BATCH
       rate: $2
       burst: $3
       max_attempts: 5
 YAML
+	if [[ -n ${4-$BATCH} ]]; then
+		printf '      batch_size: %s\n' "${4-$BATCH}" >>"$1"
+	fi
 }
 
 now() { date +%s.%N; }
 
-# run_purge NAME RATE BURST -> purge every URL; leaves $WORK/out-NAME.json,
-# the fake's counts in $WORK/counts-NAME.json, wall seconds in WALL.
+# run_purge NAME RATE BURST [BATCH_SIZE] -> purge every URL; leaves
+# $WORK/out-NAME.json, the fake's counts in $WORK/counts-NAME.json, wall
+# seconds in WALL.
 run_purge() {
 	local name=$1 code start end
-	write_config "$WORK/$name.yaml" "$2" "$3"
+	write_config "$WORK/$name.yaml" "$2" "$3" "${4-$BATCH}"
 	start=$(now)
 	set +e
 	"$CACHECTL" purge --config "$WORK/$name.yaml" --env production --from-file "$WORK/urls.txt" \
@@ -222,6 +231,23 @@ if [[ $SCENARIOS == *C* ]]; then
 	check "$([[ $c_retries == "$c_faults" ]] && echo yes)" "$c_retries retries for $c_faults injected faults ($c_requests requests, $c_calls API calls)"
 	ROWS+=("| C: ${FAULTS} faults (429/5xx) | $N URLs, batch $BATCH | $c_requests requests, $c_faults faults, $c_retries retries | $c_sec s | $c_purged purged, $c_failed failed, fake purged $c_items items |")
 	RESULTS+=("purge_c_requests=$c_requests" "purge_c_faults=$c_faults" "purge_c_retries=$c_retries" "purge_c_seconds=$c_sec" "purge_c_purged=$c_purged" "purge_c_failed=$c_failed" "purge_c_items=$c_items")
+fi
+
+if [[ $SCENARIOS == *D* ]]; then
+	d_want=$(((N + HELD - 1) / HELD + 1))
+	say "scenario D: a zone held to $HELD URLs a request; cachectl starts at the plan's 100"
+	start_fake D -files-limit "$HELD"
+	run_purge D 1000 1000 ""
+	d_calls=$(sum .summary.api_calls D)
+	d_requests=$(fake .requests D)
+	d_limit=$(sum '.summary.batch_limits.url // 0' D)
+	d_sec=$(awk -v m="$(sum .summary.elapsed_ms D)" 'BEGIN { printf "%.2f", m / 1000 }')
+	check "$([[ $d_calls == "$d_want" && $d_requests == "$d_want" && $d_limit == "$HELD" ]] && echo yes)" \
+		"API calls $d_calls (fake received $d_requests) = ceil($N/$HELD) + 1 refused = $d_want; batch limit kept: $d_limit"
+	check "$([[ $(sum .summary.purged D) == "$N" && $(fake .items_purged D) == "$N" ]] && echo yes)" \
+		"$(sum .summary.purged D) of $N URLs purged, fake purged $(fake .items_purged D) items"
+	ROWS+=("| D: zone held to $HELD | $N URLs, plan's batch size | $d_requests API calls; ceil(N/$HELD) + 1 = $d_want | $d_sec s | batch limit kept at $d_limit |")
+	RESULTS+=("purge_d_calls=$d_requests" "purge_d_want=$d_want" "purge_d_seconds=$d_sec")
 fi
 
 printf '\n| scenario | work | API | time | outcome |\n| --- | --- | --- | ---: | --- |\n'

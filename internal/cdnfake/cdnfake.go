@@ -114,16 +114,50 @@ func NewLimiter(perSecond float64, burst int) *Limiter {
 }
 
 // Allow takes a token, or says how long until one is available.
-func (l *Limiter) Allow(now time.Time) (bool, time.Duration) {
-	if l == nil {
+func (l *Limiter) Allow(now time.Time) (bool, time.Duration) { return TakeAll(now, Take{l, 1}) }
+
+// Take is n tokens of one bucket.
+type Take struct {
+	L *Limiter
+	N int
+}
+
+// TakeAll takes the tokens of every Take, or takes none and says how long
+// until all of them are available: an API that counts a request and its
+// objects in separate buckets refuses it whole.
+func TakeAll(now time.Time, takes ...Take) (bool, time.Duration) {
+	var held []*rate.Reservation
+	var wait time.Duration
+	for _, t := range takes {
+		if t.L == nil {
+			continue
+		}
+		r := t.L.lim.ReserveN(now, t.N)
+		switch {
+		case !r.OK():
+			wait = time.Duration(math.MaxInt64) // more than the bucket holds
+		case r.DelayFrom(now) > 0:
+			wait = max(wait, r.DelayFrom(now))
+			r.CancelAt(now)
+		default:
+			held = append(held, r)
+		}
+	}
+	if wait == 0 {
 		return true, 0
 	}
-	r := l.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	for _, r := range held {
 		r.CancelAt(now)
-		return false, d
 	}
-	return true, 0
+	return false, wait
+}
+
+// Tokens is how many whole tokens the bucket holds at now.
+func (l *Limiter) Tokens(now time.Time) int {
+	if l == nil {
+		return 0
+	}
+	return int(math.Floor(l.lim.TokensAt(now)))
 }
 
 // Request is one request a fake received, with what it answered.
@@ -144,10 +178,11 @@ type Request struct {
 	Kind string
 	// Items is the number of targets in the request.
 	Items int
-	// Soft is true for a soft purge.
-	Soft bool
-	// Status is the HTTP status answered (2xx when it succeeded) and Code
-	// the API's error code, if any.
+	// Soft is true for a soft purge; Delete for a deletion rather than an
+	// invalidation (Akamai).
+	Soft, Delete bool
+	// Status is the HTTP status answered (any 2xx is a purge done) and
+	// Code the API's error code, if any.
 	Status int
 	Code   int
 	// Fault is true when the answer was an injected fault or the rate limit.

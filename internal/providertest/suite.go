@@ -36,7 +36,9 @@
 // t.Skip from New, naming the fault.
 //
 // Cases a provider lacks the capability for are skipped by name, the way
-// rclone's suite skips optional features.
+// rclone's suite skips optional features. A provider whose capabilities
+// depend on its settings (Akamai purges everything only with cp_codes) is
+// built by New with settings that allow all of its Spec's.
 package providertest
 
 import (
@@ -82,6 +84,9 @@ type Harness struct {
 	// MaxBatch caps how many targets the batch-limit cases send, for
 	// providers whose limit is large; 0 sends BatchLimit.
 	MaxBatch int
+	// NoSettings is true for a provider that has no keys of its own: the
+	// shared keys are all it needs (Bunny).
+	NoSettings bool
 }
 
 // Policy is the retry policy the suite's clients use: real retries with
@@ -215,8 +220,8 @@ func (s *suite) spec(t *testing.T) {
 			t.Errorf("provider Capabilities() = %v has %q, which Spec.Capabilities = %v lacks", p.Capabilities(), c, spec.Capabilities)
 		}
 	}
-	if len(spec.Keys()) == 0 {
-		t.Error("Spec.Keys() is empty: the provider has no settings of its own")
+	if got := len(spec.Keys()) == 0; got != s.h.NoSettings {
+		t.Errorf("Spec.Keys() = %v, Harness.NoSettings = %v: a provider has settings of its own unless the harness says it has none", spec.Keys(), s.h.NoSettings)
 	}
 	problems := spec.Validate(purge.Common{Provider: spec.Name}, spec.NewSettings())
 	for _, key := range spec.Required() {
@@ -261,6 +266,7 @@ func capabilityCases() []capabilityCase {
 		{purge.CapPrefix, purge.KindPrefix, 2, nil},
 		{purge.CapEverything, purge.KindEverything, 1, nil},
 		{purge.CapSoft, "", 2, func(b *purge.Batch) { b.Soft = true }},
+		{purge.CapDelete, "", 2, func(b *purge.Batch) { b.Delete = true }},
 	}
 }
 
@@ -291,6 +297,9 @@ func (s *suite) capabilities(t *testing.T) {
 				}
 				if c.cap == purge.CapSoft && !r.Soft {
 					t.Errorf("request %d was not a soft purge", r.Seq)
+				}
+				if c.cap == purge.CapDelete && !r.Delete {
+					t.Errorf("request %d was not a deletion", r.Seq)
 				}
 			}
 			if _, ok := p.(purge.EntryKeyer); ok && c.cap == purge.CapURLAllVariants && len(reqs) != 1 {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachectl/cachectl/internal/cdnfake/akamaifake"
+	"github.com/cachectl/cachectl/internal/cdnfake/bunnyfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudflarefake"
 	"github.com/cachectl/cachectl/internal/cdnfake/cloudfrontfake"
 	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
@@ -79,6 +81,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 2},
 			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 2},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 2},
+			"akamai":     {3, purge.Failed, "no complete answer within 1s", 2},
+			"bunny":      {3, purge.Failed, "no complete answer within 1s", 2},
 			"http-purge": {3, purge.Failed, "no complete answer within 1s", 2},
 		},
 	},
@@ -90,6 +94,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "no complete answer within 1s", 1},
 			"cloudfront": {3, purge.Failed, "no complete answer within 1s", 1},
 			"fastly":     {3, purge.Failed, "no complete answer within 1s", 1},
+			"akamai":     {3, purge.Failed, "no complete answer within 1s", 1},
+			"bunny":      {3, purge.Failed, "no complete answer within 1s", 1},
 			// A node's 200 status line is its confirmation; the body is not read.
 			"http-purge": {0, purge.Purged, "", 1},
 		},
@@ -102,6 +108,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "connection reset by peer", 1},
 			"cloudfront": {3, purge.Failed, "connection reset by peer", 1},
 			"fastly":     {3, purge.Failed, "connection reset by peer", 1},
+			"akamai":     {3, purge.Failed, "connection reset by peer", 1},
+			"bunny":      {3, purge.Failed, "connection reset by peer", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -113,6 +121,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "unexpected EOF", 1},
 			"cloudfront": {3, purge.Failed, "unexpected EOF", 1},
 			"fastly":     {3, purge.Failed, "unexpected EOF", 1},
+			"akamai":     {3, purge.Failed, "unexpected EOF", 1},
+			"bunny":      {3, purge.Failed, "unexpected EOF", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -124,6 +134,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"cloudfront": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"fastly":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"akamai":     {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
+			"bunny":      {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 			"http-purge": {3, purge.Failed, "server gave HTTP response to HTTPS client", 2},
 		},
 	},
@@ -136,6 +148,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"cloudfront": {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"fastly":     {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"akamai":     {3, purge.Failed, "certificate signed by unknown authority", 1},
+			"bunny":      {3, purge.Failed, "certificate signed by unknown authority", 1},
 			"http-purge": {3, purge.Failed, "certificate signed by unknown authority", 1},
 		},
 	},
@@ -146,6 +160,8 @@ var faultTable = []struct {
 		purge: map[string]purgeWant{
 			"cloudflare": {3, purge.Failed, "cachectl-fault.invalid", 2},
 			"fastly":     {3, purge.Failed, "cachectl-fault.invalid", 2},
+			"akamai":     {3, purge.Failed, "cachectl-fault.invalid", 2},
+			"bunny":      {3, purge.Failed, "cachectl-fault.invalid", 2},
 			"http-purge": {3, purge.Failed, "cachectl-fault.invalid", 2},
 		},
 	},
@@ -157,6 +173,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 429", 2},
 			"cloudfront": {3, purge.Failed, "HTTP 429", 2},
 			"fastly":     {3, purge.Failed, "HTTP 429", 2},
+			"akamai":     {3, purge.Failed, "HTTP 429", 2},
+			"bunny":      {3, purge.Failed, "HTTP 429", 2},
 			"http-purge": {3, purge.Failed, "HTTP 429", 2},
 		},
 	},
@@ -168,6 +186,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "retrying later is safe", 2},
 			"cloudfront": {3, purge.Failed, "retrying later is safe", 2},
 			"fastly":     {3, purge.Failed, "retrying later is safe", 2},
+			"akamai":     {3, purge.Failed, "retrying later is safe", 2},
+			"bunny":      {3, purge.Failed, "retrying later is safe", 2},
 			"http-purge": {3, purge.Failed, "retrying later is safe", 2},
 		},
 	},
@@ -178,6 +198,8 @@ var faultTable = []struct {
 			"cloudflare": {0, purge.Purged, "", 2},
 			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
+			"akamai":     {0, purge.Purged, "", 2},
+			"bunny":      {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
 	},
@@ -191,6 +213,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
 			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
+			"akamai":     {3, purge.Failed, "HTTP 429", 1},
+			"bunny":      {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
 	},
@@ -201,6 +225,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 429", 1},
 			"cloudfront": {3, purge.Failed, "HTTP 429", 1},
 			"fastly":     {3, purge.Failed, "HTTP 429", 1},
+			"akamai":     {3, purge.Failed, "HTTP 429", 1},
+			"bunny":      {3, purge.Failed, "HTTP 429", 1},
 			"http-purge": {3, purge.Failed, "HTTP 429", 1},
 		},
 	},
@@ -211,6 +237,8 @@ var faultTable = []struct {
 			"cloudflare": {0, purge.Purged, "", 2},
 			"cloudfront": {0, purge.Purged, "", 2},
 			"fastly":     {0, purge.Purged, "", 2},
+			"akamai":     {0, purge.Purged, "", 2},
+			"bunny":      {0, purge.Purged, "", 2},
 			"http-purge": {0, purge.Purged, "", 2},
 		},
 	},
@@ -222,6 +250,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 503", 2},
 			"cloudfront": {3, purge.Failed, "HTTP 503", 2},
 			"fastly":     {3, purge.Failed, "HTTP 503", 2},
+			"akamai":     {3, purge.Failed, "HTTP 503", 2},
+			"bunny":      {3, purge.Failed, "HTTP 503", 2},
 			"http-purge": {3, purge.Failed, "HTTP 503", 2},
 		},
 	},
@@ -232,6 +262,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 501", 1},
 			"cloudfront": {3, purge.Failed, "HTTP 501", 1},
 			"fastly":     {3, purge.Failed, "HTTP 501", 1},
+			"akamai":     {3, purge.Failed, "HTTP 501", 1},
+			"bunny":      {3, purge.Failed, "HTTP 501", 1},
 			"http-purge": {3, purge.Failed, "HTTP 501", 1},
 		},
 	},
@@ -245,6 +277,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "HTTP 302", 1},
 			"cloudfront": {3, purge.Failed, "HTTP 302", 1},
 			"fastly":     {3, purge.Failed, "HTTP 302", 1},
+			"akamai":     {3, purge.Failed, "HTTP 302", 1},
+			"bunny":      {3, purge.Failed, "HTTP 302", 1},
 			"http-purge": {3, purge.Failed, "HTTP 302", 1},
 		},
 	},
@@ -256,6 +290,8 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"cloudfront": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"fastly":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"akamai":     {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
+			"bunny":      {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 			"http-purge": {3, purge.Failed, "server response headers exceeded 1048576 bytes", 2},
 		},
 	},
@@ -270,6 +306,8 @@ var faultTable = []struct {
 			// slow (-race), the attempt's timeout stops it first.
 			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "did not confirm the purge", 1},
+			"bunny":      {0, purge.Purged, "", 1},
 			"http-purge": {0, purge.Purged, "", 1},
 		},
 	},
@@ -280,6 +318,7 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -289,6 +328,7 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -298,6 +338,7 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "the API answered without success", 1},
 			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 	{
@@ -307,6 +348,7 @@ var faultTable = []struct {
 			"cloudflare": {3, purge.Failed, "Unable to purge (code 1016); retrying the same request will not help", 1},
 			"cloudfront": {3, purge.Failed, "not readable as CloudFront's answer", 1},
 			"fastly":     {3, purge.Failed, "the API did not confirm the purge", 1},
+			"akamai":     {3, purge.Failed, "the API did not confirm the purge", 1},
 		},
 	},
 }
@@ -431,6 +473,10 @@ func apiFor(provider string) http.Handler {
 		return cloudflarefake.New(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}})
 	case "fastly":
 		return fastlyfake.New(fastlyfake.Options{ServiceID: fastlyID, Token: cfToken})
+	case "akamai":
+		return akamaifake.New(akamaifake.Options{Credentials: akamaiCreds})
+	case "bunny":
+		return bunnyfake.New(bunnyfake.Options{Token: cfToken})
 	case "cloudfront":
 		return cloudfrontfake.New(cloudfrontfake.Options{DistributionID: cfDistribution, Credentials: cfKey})
 	}
@@ -454,6 +500,12 @@ func purgeConfig(t *testing.T, provider, base string) string {
 		cdn = fmt.Sprintf("provider: cloudflare\n      zone_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s/client/v4\n      plan: enterprise", zoneID, base)
 	case "fastly":
 		cdn = fmt.Sprintf("provider: fastly\n      service_id: %s\n      api_token_env: TEST_TOKEN\n      api_url: %s", fastlyID, base)
+	case "akamai":
+		edgerc := writeFile(t, "edgerc", fmt.Sprintf("[default]\nhost = %s\nclient_token = %s\nclient_secret = %s\naccess_token = %s\n",
+			akamaiCreds.Host, akamaiCreds.ClientToken.Reveal(), akamaiCreds.ClientSecret.Reveal(), akamaiCreds.AccessToken.Reveal()))
+		cdn = fmt.Sprintf("provider: akamai\n      edgerc: %s\n      api_url: %s", edgerc, base)
+	case "bunny":
+		cdn = fmt.Sprintf("provider: bunny\n      api_token_env: TEST_TOKEN\n      api_url: %s", base)
 	case "cloudfront":
 		cdn = fmt.Sprintf("provider: cloudfront\n      distribution_id: %s\n      api_url: %s", cfDistribution, base)
 	default:
@@ -471,7 +523,7 @@ func purgeConfig(t *testing.T, provider, base string) string {
 func TestPurgeFaults(t *testing.T) {
 	targets := []string{"/articles/1", "/articles/2", "/articles/3"}
 	for _, tt := range faultTable {
-		for _, provider := range []string{"cloudflare", "fastly", "http-purge", "cloudfront"} {
+		for _, provider := range []string{"cloudflare", "fastly", "akamai", "bunny", "http-purge", "cloudfront"} {
 			want, ok := tt.purge[provider]
 			if !ok {
 				continue

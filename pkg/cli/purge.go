@@ -36,6 +36,7 @@ type PurgeOptions struct {
 	Verify     bool
 	Warm       bool
 	Soft       bool
+	Delete     bool
 	Variants   bool
 	Reason     string
 	Journal    string
@@ -55,7 +56,8 @@ type PurgeOptions struct {
 
 // purgeLong is purge's help; %s lists the providers of the registry.
 const purgeLong = `Purge only what changed, through the --env environment's CDN provider
-(%s; http-purge for Varnish, nginx, Squid and Traffic Server).
+(%s; http-purge sends PURGE to
+Varnish, nginx, Squid and Traffic Server).
 
 Targets are URLs or paths (resolved against base_url), --from-file, --tag,
 --prefix, --host, or --everything. Naming nothing is an error: cachectl never
@@ -78,11 +80,12 @@ that answers it holds nothing there (404) is reported not_cached, not a
 failure. --tag needs cdn.tags (xkey: Varnish's xkey module, --soft too) and
 --prefix needs cdn.prefix: ban; without them both are refused.
 
-Requests are batched to the provider's limits (Cloudflare: batch_size URLs,
-default 30; 100 tags, hosts or prefixes; Fastly: 256 keys), throttled by a
-client-side token bucket matching the plan, retried on 429 (honouring
-Retry-After), 5xx and connection errors, and never retried on other 4xx. A
-200 answer with "success": false is a failure.
+Requests are batched to the API's documented per-request limits (fewer when
+the API refuses a request as too large), throttled by client-side token
+buckets matching its published rate limits, retried on 429 (honouring
+Retry-After and the CDN's rate-limit headers), 5xx and connection errors,
+and never retried on other 4xx. An answer that does not confirm the purge
+is a failure.
 
 --dry-run prints the plan first: every operation and why it is there, the
 API calls, and the time the rate limits imply; then every batch's requests.
@@ -143,6 +146,7 @@ func purgeFlags(cmd *cobra.Command, opts *PurgeOptions) {
 	fl.BoolVar(&opts.Verify, "verify", false, "after the purge, probe each URL and require a not-from-cache status")
 	fl.BoolVar(&opts.Warm, "warm", false, "with --verify, request each URL again until it is cached and report the time it took")
 	fl.BoolVar(&opts.Soft, "soft", false, "soft purge: mark stale instead of evicting (Fastly)")
+	fl.BoolVar(&opts.Delete, "delete", false, "delete instead of invalidating, so the next request goes to the origin (Akamai)")
 	fl.BoolVar(&opts.Variants, "variants", false, "also purge the trailing-slash twin and the other scheme of each URL")
 	fl.BoolVar(&opts.Related, "related", false, "also purge the pages the config's related rules name for each URL (home page, tag pages, feed)")
 	fl.BoolVar(&opts.Stale, "stale", false, "purge only the URLs whose cached copy is older than the origin's (compared as cachectl stale does; needs origin_url)")

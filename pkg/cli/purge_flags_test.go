@@ -41,6 +41,7 @@ func TestPurgeFlags(t *testing.T) {
 		{[]string{"--everything", "--yes", "--soft"}, PurgeOptions{Everything: true, Yes: true, Soft: true, Targets: []string{}}},
 		{[]string{"--verify", "--warm", "--reason", "fix typo", "--journal", "j.jsonl", "/a"}, PurgeOptions{Verify: true, Warm: true, Reason: "fix typo", Journal: "j.jsonl", Targets: []string{"/a"}}},
 		{[]string{"--resume", "20261126T161200Z-ab12cd"}, PurgeOptions{Resume: "20261126T161200Z-ab12cd", Targets: []string{}}},
+		{[]string{"--delete", "/a"}, PurgeOptions{Delete: true, Targets: []string{"/a"}}},
 		{[]string{"--stale", "--sitemap", "https://www.example.com/sitemap.xml", "--rate", "20"}, PurgeOptions{Stale: true, Sitemap: "https://www.example.com/sitemap.xml", Rate: 20, Targets: []string{}}},
 		{[]string{"--related", "--key-header", "CF-Device-Type: mobile,desktop", "--key-header", "Accept-Language: en", "/articles/a"},
 			PurgeOptions{Related: true, KeyHeaders: []string{"CF-Device-Type: mobile,desktop", "Accept-Language: en"}, Targets: []string{"/articles/a"}}},

@@ -96,6 +96,11 @@ func planPurge(ctx context.Context, f *Factory, opts *PurgeOptions) (*purgePlan,
 	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
 		return nil, classifyPurgeError(err)
 	}
+	if p.run.Delete {
+		if err := purge.Delete(p.provider, p.batches); err != nil {
+			return nil, classifyPurgeError(err)
+		}
+	}
 	p.owner = routeOwner(cfg, p.env)
 	p.wholeZone = p.wholeZone || wholeZone(p.targets)
 	return p, nil
@@ -143,6 +148,7 @@ func (p *purgePlan) fromInput(ctx context.Context, f *Factory, opts *PurgeOption
 		p.run.User = f.Environ.Get("USER")
 	}
 	p.run.Soft = opts.Soft
+	p.run.Delete = opts.Delete
 	p.run.DryRun = opts.DryRun
 	return nil
 }

@@ -23,7 +23,8 @@ const (
 )
 
 // cloudflareSetup starts a Cloudflare API fake and writes a config pointing
-// the production environment at it.
+// the production environment at it, 30 URLs a request so that a few dozen
+// targets make several batches.
 func cloudflareSetup(t *testing.T, faults cdnfake.Faults) (*cloudflarefake.Server, string, map[string]string) {
 	t.Helper()
 	fake := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: cfToken, Hosts: []string{zoneHost}, Faults: faults})
@@ -38,6 +39,7 @@ func cloudflareSetup(t *testing.T, faults cdnfake.Faults) (*cloudflarefake.Serve
       api_token_env: TEST_CF_TOKEN
       api_url: %s
       plan: enterprise
+      batch_size: 30
       max_attempts: 2
 routes:
   - path: /articles/1
@@ -122,6 +124,7 @@ func TestPurgeRefusesBeforeSending(t *testing.T) {
 		{"everything with others", env, []string{"--everything", "--yes", "/a"}, "--everything cannot be combined"},
 		{"unset token", map[string]string{}, []string{"/a"}, "names variable TEST_CF_TOKEN, which is not set"},
 		{"soft on cloudflare", env, []string{"--soft", "/a"}, "soft"},
+		{"delete on cloudflare", env, []string{"--delete", "/a"}, `provider "cloudflare" cannot delete instead of invalidating`},
 		{"warm without verify", env, []string{"--warm", "/a"}, "--warm needs --verify"},
 		{"bad url", env, []string{"http://[::1/x"}, "http://[::1/x"},
 	}

@@ -3,11 +3,13 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cachectl/cachectl/pkg/purge/akamai"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/httppurge"
@@ -55,9 +57,9 @@ func TestCDNSectionProblems(t *testing.T) {
 		want      []string
 	}{
 		{"required key without provider", "{endpoints: [http://127.0.0.1:6081]}",
-			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront when other cdn keys are set"}},
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront, akamai, bunny when other cdn keys are set"}},
 		{"cloudfront key without provider", "{distribution_id: EDFDVBD6EXAMPLE}",
-			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront when other cdn keys are set"}},
+			[]string{"environments.p.cdn.provider: one of cloudflare, fastly, http-purge, cloudfront, akamai, bunny when other cdn keys are set"}},
 		{"unknown key", "{provider: fastly, service_id: s, api_token_env: T, wat: 1}",
 			[]string{"environments.p.cdn.wat: found unknown key, expected one of provider, api_url, api_token_env, api_token_file, rate, burst, max_attempts, zone_id, batch_size, plan, service_id, endpoints, method, tags, prefix, distribution_id, wait_timeout, poll_interval"}},
 		{"provider key of the wrong type", "{provider: http-purge, endpoints: [http://127.0.0.1:6081], batch_size: many}",
@@ -104,6 +106,31 @@ func TestCDNSectionProblems(t *testing.T) {
 	// providers declared their own keys.
 	if _, err := Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: fastly, service_id: s, api_token_env: T, zone_id: abc}\n")}); err != nil {
 		t.Errorf("fastly section with a zone_id: %v", err)
+	}
+}
+
+// TestAkamaiSection: the Akamai provider's keys decode, a CACHECTL_
+// override of its CP code list included, and name no secret: the
+// credentials stay in the .edgerc file.
+func TestAkamaiSection(t *testing.T) {
+	file := writeFile(t, "environments:\n  staging:\n    base_url: https://staging.example.com\n    cdn:\n      provider: akamai\n      edgerc: /etc/cachectl/edgerc\n      edgerc_section: ccu\n      network: staging\n")
+	cfg, err := Load(LoadOptions{File: file, Environ: Environ{"CACHECTL_ENVIRONMENTS_STAGING_CDN_CP_CODES=12345,67890"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := cfg.Environments["staging"].CDN.Settings.(*akamai.Settings)
+	want := akamai.Settings{Edgerc: "/etc/cachectl/edgerc", Section: "ccu", Network: "staging", CPCodes: []int{12345, 67890}}
+	if !ok || !reflect.DeepEqual(*got, want) {
+		t.Errorf("settings = %#v, want %#v", cfg.Environments["staging"].CDN.Settings, want)
+	}
+	if vs := cfg.SecretValues(Environ{}.Lookup); len(vs) != 0 {
+		t.Errorf("secret values %d, want none", len(vs))
+	}
+	_, err = Load(LoadOptions{File: writeFile(t, "environments:\n  p:\n    base_url: https://a.example\n    cdn: {provider: akamai, network: prod, cp_codes: [0]}\n")})
+	for _, want := range []string{`environments.p.cdn.network: found "prod", expected production or staging`, "environments.p.cdn.cp_codes[0]: found 0"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/purge/akamai"
+	"github.com/cachectl/cachectl/pkg/purge/bunny"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
@@ -63,6 +65,18 @@ func GuessCDN(detected, header, baseURL string) CDN {
 			{"distribution_id", "E2QWRUHAPOMQZL   # TODO: the distribution id (CloudFront console → Distributions)"},
 		}
 		c.Notes = []string{fmt.Sprintf("Detected Amazon CloudFront (%s). Fill in the distribution id and uncomment to purge through invalidations; credentials come from the AWS SDK's default chain.", header)}
+	case cachestatus.CDNAkamai:
+		c.Provider, c.Keys = akamai.Name, [][2]string{
+			{"edgerc", "~/.edgerc   # the .edgerc file holding the API client's credentials (never this file)"},
+			{"edgerc_section", "default   # TODO: the section of an API client granted CCU APIs, READ-WRITE"},
+			{"network", "production   # or staging"},
+		}
+		c.Notes = []string{fmt.Sprintf("Detected Akamai (%s). Check the .edgerc section and uncomment to purge through Fast Purge.", header)}
+	case cachestatus.CDNBunny:
+		c.Provider, c.Keys = bunny.Name, [][2]string{
+			{"api_token_env", "BUNNY_API_KEY   # the variable holding the account's API key"},
+		}
+		c.Notes = []string{fmt.Sprintf("Detected Bunny (%s). Set the API key variable and uncomment to purge through its API.", header)}
 	case "":
 		c.Notes = []string{"No CDN or cache was recognized from the response headers; see `cachectl purge --help` for the providers."}
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -180,4 +181,63 @@ func TestDryRunShowsCloudflareRequests(t *testing.T) {
 		t.Fatal("dry run printed the token")
 	}
 	golden.Check(t, "dryrun-cloudflare", []byte(strings.ReplaceAll(buf.String(), srv.URL, "http://API")))
+}
+
+// TestTenThousandURLsOnPro: 10,000 URLs on the Pro plan take
+// ⌈10,000/100⌉ = 100 requests. Against a zone that still insists on 30
+// they take ⌈10,000/30⌉ = 334 and the one request refused as too many:
+// the run keeps the size the API accepted, says so in its summary and
+// journal, and cuts every later batch to it.
+func TestTenThousandURLsOnPro(t *testing.T) {
+	tests := []struct {
+		name       string
+		filesLimit int
+		wantCalls  int
+		wantLimits map[purge.Kind]int
+	}{
+		{"the documented limit", 0, 100, nil},
+		{"an API that insists on 30", 30, 334 + 1, map[purge.Kind]int{purge.KindURL: 30}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := cloudflarefake.NewServer(cloudflarefake.Options{ZoneID: zoneID, Token: goodToken, Hosts: []string{"www.example.com"}, FilesLimit: tt.filesLimit, Keep: 1})
+			t.Cleanup(srv.Close)
+			p, err := cloudflare.New(purge.Config{Provider: "cloudflare", APIURL: srv.APIURL(), Token: secret.Value(goodToken)},
+				cloudflare.Settings{ZoneID: zoneID, Plan: "pro"}, purge.Deps{HTTP: retry.NewClient(retry.Policy{MaxAttempts: 1}, nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches, err := purge.Plan(p, pageTargets(10_000), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := openJournal(t)
+			sum, err := (&purge.Runner{Provider: p, Journal: j}).Run(t.Context(), purge.NewRunInfo("production", p.Name(), ""), batches)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := srv.Counts()
+			if sum.APICalls != tt.wantCalls || c.Requests != tt.wantCalls {
+				t.Errorf("API calls = %d (fake received %d), want %d", sum.APICalls, c.Requests, tt.wantCalls)
+			}
+			if sum.Purged != 10_000 || c.Items != 10_000 {
+				t.Errorf("purged %d, fake purged %d items; want 10,000 each (none twice)", sum.Purged, c.Items)
+			}
+			if !reflect.DeepEqual(sum.BatchLimits, tt.wantLimits) {
+				t.Errorf("summary batch limits = %v, want %v", sum.BatchLimits, tt.wantLimits)
+			}
+			var journaled []int
+			for _, e := range mustRead(t, j.Path()).Entries {
+				if e.Type == purge.EntryBatch && e.Batch.BatchLimit > 0 {
+					journaled = append(journaled, e.Batch.Seq, e.Batch.BatchLimit)
+				}
+				if e.Type == purge.EntryEnd && !reflect.DeepEqual(e.End.Summary.BatchLimits, tt.wantLimits) {
+					t.Errorf("journal end batch limits = %v, want %v", e.End.Summary.BatchLimits, tt.wantLimits)
+				}
+			}
+			if tt.wantLimits != nil && !reflect.DeepEqual(journaled, []int{1, 30}) {
+				t.Errorf("journal batch entries with a batch limit (seq, limit) = %v, want batch 1 lowering it to 30", journaled)
+			}
+		})
+	}
 }

@@ -71,6 +71,9 @@ type BatchEntry struct {
 	Sent     bool `json:"sent"`
 	Attempts int  `json:"attempts"`
 	Calls    int  `json:"calls"`
+	// BatchLimit is set when the API refused a request of this batch as
+	// too large: the size it accepted, to which later batches were cut.
+	BatchLimit int `json:"batch_limit,omitempty"`
 	// ErrorCode and Error describe a failure of the whole batch.
 	ErrorCode string          `json:"error_code,omitempty"`
 	Error     string          `json:"error,omitempty"`

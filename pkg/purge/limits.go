@@ -19,6 +19,10 @@ type Limits struct {
 	Bulk *rate.Limiter
 	// URLs is taken once per URL of a URL batch: the CDN's URL throughput.
 	URLs *rate.Limiter
+	// BulkURL, when set, picks the URLs the API counts as bulk purges
+	// (Bunny counts a path ending in "/" as a wildcard purge): they take a
+	// Bulk token instead of a URLs token.
+	BulkURL func(url string) bool
 }
 
 // NewLimits returns the buckets for a run: the API's published limits
@@ -76,7 +80,18 @@ func (l *Limits) Wait(ctx context.Context, b Batch) error {
 	}
 	switch b.Kind {
 	case KindURL:
-		return waitN(ctx, l.URLs, len(b.Targets))
+		bulk := 0
+		if l.BulkURL != nil {
+			for _, t := range b.Targets {
+				if l.BulkURL(t.Value) {
+					bulk++
+				}
+			}
+		}
+		if err := waitN(ctx, l.Bulk, bulk); err != nil {
+			return err
+		}
+		return waitN(ctx, l.URLs, len(b.Targets)-bulk)
 	default:
 		return waitN(ctx, l.Bulk, 1)
 	}

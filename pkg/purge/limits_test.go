@@ -2,6 +2,7 @@ package purge
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,23 @@ func TestLimitsWaitTakesOneTokenPerURL(t *testing.T) {
 	}
 	if got := l.Bulk.Tokens(); got < 0.99 {
 		t.Fatalf("bulk bucket holds %v tokens after a URL batch, want 1 (untouched)", got)
+	}
+}
+
+func TestLimitsWaitTakesBulkTokensForBulkURLs(t *testing.T) {
+	l := &Limits{
+		URLs: rate.NewLimiter(rate.Every(time.Hour), 3), Bulk: rate.NewLimiter(rate.Every(time.Hour), 2),
+		BulkURL: func(u string) bool { return strings.HasSuffix(u, "/") },
+	}
+	b := Batch{Kind: KindURL, Targets: []Target{{Value: "https://a/x"}, {Value: "https://a/dir/"}, {Value: "https://a/y"}}}
+	if err := l.Wait(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.URLs.Tokens(); got < 0.99 || got > 1.01 {
+		t.Errorf("URL bucket holds %v tokens, want 1 (two exact URLs taken)", got)
+	}
+	if got := l.Bulk.Tokens(); got < 0.99 || got > 1.01 {
+		t.Errorf("bulk bucket holds %v tokens, want 1 (the wildcard URL taken)", got)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -35,6 +36,7 @@ const (
 	CapHost       Capability = "host"        // purge by host name
 	CapEverything Capability = "everything"  // purge the whole zone/service
 	CapSoft       Capability = "soft"        // mark stale instead of evicting
+	CapDelete     Capability = "delete"      // delete instead of invalidating (Akamai)
 	// CapURLAllVariants: a URL purge removes every variant the cache
 	// keeps of the URL (Fastly: Vary variants share the URL's entry), so a
 	// URL with cache-key headers is purged by URL, without the headers.
@@ -69,6 +71,10 @@ type Batch struct {
 	Targets []Target
 	// Soft asks for a soft purge (mark stale) where supported.
 	Soft bool
+	// Delete asks an API whose purges invalidate by default (Akamai) to
+	// delete the objects instead: the next request goes to the origin
+	// whatever it answers.
+	Delete bool
 	// Run is the id of the run the batch belongs to (RunInfo.ID), set by
 	// the Runner. A resume keeps its run's id, so a provider can derive an
 	// idempotency key from it and the batch's content: the same batch sent
@@ -97,6 +103,15 @@ type BatchResult struct {
 	Calls int
 	// Attempts is the number of attempts of the last request (1 when no retry was needed).
 	Attempts int
+	// Estimate is how long after the answer the API expects the purge to
+	// reach every cache (Akamai's estimatedSeconds); --verify waits that
+	// long before its first probe. Zero when the API gives no estimate.
+	Estimate time.Duration
+	// Stale is true when the purge marked the objects stale rather than
+	// evicting them (Akamai's invalidate): a cache may then serve them
+	// revalidated with the origin, which --verify accepts as it does after
+	// a soft purge.
+	Stale bool
 }
 
 // Provider speaks one purge API. Implementations are safe for concurrent use.
@@ -110,7 +125,9 @@ type Provider interface {
 	Name() string
 	// Capabilities lists what the provider can purge.
 	Capabilities() []Capability
-	// BatchLimit is the largest number of targets of kind k one batch may hold.
+	// BatchLimit is the largest number of targets of kind k one batch may
+	// hold. A provider may lower it during a run, when the API refuses a
+	// request as too large; the batches not yet sent are then cut again.
 	BatchLimit(k Kind) int
 	// Purge sends one batch.
 	Purge(ctx context.Context, b Batch) (BatchResult, error)

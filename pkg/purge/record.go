@@ -53,8 +53,16 @@ type Record struct {
 	Stale string `json:"stale,omitempty"`
 	// Owner is the owner of the configured route the URL matches.
 	Owner string `json:"owner,omitempty"`
+	// EstimatedSeconds is how long the API expected the purge to take to
+	// reach every cache (Akamai); --verify waited that long first.
+	EstimatedSeconds int `json:"estimated_seconds,omitempty"`
 	// Verify is the check after the purge (--verify), for purged URLs.
 	Verify *VerifyRecord `json:"verify,omitempty"`
+
+	// ready is when the purge should have reached every cache; stale
+	// that it marked the entry stale rather than evicting it.
+	ready time.Time
+	stale bool
 }
 
 // VerifyRecord is the result of probing a purged URL.
@@ -108,6 +116,10 @@ type Summary struct {
 	// VerifyFailed counts purged URLs still served from cache, or whose
 	// eviction could not be proven, after --verify.
 	VerifyFailed int `json:"verify_failed"`
+	// BatchLimits holds, for each kind whose planned batch size the API
+	// refused as too large, the size it accepted; the rest of the run was
+	// cut to it. Empty when the API took the planned sizes.
+	BatchLimits map[Kind]int `json:"batch_limits,omitempty"`
 	// VerifyUnproven counts those of VerifyFailed whose answers carried no
 	// readable cache status: neither evicted nor cached could be shown.
 	VerifyUnproven int `json:"verify_unproven"`
@@ -159,6 +171,8 @@ type RunInfo struct {
 	DryRun      bool      `json:"dry_run,omitempty"`
 	// Soft is a soft purge (mark stale), kept so a resume purges the same way.
 	Soft bool `json:"soft,omitempty"`
+	// Delete deletes rather than invalidates (Akamai), kept likewise.
+	Delete bool `json:"delete,omitempty"`
 	// Resume marks a run that resends the pending targets of run ID.
 	Resume bool `json:"resume,omitempty"`
 }

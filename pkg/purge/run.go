@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -75,7 +77,7 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	}
 	s.verifying.Wait()
 	if stopErr == nil && !dry {
-		stopErr = s.followRedirects(ctx, len(batches))
+		stopErr = s.followRedirects(ctx, s.lastSeq)
 	}
 
 	s.mu.Lock()
@@ -104,6 +106,7 @@ func (s *session) count(batches []Batch) {
 	for _, b := range batches {
 		s.total += len(b.Targets)
 		s.soft = s.soft || b.Soft
+		s.limits[b.Kind] = s.r.Provider.BatchLimit(b.Kind)
 		for _, t := range b.Targets {
 			if t.Kind == KindEverything {
 				s.log.Warn("purging everything")
@@ -150,7 +153,8 @@ func (s *session) send(ctx context.Context, batches []Batch) error {
 	var stopErr error
 	var notSent []Batch
 	var notSentWhy string
-	for i, b := range batches {
+	for i := 0; i < len(batches); i++ {
+		b := batches[i]
 		if err := ctx.Err(); err != nil {
 			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
 			break
@@ -166,6 +170,10 @@ func (s *session) send(ctx context.Context, batches []Batch) error {
 		s.log.Debug("sending batch", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets))
 		res, err := s.r.Provider.Purge(ctx, b)
 		entry, recs := s.outcome(ctx, b, res, err)
+		if lowered := s.lowered(b.Kind); lowered > 0 {
+			entry.Batch.BatchLimit = lowered
+			batches = refit(s.r.Provider, batches, i+1)
+		}
 		if jerr := s.journal(entry); jerr != nil {
 			// What happened did happen: report it, then stop, because
 			// nothing more may be sent that a resume could not see.
@@ -190,7 +198,75 @@ func (s *session) send(ctx context.Context, batches []Batch) error {
 	for _, b := range notSent {
 		s.skip(ctx, b, notSentWhy)
 	}
+	if len(batches) > 0 {
+		// refit may have renumbered the batches after a lowered limit.
+		s.lastSeq = batches[len(batches)-1].Seq
+	}
 	return stopErr
+}
+
+// lowered reports the provider's new batch limit for kind when it went
+// down since the last batch (the API refused a request as too large), and
+// records it in the summary; 0 when it did not.
+func (s *session) lowered(kind Kind) int {
+	now := s.r.Provider.BatchLimit(kind)
+	if now < 1 || now >= s.limits[kind] {
+		return 0
+	}
+	s.limits[kind] = now
+	s.mu.Lock()
+	if s.sum.BatchLimits == nil {
+		s.sum.BatchLimits = map[Kind]int{}
+	}
+	s.sum.BatchLimits[kind] = now
+	s.mu.Unlock()
+	s.log.Info("the API refused larger batches; the rest of the run sends fewer targets per request", "kind", kind, "batch_limit", now)
+	return now
+}
+
+// refit cuts the batches from index from on again after the provider
+// lowered a batch limit: the consecutive batches of one group (kind,
+// cache-key headers, soft, delete) are merged and cut at the group's
+// limit, so the rest of the run sends as few requests as the API allows.
+// Batches are renumbered in order.
+func refit(p Provider, batches []Batch, from int) []Batch {
+	out := batches[:from:from]
+	for i := from; i < len(batches); {
+		j := i + 1
+		for j < len(batches) && sameGroup(batches[i], batches[j]) {
+			j++
+		}
+		group := batches[i:j]
+		limit := p.BatchLimit(group[0].Kind)
+		if limit < 1 || !slices.ContainsFunc(group, func(b Batch) bool { return len(b.Targets) > limit }) {
+			out = append(out, group...)
+			i = j
+			continue
+		}
+		var targets []Target
+		for _, b := range group {
+			targets = append(targets, b.Targets...)
+		}
+		for chunk := range slices.Chunk(targets, limit) {
+			b := group[0]
+			b.Targets = chunk
+			out = append(out, b)
+		}
+		i = j
+	}
+	for k := max(from, 1); k < len(out); k++ {
+		out[k].Seq = out[k-1].Seq + 1
+	}
+	return out
+}
+
+// sameGroup reports whether two batches were planned from one group of
+// targets and may be merged.
+func sameGroup(a, b Batch) bool {
+	if a.Kind != b.Kind || a.Soft != b.Soft || a.Delete != b.Delete || len(a.Targets) == 0 || len(b.Targets) == 0 {
+		return false
+	}
+	return capabilityFor(a.Targets[0]) == capabilityFor(b.Targets[0])
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -203,6 +279,10 @@ type session struct {
 	log   *slog.Logger
 	runID string
 	total int
+	// limits is the provider's batch limit per kind as last seen.
+	limits map[Kind]int
+	// lastSeq is the number of the last batch send was given.
+	lastSeq int
 	// soft relaxes verification: a soft purge leaves entries served stale.
 	soft bool
 
@@ -225,6 +305,7 @@ type session struct {
 // returns the batches stamped with the run's id.
 func (s *session) prepare(run RunInfo, batches []Batch) []Batch {
 	s.soft = run.Soft
+	s.limits = map[Kind]int{}
 	out := make([]Batch, len(batches))
 	for i, b := range batches {
 		b.Run = run.ID
@@ -292,8 +373,9 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 	}
 	recs := make([]Record, len(b.Targets))
 	be.Targets = make([]JournalTarget, len(b.Targets))
+	ready := time.Now().Add(res.Estimate)
+	estimated := int(math.Ceil(res.Estimate.Seconds()))
 	for i, t := range b.Targets {
-		jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
 		var tr TargetResult
 		found := false
 		if len(res.Results) == len(b.Targets) {
@@ -301,23 +383,36 @@ func (s *session) outcome(ctx context.Context, b Batch, res BatchResult, err err
 		} else {
 			tr, found = byKey[targetKey(t)]
 		}
-		switch {
-		case err != nil:
-			jt.State, jt.ErrorCode, jt.Error = Failed, be.ErrorCode, be.Error
-		case !found:
-			jt.State, jt.Error = Failed, "the provider returned no result for this target"
-		case tr.Err != nil:
-			jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
-		case tr.NotCached:
-			jt.State, jt.PurgeID = NotCached, tr.PurgeID
-		default:
-			jt.PurgeID = tr.PurgeID
-		}
+		jt := s.verdict(t, tr, found, be, err)
 		be.Targets[i] = jt
 		recs[i] = newRecord(t, jt.State, b.Seq, jt.Owner)
 		recs[i].PurgeID, recs[i].Attempts, recs[i].Error = jt.PurgeID, attempts, jt.Error
+		recs[i].ready, recs[i].stale = ready, res.Stale
+		if jt.State == Purged {
+			recs[i].EstimatedSeconds = estimated
+		}
 	}
 	return Entry{Type: EntryBatch, RunID: s.runID, Batch: be}, recs
+}
+
+// verdict is what the journal records for target t of batch entry be:
+// the batch's failure, the provider's result tr (found is false when it
+// returned none for t), or purged.
+func (s *session) verdict(t Target, tr TargetResult, found bool, be *BatchEntry, batchErr error) JournalTarget {
+	jt := JournalTarget{Target: t, Owner: s.owner(t), State: Purged}
+	switch {
+	case batchErr != nil:
+		jt.State, jt.ErrorCode, jt.Error = Failed, be.ErrorCode, be.Error
+	case !found:
+		jt.State, jt.Error = Failed, "the provider returned no result for this target"
+	case tr.Err != nil:
+		jt.State, jt.ErrorCode, jt.Error, jt.PurgeID = Failed, errorCode(tr.Err), tr.Err.Error(), tr.PurgeID
+	case tr.NotCached:
+		jt.State, jt.PurgeID = NotCached, tr.PurgeID
+	default:
+		jt.PurgeID = tr.PurgeID
+	}
+	return jt
 }
 
 // skip records a batch that was not sent.

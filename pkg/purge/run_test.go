@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,7 @@ func TestRunPurgesEveryNodeAndJournalsBeforeReporting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sum, (purge.Summary{RunID: run.ID, Environment: "production", Provider: "http-purge", Purged: 95, APICalls: 190, ElapsedMS: sum.ElapsedMS}); got != want {
+	if got, want := sum, (purge.Summary{RunID: run.ID, Environment: "production", Provider: "http-purge", Purged: 95, APICalls: 190, ElapsedMS: sum.ElapsedMS}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("summary = %+v, want %+v", got, want)
 	}
 	if err := sum.Err(); err != nil {

@@ -65,8 +65,9 @@ func (o VerifyOptions) withDefaults() VerifyOptions {
 }
 
 // evicted reports whether a status proves the answer did not come from
-// the purged cache entry. After a soft purge the entry is only marked
-// stale, so serving it stale while refreshing is the expected answer.
+// the purged cache entry. After a soft purge (or an invalidation) the
+// entry is only marked stale, so serving it stale while refreshing, or
+// revalidated with the origin, is the expected answer.
 func evicted(st cachestatus.Status, soft bool) bool {
 	switch st {
 	case cachestatus.MISS, cachestatus.EXPIRED, cachestatus.BYPASS, cachestatus.DYNAMIC:
@@ -90,6 +91,14 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 	s.verifying.Add(1)
 	go func() {
 		defer s.verifying.Done()
+		interrupted := &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: interrupted"}
+		// The API's own estimate of when the purge reaches every cache
+		// comes first: a probe before it proves nothing.
+		if !sleep(ctx, time.Until(rec.ready)) {
+			rec.Verify = interrupted
+			s.emit(rec)
+			return
+		}
 		if err := s.completed(ctx, rec.PurgeID); err != nil {
 			rec.Verify = &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: " + err.Error()}
 			s.emit(rec)
@@ -98,9 +107,9 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 		select {
 		case sem <- struct{}{}:
 			defer func() { <-sem }()
-			rec.Verify = verifyURL(ctx, s.r.Verifier, variant{rec.Target, rec.Headers}, s.soft, opts)
+			rec.Verify = verifyURL(ctx, s.r.Verifier, variant{rec.Target, rec.Headers}, s.soft || rec.stale, opts)
 		case <-ctx.Done():
-			rec.Verify = &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: interrupted"}
+			rec.Verify = interrupted
 		}
 		s.emit(rec)
 	}()
@@ -216,6 +225,9 @@ func warm(ctx context.Context, v Verifier, u variant, o VerifyOptions) *int64 {
 
 // sleep waits d and reports false when ctx ended first.
 func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,6 +140,9 @@ func recordNotes(r purge.Record) []string {
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
 	}
+	if r.EstimatedSeconds > 0 {
+		extra = append(extra, fmt.Sprintf("done in about %ds", r.EstimatedSeconds))
+	}
 	if r.Owner != "" {
 		extra = append(extra, "owner "+r.Owner)
 	}
@@ -163,6 +168,9 @@ func (p *purgeTable) Close(s purge.Summary) error {
 	}
 	if s.VerifyUnproven > 0 {
 		line += "; " + st.Yellow(fmt.Sprintf("%d not proven evicted (no cache status)", s.VerifyUnproven))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.BatchLimits)) {
+		line += fmt.Sprintf("; the API took at most %d %s targets a request", s.BatchLimits[k], k)
 	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err

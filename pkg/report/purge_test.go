@@ -12,7 +12,9 @@ import (
 
 // purgeFixture is one run as the purge writers see it: URLs purged and
 // verified (one of them still cached, one warm again), a --variants
-// addition, a tag, a failed batch and a target skipped after it.
+// addition, a tag with the API's estimate of its completion, a failed
+// batch and a target skipped after it; the API took fewer URLs a request
+// than planned.
 func purgeFixture() ([]purge.Record, purge.Summary) {
 	warm := int64(1500)
 	recs := []purge.Record{
@@ -22,14 +24,15 @@ func purgeFixture() ([]purge.Record, purge.Summary) {
 		{Target: "https://www.example.com/articles/caching?amp=1", Kind: purge.KindURL, State: purge.Purged, Batch: 1,
 			PurgeID: "9d1c2a", Attempts: 1, VariantOf: "https://www.example.com/articles/caching",
 			Verify: &purge.VerifyRecord{Cache: purge.VerifyCache{Status: cachestatus.HIT, Source: "cf-cache-status"}, Error: "still served from cache after 3 probes"}},
-		{Target: "articles", Kind: purge.KindTag, State: purge.Purged, Batch: 2, PurgeID: "77ab03", Attempts: 2},
+		{Target: "articles", Kind: purge.KindTag, State: purge.Purged, Batch: 2, PurgeID: "77ab03", Attempts: 2, EstimatedSeconds: 5},
 		{Target: "https://www.example.com/", Kind: purge.KindURL, State: purge.Failed, Batch: 3, Attempts: 4,
 			Error: "cloudflare: purge batch 3 of 4: 503 Service Unavailable"},
 		{Target: "https://www.example.com/about", Kind: purge.KindURL, State: purge.Skipped, Batch: 4,
 			Error: "not sent: the run was interrupted"},
 	}
 	sum := purge.Summary{RunID: "20250314T092653Z-a1b2c3", Environment: "production", Provider: "cloudflare",
-		Purged: 3, Failed: 1, Skipped: 1, APICalls: 7, Retries: 4, ElapsedMS: 2345, VerifyFailed: 1}
+		Purged: 3, Failed: 1, Skipped: 1, APICalls: 7, Retries: 4, ElapsedMS: 2345, VerifyFailed: 1,
+		BatchLimits: map[purge.Kind]int{purge.KindURL: 30}}
 	return recs, sum
 }
 

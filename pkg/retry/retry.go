@@ -1,9 +1,11 @@
 // Package retry is the one place cachectl retries HTTP requests. Every
 // provider is handed the *http.Client built here, so all CDN APIs are retried
 // the same way: on 429, on 5xx other than 501 and on connection errors, with
-// exponential backoff and jitter, honouring Retry-After, bounded by a number
-// of attempts and by a deadline per logical request, and stopping as soon as
-// the caller's context is cancelled.
+// exponential backoff and jitter, honouring Retry-After and the vendors'
+// rate-limit headers, bounded by a number of attempts and by a deadline per
+// logical request, and stopping as soon as the caller's context is
+// cancelled. A request that must differ on every attempt (a signature with
+// a fresh timestamp and nonce) is prepared per attempt (WithPrepare).
 package retry
 
 import (
@@ -220,6 +222,10 @@ func RetryableStatus(code int) bool {
 // refused or reset, timeouts. Malformed requests and certificate failures
 // will not.
 func retryableError(err error) bool {
+	var pe *prepareError
+	if errors.As(err, &pe) {
+		return false
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg := ue.Error()
@@ -281,7 +287,8 @@ func (r *retrier) giveUp(resp *http.Response, err error, numTries int) (*http.Re
 	return nil, fmt.Errorf("giving up after %d attempt(s): %w", numTries, err)
 }
 
-// retryAfter reads Retry-After from a 429 or 503.
+// retryAfter is the pause a 429 or 503 asks for: Retry-After or the
+// vendor's rate-limit headers (RateLimitWait).
 func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil {
 		return 0, false
@@ -289,7 +296,7 @@ func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	return ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	return RateLimitWait(resp.Header, now)
 }
 
 // maxRetryAfter keeps absurd header values from overflowing a Duration.
@@ -344,6 +351,14 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	var n int64
 	if a != nil {
 		n = a.n.Add(1)
+	}
+	if prepare := prepareFrom(req.Context()); prepare != nil {
+		// The retrying client hands every attempt the same request; the
+		// copy is this attempt's own.
+		req = req.Clone(req.Context())
+		if err := prepare(req); err != nil {
+			return nil, &prepareError{err: err}
+		}
 	}
 	ctx, cancel := req.Context(), context.CancelFunc(func() {})
 	if t.timeout > 0 {

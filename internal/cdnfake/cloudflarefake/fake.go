@@ -22,22 +22,24 @@ import (
 	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
-// Error codes the fake answers with. The purge codes are those Cloudflare
-// documents; CodeRateLimited is the fake's own, since the reference does
-// not pin one for a 429.
+// Error codes the fake answers with. Those marked "documented" are in
+// Cloudflare's published error table for the purge API; 10000 and 7003
+// are Cloudflare's general API codes for a refused credential and an
+// unknown route. Those marked "invented" are the fake's own: Cloudflare
+// documents no code for them, so no client may depend on them.
 const (
-	CodeAuth            = 10000 // authentication error
-	CodeNoRoute         = 7003  // unknown zone or path
-	CodeNoTarget        = 1012  // no or several purge shapes, empty list
-	CodeUnableToPurge   = 1016  // a URL the backend cannot purge
-	CodeNotInZone       = 1082  // URL outside the zone's hosts
-	CodeTooManyFiles    = 1094
-	CodeTooManyTags     = 1101
-	CodeTooManyHosts    = 1111
-	CodeTooManyPrefixes = 1113
-	CodeBadPrefix       = 1114
-	CodeRateLimited     = 10429
-	CodeInternal        = 10001
+	CodeAuth            = 10000 // authentication error (general API code)
+	CodeNoRoute         = 7003  // unknown zone or path (general API code)
+	CodeNoTarget        = 1012  // documented: no or several purge shapes, empty list
+	CodeUnableToPurge   = 1016  // documented: a URL the backend cannot purge
+	CodeNotInZone       = 1082  // documented: URL outside the zone's hosts
+	CodeTooManyFiles    = 1094  // documented: too many files
+	CodeTooManyTags     = 1101  // documented: too many tags
+	CodeTooManyHosts    = 1111  // documented: too many hosts
+	CodeTooManyPrefixes = 1113  // invented: too many prefixes
+	CodeBadPrefix       = 1114  // invented: a prefix with a scheme, query or too many separators
+	CodeRateLimited     = 10429 // invented: rate limited (the 429 status is what counts)
+	CodeInternal        = 10001 // invented: server error
 )
 
 // Options configure a fake. ZoneID and Token are required.
@@ -47,8 +49,9 @@ type Options struct {
 	// Hosts are the zone's host names; URLs and prefixes on other hosts
 	// are refused with code 1082. Empty accepts any host.
 	Hosts []string
-	// FilesLimit is URLs per request (default 30, the limit non-Enterprise
-	// zones see); TagsLimit, HostsLimit and PrefixesLimit default to 100.
+	// FilesLimit is URLs per request (default 100, the documented limit
+	// outside Enterprise; 30 plays a zone that still enforces the older
+	// limit); TagsLimit, HostsLimit and PrefixesLimit default to 100.
 	FilesLimit, TagsLimit, HostsLimit, PrefixesLimit int
 	// Rate (requests per second) and Burst make a token bucket; 0 is unlimited.
 	Rate  float64
@@ -78,7 +81,7 @@ func New(opts Options) *Fake {
 			*v = d
 		}
 	}
-	def(&opts.FilesLimit, 30)
+	def(&opts.FilesLimit, 100)
 	def(&opts.TagsLimit, 100)
 	def(&opts.HostsLimit, 100)
 	def(&opts.PrefixesLimit, 100)
@@ -306,7 +309,7 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 			"prefixes": {f.opts.PrefixesLimit, CodeTooManyPrefixes},
 		}[shape]
 		if len(items) > limit.n {
-			return bad, limit.code, fmt.Sprintf("Too many %s in one request: the maximum is %d", shape, limit.n)
+			return bad, limit.code, fmt.Sprintf("Too many %s in one request: you cannot provide more than %d", shape, limit.n)
 		}
 		for _, it := range items {
 			var s string
@@ -340,7 +343,9 @@ func (f *Fake) check(x *exchange, r *http.Request) (status, code int, msg string
 func (f *Fake) checkFiles(items []json.RawMessage) (status, code int, msg string) {
 	const bad = http.StatusBadRequest
 	if len(items) > f.opts.FilesLimit {
-		return bad, CodeTooManyFiles, fmt.Sprintf("Too many files in one request: the maximum is %d", f.opts.FilesLimit)
+		// Which maximum the API names for files is not documented, so
+		// the fake names none: a client must find the size by itself.
+		return bad, CodeTooManyFiles, "Too many files in one request"
 	}
 	withHeaders := bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{"))
 	for _, it := range items {

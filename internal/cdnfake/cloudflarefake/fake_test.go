@@ -62,7 +62,7 @@ func TestValidation(t *testing.T) {
 		{"no shape", `{}`, 400, CodeNoTarget},
 		{"empty files", `{"files":[]}`, 400, CodeNoTarget},
 		{"outside zone", `{"files":["https://blog.example.org/a"]}`, 400, CodeNotInZone},
-		{"too many files", `{"files":` + list("https://www.example.com/", 31) + `}`, 400, CodeTooManyFiles},
+		{"too many files", `{"files":` + list("https://www.example.com/", 101) + `}`, 400, CodeTooManyFiles},
 		{"too many tags", `{"tags":` + list("t", 101) + `}`, 400, CodeTooManyTags},
 		{"too many hosts", `{"hosts":` + list("www.example.com", 101) + `}`, 400, CodeTooManyHosts},
 		{"prefix with scheme", `{"prefixes":["https://www.example.com/a"]}`, 400, CodeBadPrefix},

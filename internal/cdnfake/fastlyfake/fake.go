@@ -1,9 +1,11 @@
 // Package fastlyfake is an in-process Fastly purge API for tests: URL
-// purge (POST /purge/{host}/{path}), surrogate-key purge
+// purge (POST /purge/{host}/{path}, and POST /purge/https://{host}/{path}
+// as Fastly's official Go client sends it), surrogate-key purge
 // (POST /service/{id}/purge, at most 256 keys), purge-all
-// (POST /service/{id}/purge_all), soft purge, Fastly-Key authentication,
-// plus a rate limit, scripted and random faults, and a record of every
-// request.
+// (POST /service/{id}/purge_all, counted against the hourly limit of API
+// writes with Fastly-RateLimit-Remaining and Fastly-RateLimit-Reset), soft
+// purge, Fastly-Key authentication, plus a rate limit, scripted and random
+// faults, and a record of every request.
 package fastlyfake
 
 import (
@@ -12,14 +14,22 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cachectl/cachectl/internal/cdnfake"
 )
 
-// MaxKeys is the most surrogate keys one request may hold.
-const MaxKeys = 256
+// Limits of the API.
+const (
+	// MaxKeys is the most surrogate keys one request may hold.
+	MaxKeys = 256
+	// DefaultHourlyWrites is Fastly's limit of API writes an hour.
+	DefaultHourlyWrites = 1000
+)
 
 // Options configure a fake. ServiceID and Token are required.
 type Options struct {
@@ -34,6 +44,10 @@ type Options struct {
 	Faults cdnfake.Faults
 	// Keep bounds recorded requests (0 keeps all).
 	Keep int
+	// HourlyWrites is the account's API writes an hour that purge-all
+	// counts against (default 1,000, Fastly's); URL and key purges do not
+	// count.
+	HourlyWrites int
 }
 
 // Fake is the API as an http.Handler.
@@ -44,6 +58,10 @@ type Fake struct {
 	lim    *cdnfake.Limiter
 	mux    *http.ServeMux
 	start  int64
+
+	mu sync.Mutex
+	// writes are the API writes left in the current hour.
+	writes int
 }
 
 // New returns a fake serving opts.
@@ -55,8 +73,11 @@ func New(opts Options) *Fake {
 		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
 		mux:    http.NewServeMux(),
 		start:  time.Now().Unix(),
+		writes: opts.HourlyWrites,
 	}
-	f.mux.HandleFunc("POST /purge/{url...}", f.handle("url"))
+	if f.writes <= 0 {
+		f.writes = DefaultHourlyWrites
+	}
 	f.mux.HandleFunc("POST /service/{service_id}/purge", f.handle("tag"))
 	f.mux.HandleFunc("POST /service/{service_id}/purge_all", f.handle("everything"))
 	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +99,16 @@ func NewServer(opts Options) *Server {
 	return &Server{Fake: f, Server: httptest.NewServer(f)}
 }
 
-// ServeHTTP serves the API.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the API. A URL purge naming its scheme
+// (/purge/https://host/path) is served before the mux sees it: the mux
+// would clean the "//" away and redirect.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/purge/") {
+		f.handle("url")(w, r)
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
 
 // Requests returns every request received, in order.
 func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
@@ -171,6 +200,11 @@ func (f *Fake) handle(kind string) http.HandlerFunc {
 				f.fail(x, http.StatusBadRequest, "Bad request", "purge_all cannot be a soft purge")
 				return
 			}
+			if !f.write(w) {
+				x.rec.Fault = true
+				f.fail(x, http.StatusTooManyRequests, "Rate limit exceeded", "Too many API writes this hour")
+				return
+			}
 			if refuse {
 				f.reply(x, http.StatusOK, map[string]string{"status": "error"})
 				return
@@ -180,22 +214,43 @@ func (f *Fake) handle(kind string) http.HandlerFunc {
 	}
 }
 
+// write counts one API write against the hour's limit and sets Fastly's
+// rate-limit headers; false when none was left.
+func (f *Fake) write(w http.ResponseWriter) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok := f.writes > 0
+	if ok {
+		f.writes--
+	}
+	w.Header().Set("Fastly-RateLimit-Remaining", strconv.Itoa(f.writes))
+	w.Header().Set("Fastly-RateLimit-Reset", strconv.FormatInt(f.start+3600, 10))
+	return ok
+}
+
 func (f *Fake) purgeID(seq int) string {
 	return fmt.Sprintf("%d-%d-%06d", 100+seq%900, f.start, seq)
 }
 
 func (f *Fake) purgeURL(x *exchange, r *http.Request, refuse bool) {
 	x.rec.Items = 1
-	target := r.PathValue("url")
+	target := strings.TrimPrefix(r.URL.Path, "/purge/")
+	schemes := []string{"https://", "http://"}
+	for _, scheme := range schemes {
+		if rest, ok := strings.CutPrefix(target, scheme); ok {
+			target, schemes = rest, []string{scheme}
+			break
+		}
+	}
 	host, _, _ := strings.Cut(target, "/")
 	if host == "" || strings.Contains(target, "://") {
-		f.fail(x, http.StatusBadRequest, "Bad request", "expected /purge/{host}/{path}")
+		f.fail(x, http.StatusBadRequest, "Bad request", "expected /purge/{host}/{path} or /purge/https://{host}/{path}")
 		return
 	}
 	if r.URL.RawQuery != "" {
 		target += "?" + r.URL.RawQuery
 	}
-	if f.inject.Rejected("https://"+target) || f.inject.Rejected("http://"+target) {
+	if slices.ContainsFunc(schemes, func(s string) bool { return f.inject.Rejected(s + target) }) {
 		f.fail(x, http.StatusBadRequest, "Bad request", "cannot purge "+target)
 		return
 	}

@@ -5,9 +5,12 @@
 //
 // The SDK's own retries are off: requests go through the client in
 // purge.Deps, which retries in one place for every provider. On top of
-// that, the provider splits a batch the API calls too large, and narrows a
-// batch the API refuses because of one URL down to that URL, so a single
-// bad target does not fail its neighbours.
+// that, the provider narrows a batch the API refuses because of one URL
+// down to that URL, so a single bad target does not fail its neighbours,
+// and answers a "too many" refusal by sending fewer targets a request:
+// the number the API names, else the next smaller size Cloudflare has
+// documented (500, 100, 30), else half. The size the API accepted is kept
+// for the rest of the run.
 package cloudflare
 
 import (
@@ -19,8 +22,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cloudflare/cloudflare-go/v7/cache"
 	"github.com/cloudflare/cloudflare-go/v7/option"
@@ -36,12 +42,14 @@ const Name = "cloudflare"
 const (
 	// DefaultAPIURL is Cloudflare's API base.
 	DefaultAPIURL = "https://api.cloudflare.com/client/v4"
-	// DefaultBatchSize is URLs per request: non-Enterprise zones are still
-	// held to 30 although newer docs say 100.
-	DefaultBatchSize = 30
-	// MaxBatchSize is the Enterprise limit of URLs per request.
+	// DefaultBatchSize is URLs per request on every plan but Enterprise,
+	// as Cloudflare's limits table documents it.
+	DefaultBatchSize = 100
+	// MaxBatchSize is URLs per request on Enterprise, and the most
+	// batch_size may be.
 	MaxBatchSize = 500
-	// FlexLimit is tags, hosts or prefixes per request.
+	// FlexLimit is tags, hosts or prefixes per request (the limits table;
+	// the prefix page says 30, and a "too many" answer settles it).
 	FlexLimit = 100
 	// MaxPrefixSeparators is the most "/" a prefix may hold.
 	MaxPrefixSeparators = 31
@@ -65,8 +73,12 @@ type Provider struct {
 	cfg    purge.Config
 	s      Settings
 	apiURL string
-	files  int
 	log    *slog.Logger
+
+	mu sync.Mutex
+	// limits are targets per request by kind: the plan's documented
+	// sizes, lowered when the API refuses them as too many.
+	limits map[purge.Kind]int
 }
 
 var _ purge.Provider = (*Provider)(nil)
@@ -84,10 +96,10 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 	}
 	files := s.BatchSize
 	if files == 0 {
-		files = DefaultBatchSize
+		files = planBatchSize(s.Plan)
 	}
 	if files < 1 || files > MaxBatchSize {
-		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (30 on Free/Pro/Business zones, up to 500 on Enterprise)", s.BatchSize, MaxBatchSize)
+		return nil, fmt.Errorf("cloudflare: batch_size %d out of range: want 1 to %d (%d on Free, Pro and Business zones, %d on Enterprise)", s.BatchSize, MaxBatchSize, DefaultBatchSize, MaxBatchSize)
 	}
 	apiURL, err := cfg.BaseURL(Name, DefaultAPIURL)
 	if err != nil {
@@ -103,7 +115,8 @@ func New(cfg purge.Config, s Settings, deps purge.Deps) (*Provider, error) {
 		option.WithHeaderDel("X-Auth-Key"),
 		option.WithHeaderDel("X-Auth-Email"),
 	)
-	return &Provider{svc: svc, cfg: cfg, s: s, apiURL: apiURL, files: files, log: deps.Log()}, nil
+	limits := map[purge.Kind]int{purge.KindURL: files, purge.KindTag: FlexLimit, purge.KindHost: FlexLimit, purge.KindPrefix: FlexLimit}
+	return &Provider{svc: svc, cfg: cfg, s: s, apiURL: apiURL, limits: limits, log: deps.Log()}, nil
 }
 
 // Name returns "cloudflare".
@@ -113,18 +126,27 @@ func (p *Provider) Name() string { return Name }
 // prefix and everything. Cloudflare has no soft purge.
 func (p *Provider) Capabilities() []purge.Capability { return slices.Clone(capabilities) }
 
-// BatchLimit is the configured batch size for URLs, 100 for tags, hosts
-// and prefixes, 1 for everything.
+// BatchLimit is the batch size for URLs (batch_size, by default the
+// plan's documented limit), 100 for tags, hosts and prefixes, 1 for
+// everything; lower once the API refused a request of that kind as too
+// many.
 func (p *Provider) BatchLimit(k purge.Kind) int {
-	switch k {
-	case purge.KindURL:
-		return p.files
-	case purge.KindTag, purge.KindHost, purge.KindPrefix:
-		return FlexLimit
-	case purge.KindEverything:
+	if k == purge.KindEverything {
 		return 1
 	}
-	return 0
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limits[k]
+}
+
+// lower keeps n as the most targets of kind k a request may hold, when it
+// is below the current limit.
+func (p *Provider) lower(k purge.Kind, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n >= 1 && n < p.limits[k] {
+		p.limits[k] = n
+	}
 }
 
 // ValidatePrefix checks a prefix the way the API does: a host name and
@@ -231,12 +253,13 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 	for i, err := range refused {
 		r.res.Results[i].Err = err
 	}
-	limit := p.BatchLimit(b.Kind)
-	for start := 0; start < len(valid); start += limit {
-		chunk := valid[start:min(start+limit, len(valid))]
+	for start := 0; start < len(valid); {
+		// The limit may drop while the batch is sent.
+		chunk := valid[start:min(start+p.BatchLimit(b.Kind), len(valid))]
+		start += len(chunk)
 		if err := p.send(ctx, r, chunk); err != nil {
 			// Targets not yet sent share the failure that stopped the batch.
-			for _, i := range valid[start:] {
+			for _, i := range valid {
 				if r.res.Results[i].Err == nil && r.res.Results[i].PurgeID == "" {
 					r.res.Results[i].Err = err
 				}
@@ -288,9 +311,11 @@ func (p *Provider) send(ctx context.Context, r *run, idx []int) error {
 	if ae.Auth || ae.Retryable {
 		return fmt.Errorf("cloudflare: purge batch %d: %w", r.b.Seq, ae)
 	}
-	if len(idx) > 1 && ae.Status != http.StatusOK && (tooMany(ae) || perTarget(ae)) {
-		// Too large for the account's limit, or one target the API will not
-		// take: halves get through, or narrow the refusal down to the target.
+	if len(idx) > 1 && ae.Status != http.StatusOK && tooMany(ae) {
+		return p.resend(ctx, r, idx, ae)
+	}
+	if len(idx) > 1 && ae.Status != http.StatusOK && perTarget(ae) {
+		// One target the API will not take: narrow the refusal down to it.
 		p.log.Debug("cloudflare: splitting refused request", "batch", r.b.Seq, "targets", len(idx), "code", ae.Code)
 		mid := len(idx) / 2
 		if err := p.send(ctx, r, idx[:mid]); err != nil {
@@ -306,6 +331,50 @@ func (p *Provider) send(ctx context.Context, r *run, idx []int) error {
 		r.res.Results[i].Err = werr
 	}
 	return nil
+}
+
+// resend sends the targets at idx again, fewer a request, after the API
+// refused them as too many: at most the size it names, else the next
+// smaller documented size. The new size holds for the rest of the run.
+func (p *Provider) resend(ctx context.Context, r *run, idx []int, ae *purge.APIError) error {
+	size := smallerSize(len(idx), ae.Message)
+	p.lower(r.b.Kind, size)
+	p.log.Debug("cloudflare: the API refused the request as too many; sending fewer", "batch", r.b.Seq, "kind", r.b.Kind, "targets", len(idx), "code", ae.Code, "batch_limit", size)
+	for start := 0; start < len(idx); {
+		// A chunk refused again lowers the limit further.
+		chunk := idx[start:min(start+p.BatchLimit(r.b.Kind), len(idx))]
+		start += len(chunk)
+		if err := p.send(ctx, r, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// documentedSizes are the per-request sizes Cloudflare's documentation
+// has given, largest first: Enterprise URLs, the limits table, the older
+// URL limit and the prefix page.
+var documentedSizes = []int{MaxBatchSize, DefaultBatchSize, 30}
+
+// namedMaximum finds the number a "too many" message names as the
+// maximum ("more than 100", "the maximum is 30").
+var namedMaximum = regexp.MustCompile(`(?i)(?:maximum|max|more than|at most|up to|limit)\D{0,24}?(\d+)`)
+
+// smallerSize is how many targets to send a request after n were refused
+// as too many: the maximum the message names when it is below n, else the
+// largest documented size below n, else half of n.
+func smallerSize(n int, msg string) int {
+	if m := namedMaximum.FindStringSubmatch(msg); m != nil {
+		if v, err := strconv.Atoi(m[1]); err == nil && v >= 1 && v < n {
+			return v
+		}
+	}
+	for _, size := range documentedSizes {
+		if size < n {
+			return size
+		}
+	}
+	return max(n/2, 1)
 }
 
 func tooMany(ae *purge.APIError) bool {

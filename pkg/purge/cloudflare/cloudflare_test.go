@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,34 +173,77 @@ func TestEnvironmentIgnored(t *testing.T) {
 	}
 }
 
-func TestTooManyFilesSplitsBatch(t *testing.T) {
-	srv := fake(t, cloudflarefake.Options{FilesLimit: 4})
-	cfg := config(srv.APIURL())
-	cfg.s.BatchSize = 10 // more than the zone allows, as when docs and API disagree
-	p := newProvider(t, cfg, providertest.Deps())
-	b := purge.Batch{Seq: 3, Kind: purge.KindURL}
-	for i := range 10 {
-		b.Targets = append(b.Targets, target(purge.KindURL, i))
+// TestTooManyLowersTheBatchSize: a "too many" answer is met with fewer
+// targets a request, and the size the API took holds for the rest of the
+// run (BatchLimit).
+func TestTooManyLowersTheBatchSize(t *testing.T) {
+	tests := []struct {
+		name      string
+		kind      purge.Kind
+		n         int
+		opts      cloudflarefake.Options
+		batchSize int
+		// wantSizes are the targets of each request, refused ones included.
+		wantSizes []int
+		wantLimit int
+	}{
+		// The files answer names no maximum: the next documented size.
+		{"files held to the older limit", purge.KindURL, 100, cloudflarefake.Options{FilesLimit: 30}, 0, []int{100, 30, 30, 30, 10}, 30},
+		// The prefixes answer names its maximum.
+		{"prefixes held to the prefix page's limit", purge.KindPrefix, 100, cloudflarefake.Options{PrefixesLimit: 30}, 0, []int{100, 30, 30, 30, 10}, 30},
+		// No documented size below the refused one: halves.
+		{"below every documented size", purge.KindURL, 10, cloudflarefake.Options{FilesLimit: 4}, 10, []int{10, 5, 2, 2, 1, 2, 2, 1}, 2},
 	}
-	res, err := p.Purge(context.Background(), b)
-	if err != nil {
-		t.Fatalf("Purge: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fake(t, tt.opts)
+			cfg := config(srv.APIURL())
+			cfg.s.BatchSize = tt.batchSize
+			p := newProvider(t, cfg, providertest.Deps())
+			b := purge.Batch{Seq: 3, Kind: tt.kind}
+			for i := range tt.n {
+				b.Targets = append(b.Targets, target(tt.kind, i))
+			}
+			res, err := p.Purge(context.Background(), b)
+			if err != nil {
+				t.Fatalf("Purge: %v", err)
+			}
+			for i, r := range res.Results {
+				if r.Err != nil || r.PurgeID == "" {
+					t.Errorf("Results[%d] = %v, %q; want purged with an id", i, r.Err, r.PurgeID)
+				}
+			}
+			reqs := srv.Requests()
+			var sizes []int
+			for _, r := range reqs {
+				sizes = append(sizes, r.Items)
+			}
+			if !slices.Equal(sizes, tt.wantSizes) {
+				t.Errorf("request sizes = %v, want %v", sizes, tt.wantSizes)
+			}
+			if got, want := res.Calls, len(reqs); got != want {
+				t.Errorf("Calls = %d, want %d (every request sent)", got, want)
+			}
+			if got := p.BatchLimit(tt.kind); got != tt.wantLimit {
+				t.Errorf("BatchLimit(%s) = %d after the refusal, want %d", tt.kind, got, tt.wantLimit)
+			}
+		})
 	}
-	for i, r := range res.Results {
-		if r.Err != nil || r.PurgeID == "" {
-			t.Errorf("Results[%d] = %v, %q; want purged with an id", i, r.Err, r.PurgeID)
+}
+
+// TestBatchSizeFollowsThePlan: without batch_size, a request holds the
+// plan's documented number of URLs.
+func TestBatchSizeFollowsThePlan(t *testing.T) {
+	for plan, want := range map[string]int{"": 100, "free": 100, "pro": 100, "business": 100, "enterprise": 500, "Enterprise": 500} {
+		a := config("")
+		a.s.Plan = plan
+		p := newProvider(t, a, purge.Deps{})
+		if got := p.BatchLimit(purge.KindURL); got != want {
+			t.Errorf("plan %q: BatchLimit(url) = %d, want %d", plan, got, want)
 		}
-	}
-	// 10 refused, 5 + 5 refused, then 2+3 and 2+3 accepted.
-	reqs := srv.Requests()
-	if got, want := res.Calls, len(reqs); got != want {
-		t.Errorf("Calls = %d, want %d (every request sent)", got, want)
-	}
-	if got, want := len(reqs), 7; got != want {
-		t.Errorf("requests = %d, want %d", got, want)
-	}
-	if got, want := reqs[0].Code, cloudflarefake.CodeTooManyFiles; got != want {
-		t.Errorf("first answer code = %d, want %d", got, want)
+		if got := p.BatchLimit(purge.KindPrefix); got != 100 {
+			t.Errorf("plan %q: BatchLimit(prefix) = %d, want 100", plan, got)
+		}
 	}
 }
 

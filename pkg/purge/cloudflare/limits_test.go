@@ -44,9 +44,16 @@ func TestLimitsFollowPlans(t *testing.T) {
 			if got := delayAfter(l.URLs, 1); !justUnder(got, tt.urlsWait) {
 				t.Errorf("URL %d waits %v, want just over %v", tt.urlsBurst, got, tt.urlsWait)
 			}
-			// 1,200 requests per five minutes: one every 250ms after the burst.
-			if got := delayAfter(l.Requests, apiBurst); !justUnder(got, 250*time.Millisecond) {
-				t.Errorf("API request %d waits %v, want just over 250ms", apiBurst, got)
+			// 1,200 requests per five minutes: 150 at once, then 3.5 a
+			// second, so no five minutes see more than 1,200.
+			if got := delayAfter(l.Requests, apiBurst-1); got != 0 {
+				t.Errorf("API request %d waits %v, want 0", apiBurst-1, got)
+			}
+			if got := delayAfter(l.Requests, 1); !justUnder(got, time.Second*2/7) {
+				t.Errorf("API request %d waits %v, want just over %v", apiBurst, got, time.Second*2/7)
+			}
+			if worst := float64(apiBurst) + float64(apiRate)*300; worst > 1200 {
+				t.Errorf("the bucket allows %v requests in five minutes, more than 1,200", worst)
 			}
 		})
 	}

@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/retry"
@@ -269,7 +271,7 @@ func (p *Provider) do(ctx context.Context, b purge.Batch, rq request, res *purge
 	}
 	p.log.Debug("fastly: purge request", "batch", b.Seq, "kind", b.Kind, "targets", len(rq.idx), "status", resp.StatusCode, "attempts", attempts)
 	if resp.StatusCode != http.StatusOK {
-		return nil, p.apiError(resp.StatusCode, raw, b.Kind), nil
+		return nil, p.apiError(resp, raw, b.Kind), nil
 	}
 	ids := make([]string, len(rq.idx))
 	if b.Kind == purge.KindTag {
@@ -307,7 +309,8 @@ func (p *Provider) headers(b purge.Batch, rq request) map[string]string {
 	return h
 }
 
-func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIError {
+func (p *Provider) apiError(resp *http.Response, raw []byte, kind purge.Kind) *purge.APIError {
+	status := resp.StatusCode
 	ae := &purge.APIError{Provider: Name, Status: status, Retryable: retry.RetryableStatus(status)}
 	var e struct {
 		Msg    string `json:"msg"`
@@ -324,8 +327,27 @@ func (p *Provider) apiError(status int, raw []byte, kind purge.Kind) *purge.APIE
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		ae.Auth, ae.Retryable = true, false
 	}
+	if status == http.StatusTooManyRequests {
+		ae.Message += resetNote(resp.Header, time.Now())
+	}
 	ae.Hint = Spec.Hint(ae, kind, p.cfg, &p.s)
 	return ae
+}
+
+// resetNote says when a used-up hourly limit of API writes resets, from
+// Fastly's Fastly-RateLimit-Remaining and Fastly-RateLimit-Reset headers.
+// The retrying client has not waited for a reset further away than it
+// waits for any answer.
+func resetNote(h http.Header, now time.Time) string {
+	if h.Get("Fastly-RateLimit-Remaining") != "0" {
+		return ""
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(h.Get("Fastly-RateLimit-Reset")), 10, 64)
+	if err != nil {
+		return ""
+	}
+	at := time.Unix(secs, 0).UTC()
+	return fmt.Sprintf(" (the hourly limit of API writes is used up; it resets at %s, in %s)", at.Format("15:04:05 MST"), max(at.Sub(now), 0).Round(time.Second))
 }
 
 // Describe says which requests Purge would send for b, for dry runs, and

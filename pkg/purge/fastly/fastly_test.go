@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachectl/cachectl/internal/cdnfake/fastlyfake"
 	"github.com/cachectl/cachectl/internal/providertest"
@@ -252,6 +253,71 @@ func TestDryRunReportsRefusedTargets(t *testing.T) {
 	}
 	if got := len(srv.Requests()); got != sent {
 		t.Errorf("the dry run sent %d requests", got-sent)
+	}
+}
+
+// TestPurgeAllLimitUsedUp: purge-all counts against the hourly limit of
+// API writes; once it is used up, the run stops at the first answer and
+// says when the limit resets instead of retrying.
+func TestPurgeAllLimitUsedUp(t *testing.T) {
+	srv := fastlyfake.NewServer(fastlyfake.Options{ServiceID: service, Token: token, HourlyWrites: 1})
+	t.Cleanup(srv.Close)
+	p := newProvider(t, srv.URL, providertest.Deps())
+	if _, err := p.Purge(context.Background(), purge.Batch{Kind: purge.KindEverything}); err != nil {
+		t.Fatalf("first purge-all: %v", err)
+	}
+	start := time.Now()
+	_, err := p.Purge(context.Background(), purge.Batch{Kind: purge.KindEverything})
+	if time.Since(start) > time.Second {
+		t.Errorf("the refusal took %v, want it at once", time.Since(start))
+	}
+	var ae *purge.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests {
+		t.Fatalf("error = %v, want a 429 APIError", err)
+	}
+	for _, want := range []string{"hourly limit of API writes is used up; it resets at", "purge-all counts against"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if got, want := len(srv.Requests()), 2; got != want {
+		t.Errorf("fake received %d requests, want %d (no retry)", got, want)
+	}
+	// URL purges do not count against the limit.
+	if _, err := p.Purge(context.Background(), purge.Batch{Kind: purge.KindURL, Targets: []purge.Target{target(purge.KindURL, 1)}}); err != nil {
+		t.Errorf("URL purge after the limit: %v", err)
+	}
+}
+
+// TestFakeTakesTheOfficialClientsURLForm: Fastly's Go client sends the
+// whole URL after /purge/; the fake takes it as Fastly does.
+func TestFakeTakesTheOfficialClientsURLForm(t *testing.T) {
+	srv := fake(t, providertest.Faults{Reject: []string{"https://www.example.com/bad"}})
+	for path, want := range map[string]int{
+		"/purge/https://www.example.com/blog/post-1?page=2": http.StatusOK,
+		"/purge/http://www.example.com/blog/post-1":         http.StatusOK,
+		"/purge/www.example.com/blog/post-1":                http.StatusOK,
+		"/purge/https://www.example.com/bad":                http.StatusBadRequest,
+		"/purge/https://":                                   http.StatusBadRequest,
+	} {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Fastly-Key", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Kind != "url" || r.Items != 1 {
+			t.Errorf("recorded %s as %q with %d items, want a URL purge of 1", r.Path, r.Kind, r.Items)
+		}
 	}
 }
 

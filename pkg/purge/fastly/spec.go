@@ -26,7 +26,7 @@ type Settings struct {
 }
 
 var (
-	secretNeed = purge.Secret{Kind: purge.SecretAPIToken, Grants: "the purge_select scope"}
+	secretNeed = purge.Secret{Kind: purge.SecretAPIToken, Grants: "the purge_select scope (purge_all for --everything)"}
 	// capabilities: URL, tag (surrogate key), everything and soft. A URL
 	// purge removes every variant Fastly keeps of the URL (its cache key is
 	// host and path; Vary variants share the entry).
@@ -41,8 +41,12 @@ func validate(s Settings) []purge.Problem {
 }
 
 // hint says which scope a refused token lacks: purge_all for a purge of
-// everything, purge_select for the rest.
+// everything, purge_select for the rest; and that purge-all, unlike URL
+// and key purges, counts against the hourly limit of API writes.
 func hint(ae *purge.APIError, kind purge.Kind, cfg purge.Config, s Settings) string {
+	if ae.Status == http.StatusTooManyRequests && kind == purge.KindEverything {
+		return "purge-all counts against the account's API writes an hour (1,000 by default); URL and key purges do not"
+	}
 	if ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden {
 		return ""
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/purge"
+	"github.com/cachectl/cachectl/pkg/purge/akamai"
+	"github.com/cachectl/cachectl/pkg/purge/bunny"
 	"github.com/cachectl/cachectl/pkg/purge/cloudflare"
 	"github.com/cachectl/cachectl/pkg/purge/cloudfront"
 	"github.com/cachectl/cachectl/pkg/purge/fastly"
@@ -22,6 +24,8 @@ var all = []purge.Spec{
 	fastly.Spec,
 	httppurge.Spec,
 	cloudfront.Spec,
+	akamai.Spec,
+	bunny.Spec,
 }
 
 // Names returns the provider names, in registry order.

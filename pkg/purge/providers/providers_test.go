@@ -34,7 +34,7 @@ func TestNew(t *testing.T) {
 		{purge.Config{Provider: "fastly", Token: "t"}, &fastly.Settings{ServiceID: "s"}, ""},
 		{purge.Config{Provider: "http-purge"}, &httppurge.Settings{Endpoints: []string{"http://127.0.0.1:6081"}}, ""},
 		{purge.Config{Provider: "cloudfront"}, &cloudfront.Settings{DistributionID: "EDFDVBD6EXAMPLE"}, ""},
-		{purge.Config{Provider: "akamai", Environment: "production"}, nil, `unknown provider "akamai"`},
+		{purge.Config{Provider: "nosuchcdn", Environment: "production"}, nil, `unknown provider "nosuchcdn"`},
 		{purge.Config{Environment: "production"}, nil, "no CDN provider"},
 	}
 	for _, tt := range tests {
@@ -67,7 +67,7 @@ func TestNamesAllBuild(t *testing.T) {
 // TestRegistry: names are unique, and every key a provider declares is a
 // key a cdn section may hold.
 func TestRegistry(t *testing.T) {
-	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, cloudfront"; got != want {
+	if got, want := strings.Join(Names(), ", "), "cloudflare, fastly, http-purge, cloudfront, akamai, bunny"; got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
 	keys := Keys()
@@ -85,7 +85,7 @@ func TestRegistry(t *testing.T) {
 	if len(slices.Compact(slices.Sorted(slices.Values(keys)))) != len(keys) {
 		t.Errorf("Keys() repeats a key: %v", keys)
 	}
-	if _, ok := Lookup("akamai"); ok {
-		t.Error(`Lookup("akamai") found a provider`)
+	if _, ok := Lookup("nosuchcdn"); ok {
+		t.Error(`Lookup("nosuchcdn") found a provider`)
 	}
 }
