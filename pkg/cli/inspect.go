@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/pkg/analyze"
 	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/cachestatus"
 	"github.com/cachectl/cachectl/pkg/config"
@@ -240,10 +241,8 @@ func runInspect(ctx context.Context, opts *InspectOptions, p *inspectPlan) error
 	}, func(g inspect.Group) error {
 		sum.Add(g)
 		for _, pr := range g.Probes {
-			for _, fd := range pr.Findings {
-				if fd.Severity.Rank() > worst.Rank() {
-					worst = fd.Severity
-				}
+			if top := analyze.MaxSeverity(pr.Findings); top.Rank() > worst.Rank() {
+				worst = top
 			}
 			opts.Logger.Debug("probe", "url", pr.URL, "variant", pr.Variant, "status", pr.StatusCode, "cache", pr.Cache.Status, "source", pr.Cache.Source, "error", pr.Error)
 		}

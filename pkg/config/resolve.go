@@ -31,7 +31,10 @@ func (e *Environment) TargetEnv() *target.Env {
 	if e == nil {
 		return nil
 	}
-	return &target.Env{Name: e.Name, BaseURL: e.BaseURL, Hosts: e.Hosts}
+	t := &target.Env{Name: e.Name, BaseURL: e.BaseURL, Hosts: e.Hosts}
+	// The default allow-list is derived once, not on every URL checked.
+	t.Hosts = t.AllowedHosts()
+	return t
 }
 
 // AllowedHosts returns the environment's hosts, defaulting to the base URL's host.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cachectl/cachectl/pkg/analyze/finding"
 	"github.com/cachectl/cachectl/pkg/purge"
 	"github.com/cachectl/cachectl/pkg/secret"
 )
@@ -18,7 +19,7 @@ import (
 var Statuses = []string{"HIT", "MISS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED", "BYPASS", "DYNAMIC", "UNKNOWN"}
 
 // Severities a fail_on_findings expectation may name.
-var Severities = []string{"info", "warn", "error"}
+var Severities = []string{string(finding.Info), string(finding.Warn), string(finding.Error)}
 
 var (
 	cookieNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")

@@ -52,9 +52,8 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 		soft = ", soft"
 	}
 	fmt.Fprintf(&sb, "batch %d: %s, %d target%s%s (%s)\n", b.Seq, b.Kind, len(b.Targets), plural(len(b.Targets)), soft, d.p.Name())
-	res := BatchResult{Results: make([]TargetResult, len(b.Targets))}
+	res := NewBatchResult(b.Targets)
 	for i, t := range b.Targets {
-		res.Results[i].Target = t
 		fmt.Fprintf(&sb, "  %s", displayTarget(t))
 		if len(t.Headers) > 0 {
 			fmt.Fprintf(&sb, " [%s]", FormatHeaders(t.Headers))

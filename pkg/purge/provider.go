@@ -82,6 +82,25 @@ type Batch struct {
 	Run string
 }
 
+// NewBatchResult returns a result with one entry per target, in order,
+// none of them failed yet.
+func NewBatchResult(targets []Target) BatchResult {
+	res := BatchResult{Results: make([]TargetResult, len(targets))}
+	for i, t := range targets {
+		res.Results[i].Target = t
+	}
+	return res
+}
+
+// Fail marks every target of r failed with err and returns r and err: a
+// provider refusing a whole batch returns res.Fail(err).
+func (r BatchResult) Fail(err error) (BatchResult, error) {
+	for i := range r.Results {
+		r.Results[i].Err = err
+	}
+	return r, err
+}
+
 // TargetResult is a provider's verdict for one target of a batch.
 type TargetResult struct {
 	Target Target

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/pkg/cachestatus"
+	"github.com/cachectl/cachectl/pkg/pool"
 )
 
 // Verifier probes one URL the way an anonymous visitor would and reports
@@ -94,7 +95,7 @@ func (s *session) verifyAsync(ctx context.Context, rec Record) {
 		interrupted := &VerifyRecord{Cache: VerifyCache{Status: cachestatus.UNKNOWN}, Error: "not verified: interrupted"}
 		// The API's own estimate of when the purge reaches every cache
 		// comes first: a probe before it proves nothing.
-		if !sleep(ctx, time.Until(rec.ready)) {
+		if !pool.Sleep(ctx, time.Until(rec.ready)) {
 			rec.Verify = interrupted
 			s.emit(rec)
 			return
@@ -170,7 +171,7 @@ func verifyURL(ctx context.Context, v Verifier, u variant, soft bool, o VerifyOp
 			vr.Error = fmt.Sprintf("still served from cache (%s from %s) %s after the purge", res.Cache.Status, res.Cache.Source, o.Settle)
 			return vr
 		}
-		if !sleep(ctx, o.Interval) {
+		if !pool.Sleep(ctx, o.Interval) {
 			vr.Error = "not verified: interrupted"
 			return vr
 		}
@@ -211,7 +212,7 @@ func warm(ctx context.Context, v Verifier, u variant, o VerifyOptions) *int64 {
 	start := time.Now()
 	deadline := start.Add(o.WarmTimeout)
 	for time.Now().Before(deadline) {
-		if !sleep(ctx, o.Interval) {
+		if !pool.Sleep(ctx, o.Interval) {
 			return nil
 		}
 		res, err := v.Verify(ctx, u.url, u.header)
@@ -221,19 +222,4 @@ func warm(ctx context.Context, v Verifier, u variant, o VerifyOptions) *int64 {
 		}
 	}
 	return nil
-}
-
-// sleep waits d and reports false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -31,23 +31,15 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 	if b.Kind == purge.KindEverything && len(b.Targets) == 0 {
 		b.Targets = []purge.Target{{Kind: purge.KindEverything}}
 	}
-	r := &run{b: b, res: purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets)), Stale: !b.Delete}}
-	for i, t := range b.Targets {
-		r.res.Results[i].Target = t
-	}
-	fail := func(err error) (purge.BatchResult, error) {
-		for i := range r.res.Results {
-			r.res.Results[i].Err = err
-		}
-		return r.res, err
-	}
+	r := &run{b: b, res: purge.NewBatchResult(b.Targets)}
+	r.res.Stale = !b.Delete
 	switch {
 	case p.BatchLimit(b.Kind) == 0:
-		return fail(fmt.Errorf("akamai: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("akamai: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
 	case b.Soft:
-		return fail(fmt.Errorf("akamai: soft purge: %w (an invalidation marks objects stale; --delete evicts them); nothing was sent", purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("akamai: soft purge: %w (an invalidation marks objects stale; --delete evicts them); nothing was sent", purge.ErrUnsupported))
 	case b.Kind == purge.KindEverything && len(p.s.CPCodes) == 0:
-		return fail(fmt.Errorf("akamai: purge everything: %w without cp_codes naming the site's CP codes; nothing was sent", purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("akamai: purge everything: %w without cp_codes naming the site's CP codes; nothing was sent", purge.ErrUnsupported))
 	}
 	reqs, refused := p.plan(b)
 	for i, err := range refused {

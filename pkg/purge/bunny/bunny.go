@@ -112,16 +112,9 @@ func (p *Provider) endpoint(u string, exact bool) string {
 // or server error outlasting the retries, or a refusal of every target.
 // Results always holds one entry per target.
 func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
-	res := purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
-	for i, t := range b.Targets {
-		res.Results[i].Target = t
-	}
+	res := purge.NewBatchResult(b.Targets)
 	if p.BatchLimit(b.Kind) == 0 || b.Soft {
-		err := fmt.Errorf("bunny: purge by %s (soft: %v): %w; nothing was sent", b.Kind, b.Soft, purge.ErrUnsupported)
-		for i := range res.Results {
-			res.Results[i].Err = err
-		}
-		return res, err
+		return res.Fail(fmt.Errorf("bunny: purge by %s (soft: %v): %w; nothing was sent", b.Kind, b.Soft, purge.ErrUnsupported))
 	}
 	var firstRefusal error
 	purged := 0

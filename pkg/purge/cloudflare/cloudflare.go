@@ -219,22 +219,12 @@ type run struct {
 // error that outlasted the retries, or an API refusal of every target.
 // Results always holds one entry per target.
 func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
-	r := &run{b: b}
-	r.res.Results = make([]purge.TargetResult, len(b.Targets))
-	for i, t := range b.Targets {
-		r.res.Results[i].Target = t
-	}
-	fail := func(err error) (purge.BatchResult, error) {
-		for i := range r.res.Results {
-			r.res.Results[i].Err = err
-		}
-		return r.res, err
-	}
+	r := &run{b: b, res: purge.NewBatchResult(b.Targets)}
 	if p.BatchLimit(b.Kind) == 0 {
-		return fail(fmt.Errorf("cloudflare: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("cloudflare: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
 	}
 	if b.Soft {
-		return fail(fmt.Errorf("cloudflare: soft purge: %w (Cloudflare always evicts); nothing was sent", purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("cloudflare: soft purge: %w (Cloudflare always evicts); nothing was sent", purge.ErrUnsupported))
 	}
 	if b.Kind == purge.KindEverything {
 		if len(r.res.Results) == 0 {

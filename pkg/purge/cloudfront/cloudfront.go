@@ -189,16 +189,13 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 	if b.Kind == purge.KindEverything && len(b.Targets) == 0 {
 		r.b.Targets = []purge.Target{{Kind: purge.KindEverything}}
 	}
-	r.res.Results = make([]purge.TargetResult, len(r.b.Targets))
-	for i, t := range r.b.Targets {
-		r.res.Results[i].Target = t
-	}
+	r.res = purge.NewBatchResult(r.b.Targets)
 	if p.BatchLimit(b.Kind) == 0 || b.Soft {
 		what := "purge by " + string(b.Kind)
 		if b.Soft {
 			what = "soft purge"
 		}
-		return r.failAll(fmt.Errorf("cloudfront: %s: %w; nothing was sent", what, purge.ErrUnsupported))
+		return r.res.Fail(fmt.Errorf("cloudfront: %s: %w; nothing was sent", what, purge.ErrUnsupported))
 	}
 	var refused []error
 	r.paths, r.owners, refused = batchPaths(r.b)
@@ -221,13 +218,6 @@ func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult,
 		return r.res, r.firstAE
 	}
 	return r.res, nil
-}
-
-func (r *run) failAll(err error) (purge.BatchResult, error) {
-	for i := range r.res.Results {
-		r.res.Results[i].Err = err
-	}
-	return r.res, err
 }
 
 // failPath marks the targets of path n failed; unless force, only those

@@ -167,22 +167,13 @@ func (p *Provider) plan(b purge.Batch) ([]request, []error) {
 // network, cancellation, rate limit or server errors outlasting retries,
 // or a refusal of every target); Results always holds one entry per target.
 func (p *Provider) Purge(ctx context.Context, b purge.Batch) (purge.BatchResult, error) {
-	res := purge.BatchResult{Results: make([]purge.TargetResult, len(b.Targets))}
-	for i, t := range b.Targets {
-		res.Results[i].Target = t
-	}
-	fail := func(err error) (purge.BatchResult, error) {
-		for i := range res.Results {
-			res.Results[i].Err = err
-		}
-		return res, err
-	}
+	res := purge.NewBatchResult(b.Targets)
 	if p.BatchLimit(b.Kind) == 0 {
-		return fail(fmt.Errorf("fastly: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
+		return res.Fail(fmt.Errorf("fastly: purge by %s: %w; nothing was sent", b.Kind, purge.ErrUnsupported))
 	}
 	if b.Kind == purge.KindEverything {
 		if b.Soft {
-			return fail(fmt.Errorf("fastly: purge all cannot be soft: %w; nothing was sent", purge.ErrUnsupported))
+			return res.Fail(fmt.Errorf("fastly: purge all cannot be soft: %w; nothing was sent", purge.ErrUnsupported))
 		}
 		if len(res.Results) == 0 {
 			res.Results = []purge.TargetResult{{Target: purge.Target{Kind: purge.KindEverything}}}
