@@ -15,13 +15,20 @@
 #      documented 100 (no batch_size): the API refuses one request as too
 #      many, cachectl keeps the size it accepted, and the run takes
 #      ceil(N / HELD) requests plus the refused one.
+#   E  memory as the number of URLs grows: peak RSS (GNU time) of
+#      purge --dry-run -o jsonl (the whole plan printed, nothing sent) at each
+#      size in DRY_SIZES, and of a purge -o json against the fake as in A at
+#      each size in RUN_SIZES (the fake must purge every URL). Target: flat
+#      in the number of URLs (the plan is spooled to a temporary file; what
+#      grows is the 16-byte-per-URL repeat check).
 #
 # Prints a Markdown table on stdout (progress on stderr) and exits 1 when a
 # check fails, 2 when something needed is missing or a run breaks.
 #
 # Environment (defaults in brackets): N [10000], BATCH [100], RATE [5],
 # BURST [25], TOLERANCE [15] (percent), FAULTS [0.1], RETRY_AFTER [1s],
-# HELD [30], SEED [1], SCENARIOS [ABCD] (any subset), CACHECTL (a built binary to use
+# HELD [30], SEED [1], DRY_SIZES ["10000 100000 1000000"], RUN_SIZES ["10000
+# 100000"], SCENARIOS [ABCD] (any subset of ABCDE), CACHECTL (a built binary to use
 # instead of building one), BENCH_RESULTS (also write the figures there as
 # key=value lines, for scripts/bench/run.sh).
 #
@@ -40,6 +47,8 @@ RETRY_AFTER=${RETRY_AFTER:-1s}
 SEED=${SEED:-1}
 HELD=${HELD:-30}
 SCENARIOS=${SCENARIOS:-ABCD}
+DRY_SIZES=${DRY_SIZES:-"10000 100000 1000000"}
+RUN_SIZES=${RUN_SIZES:-"10000 100000"}
 ZONE=023e105f4ecef8ad9ca31a8372d0c353
 HOST=www.example.com
 
@@ -48,8 +57,8 @@ die() {
 	printf 'bench-purge: %s\n' "$*" >&2
 	exit 2
 }
-for tool in jq awk go; do
-	command -v "$tool" >/dev/null || die "missing $tool (apt-get install jq gawk; Go from go.dev)"
+for tool in jq awk go /usr/bin/time; do
+	command -v "$tool" >/dev/null || die "missing $tool (apt-get install jq gawk time; Go from go.dev)"
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N=$N: want a positive whole number"
 [[ $BATCH =~ ^[1-9][0-9]*$ ]] && ((BATCH <= 500)) || die "BATCH=$BATCH: want 1 to 500"
@@ -248,6 +257,45 @@ if [[ $SCENARIOS == *D* ]]; then
 		"$(sum .summary.purged D) of $N URLs purged, fake purged $(fake .items_purged D) items"
 	ROWS+=("| D: zone held to $HELD | $N URLs, plan's batch size | $d_requests API calls; ceil(N/$HELD) + 1 = $d_want | $d_sec s | batch limit kept at $d_limit |")
 	RESULTS+=("purge_d_calls=$d_requests" "purge_d_want=$d_want" "purge_d_seconds=$d_sec")
+fi
+
+if [[ $SCENARIOS == *E* ]]; then
+	# rss_of LABEL ARGS...: runs cachectl under GNU time; sets RSS_MIB and WALL_S.
+	rss_of() {
+		local label=$1
+		shift
+		if ! /usr/bin/time -f '%M %e' -o "$WORK/time" "$CACHECTL" "$@" >"$WORK/out-E.json" 2>"$WORK/err-E.txt"; then
+			tail -n 5 "$WORK/err-E.txt" >&2
+			die "scenario E: $label exited non-zero"
+		fi
+		read -r RSS_MIB WALL_S <"$WORK/time"
+		RSS_MIB=$((RSS_MIB / 1024))
+	}
+	API_URL=http://127.0.0.1:9/client/v4 # a dry run sends nothing
+	write_config "$WORK/E-dry.yaml" 1000 1000
+	for n in $DRY_SIZES; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || die "DRY_SIZES: '$n' is not a positive whole number"
+		seq 1 "$n" | awk -v h="$HOST" '{ printf "https://%s/articles/bench-article-%07d\n", h, $1 }' >"$WORK/urls-E.txt"
+		say "scenario E: dry run of $n URLs"
+		rss_of "dry run" purge --config "$WORK/E-dry.yaml" --env production --dry-run -o jsonl --from-file "$WORK/urls-E.txt"
+		ROWS+=("| E: memory, dry run | $n URLs | nothing sent | $WALL_S s | peak RSS $RSS_MIB MiB |")
+		RESULTS+=("purge_e_dry_${n}_rss_mib=$RSS_MIB" "purge_e_dry_${n}_seconds=$WALL_S")
+	done
+	for n in $RUN_SIZES; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || die "RUN_SIZES: '$n' is not a positive whole number"
+		seq 1 "$n" | awk -v h="$HOST" '{ printf "https://%s/articles/bench-article-%07d\n", h, $1 }' >"$WORK/urls-E.txt"
+		say "scenario E: purge of $n URLs against the fake"
+		start_fake E
+		write_config "$WORK/E.yaml" 1000 1000
+		rss_of "purge" purge --config "$WORK/E.yaml" --env production --from-file "$WORK/urls-E.txt" \
+			--journal "$WORK/journal-E.jsonl" -o json
+		stop_fake
+		e_purged=$(jq -r .summary.purged "$WORK/out-E.json")
+		check "$([[ $e_purged == "$n" && $(fake .items_purged E) == "$n" ]] && echo yes)" \
+			"$e_purged of $n URLs purged, fake purged $(fake .items_purged E) items"
+		ROWS+=("| E: memory, purge | $n URLs, batch $BATCH | $(fake .requests E) API calls | $WALL_S s | peak RSS $RSS_MIB MiB |")
+		RESULTS+=("purge_e_run_${n}_rss_mib=$RSS_MIB" "purge_e_run_${n}_seconds=$WALL_S")
+	done
 fi
 
 printf '\n| scenario | work | API | time | outcome |\n| --- | --- | --- | ---: | --- |\n'

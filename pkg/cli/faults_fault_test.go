@@ -608,7 +608,8 @@ func checkJournalAccounts(t *testing.T, journal string, paths []string, want pur
 		switch e.Type {
 		case purge.EntryStart:
 			runID = e.RunID
-			for _, jt := range e.Start.Targets {
+		case purge.EntryPlan:
+			for _, jt := range e.Plan.Targets {
 				started[jt.Value] = true
 			}
 		case purge.EntryBatch:
@@ -620,7 +621,7 @@ func checkJournalAccounts(t *testing.T, journal string, paths []string, want pur
 	for _, p := range paths {
 		u := "https://" + zoneHost + p
 		if !started[u] {
-			t.Errorf("journal start entry lacks %s", u)
+			t.Errorf("journal plan lacks %s", u)
 		}
 		st, ok := final[u]
 		if !ok || !slices.Contains([]purge.State{purge.Purged, purge.Failed, purge.Skipped}, st) {

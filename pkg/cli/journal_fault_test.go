@@ -38,10 +38,11 @@ func TestResumeSkipsCorruptJournalLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(strings.TrimSuffix(string(raw), "\n"), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("journal has %d lines, want start, 4 batches, end:\n%s", len(lines), raw)
+	if len(lines) != 10 {
+		t.Fatalf("journal has %d lines, want start, 4 plans, 4 batches, end:\n%s", len(lines), raw)
 	}
-	// Line 3 becomes the first half of a copy of line 2: valid start, no end.
+	// Line 3 becomes the first half of a copy of line 2 (the first batch's
+	// plan): valid start, no end.
 	torn := lines[1][:len(lines[1])/2] + "\n"
 	corrupted := slices.Concat(lines[:2], []string{torn}, lines[2:])
 	if err := os.WriteFile(journal, []byte(strings.Join(corrupted, "")), 0o600); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -173,14 +174,10 @@ func journalPath(f *Factory, opt string) (string, error) {
 	return p, nil
 }
 
-// readPurgeFile reads --from-file: each line resolved and normalized, with
+// purgeFileLines reads --from-file as it is iterated, once: each line
+// resolved, normalized and checked against the environment's hosts, with
 // line numbers in errors.
-func readPurgeFile(f *Factory, env *config.Environment, path string) ([]string, error) {
-	r, err := openTargets(f, path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
+func purgeFileLines(f *Factory, env *config.Environment, path string) iter.Seq2[string, error] {
 	tenv := env.TargetEnv()
 	pipe := &target.Pipeline{Env: tenv, Canonical: true, Check: func(u string) error {
 		if !tenv.Allows(u) {
@@ -188,19 +185,33 @@ func readPurgeFile(f *Factory, env *config.Environment, path string) ([]string, 
 		}
 		return nil
 	}}
-	var urls []string
-	for t, err := range pipe.Read(r) {
+	return func(yield func(string, error) bool) {
+		r, err := openTargets(f, path)
 		if err != nil {
-			return nil, usageErrorf("--from-file %s %v; nothing was sent", path, err)
+			yield("", err)
+			return
 		}
-		urls = append(urls, t.URL)
+		defer r.Close()
+		for t, err := range pipe.Read(r) {
+			if err != nil {
+				yield("", usageErrorf("--from-file %s %v; nothing was sent", path, err))
+				return
+			}
+			if !yield(t.URL, nil) {
+				return
+			}
+		}
 	}
-	return urls, nil
 }
 
-// classifyPurgeError maps the engine's input errors to exit 2.
+// classifyPurgeError maps the engine's input errors to exit 2; an error
+// that already has its exit status keeps it.
 func classifyPurgeError(err error) error {
 	var ie *purge.InputError
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
 	if errors.As(err, &ie) {
 		return usageError(err)
 	}
@@ -261,7 +272,7 @@ func routeOwner(cfg *config.Config, env *config.Environment) func(string) string
 // (--everything, --host, --prefix /, or resuming such a run): --yes always,
 // and on a terminal the host name typed back.
 func confirmWholeZone(f *Factory, p *purgePlan, yes bool) error {
-	what := wholeZoneEffect(p)
+	what := p.wholeZone
 	if !yes {
 		return usageErrorf("purge: %s; add --yes to confirm; nothing was sent", what)
 	}
@@ -281,21 +292,6 @@ func confirmWholeZone(f *Factory, p *purgePlan, yes bool) error {
 		return usageErrorf("purge: confirmation %q does not match %q; nothing was sent", strings.TrimSpace(line), host)
 	}
 	return nil
-}
-
-// wholeZoneEffect says what a whole-zone purge empties.
-func wholeZoneEffect(p *purgePlan) string {
-	for _, t := range p.targets {
-		switch {
-		case t.Kind == purge.KindEverything:
-			return fmt.Sprintf("--everything purges the whole cache of environment %q", p.env.Name)
-		case t.Kind == purge.KindHost:
-			return fmt.Sprintf("--host %s purges everything cached for that host", t.Value)
-		case t.Kind == purge.KindPrefix && isRootPrefix(t.Value):
-			return fmt.Sprintf("--prefix %s purges everything cached for that host", t.Value)
-		}
-	}
-	return fmt.Sprintf("this purges the whole cache of environment %q", p.env.Name)
 }
 
 func purgeProgress(f *Factory, batches, targets int) *progressbar.ProgressBar {

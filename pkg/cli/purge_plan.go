@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/cachectl/cachectl/pkg/config"
@@ -17,17 +18,20 @@ import (
 // journal goes. Every refusal (bad input, a host outside the environment, a
 // kind the provider cannot purge, a missing secret) happens while planning.
 type purgePlan struct {
-	format  report.Format
-	env     *config.Environment
-	run     purge.RunInfo
-	targets []purge.Target
-	batches []purge.Batch
+	format report.Format
+	env    *config.Environment
+	run    purge.RunInfo
+	// source yields the targets as given (a --from-file is read as it is
+	// planned), variants asks for --variants; plan is what they became.
+	source   iter.Seq2[purge.Target, error]
+	variants bool
+	plan     *purge.BatchPlan
 	// resumed is set when the targets come from a journal (--resume);
 	// nothingLeft when that run has nothing left to purge.
 	resumed, nothingLeft bool
-	// wholeZone is set when the purge empties a whole zone or host
-	// (--everything, --host, --prefix /): it needs confirmation.
-	wholeZone bool
+	// wholeZone says what the purge empties when it empties a whole zone
+	// or host (--everything, --host, --prefix /): it needs confirmation.
+	wholeZone string
 	journal   string
 	spec      purge.Spec
 	pcfg      purge.Config
@@ -47,7 +51,8 @@ func purgeRun(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	if err != nil || p.nothingLeft {
 		return err
 	}
-	if p.wholeZone && !opts.DryRun {
+	defer p.plan.Close()
+	if p.wholeZone != "" && !opts.DryRun {
 		if err := confirmWholeZone(f, p, opts.Yes); err != nil {
 			return err
 		}
@@ -79,31 +84,33 @@ func planPurge(ctx context.Context, f *Factory, opts *PurgeOptions) (*purgePlan,
 	if err != nil || p.nothingLeft {
 		return p, err
 	}
-	if err := purge.CheckHosts(p.env.Name, p.targets, p.env.AllowedHosts()); err != nil {
+	if err := p.buildProvider(f); err != nil {
+		return nil, err
+	}
+	if p.plan, err = purge.PlanStream(p.provider, p.source, purge.PlanOptions{
+		Soft: p.run.Soft, Delete: p.run.Delete, Variants: p.variants, KeyHeaders: p.keyHeaders,
+		Environment: p.env.Name, AllowedHosts: p.env.AllowedHosts(), Observe: p.observe,
+		SpoolDir: f.Environ.Get("TMPDIR"),
+	}); err != nil {
 		return nil, classifyPurgeError(err)
 	}
 	if !opts.DryRun && p.journal == "" {
 		if p.journal, err = journalPath(f, opts.Journal); err != nil {
+			_ = p.plan.Close()
 			return nil, err
 		}
 	}
-	if err := p.buildProvider(f); err != nil {
-		return nil, err
-	}
-	if err := p.checkRelatedPrefixes(); err != nil {
-		return nil, err
-	}
-	if p.batches, err = purge.Plan(p.provider, p.targets, p.run.Soft); err != nil {
-		return nil, classifyPurgeError(err)
-	}
-	if p.run.Delete {
-		if err := purge.Delete(p.provider, p.batches); err != nil {
-			return nil, classifyPurgeError(err)
-		}
-	}
 	p.owner = routeOwner(cfg, p.env)
-	p.wholeZone = p.wholeZone || wholeZone(p.targets)
 	return p, nil
+}
+
+// observe sees each target as it is planned: it notes a whole-zone effect
+// and refuses a related rule's prefix the provider cannot purge.
+func (p *purgePlan) observe(t purge.Target) error {
+	if p.wholeZone == "" {
+		p.wholeZone = wholeZoneEffect(p.env.Name, t)
+	}
+	return p.checkRelatedPrefix(t)
 }
 
 // fromInput takes the targets from arguments, --from-file and the
@@ -118,10 +125,35 @@ func (p *purgePlan) fromInput(ctx context.Context, f *Factory, opts *PurgeOption
 	if err != nil {
 		return err
 	}
-	targets, err := in.Targets(env.BaseURL)
+	p.source = in.All(env.BaseURL)
+	if opts.Related || opts.Stale {
+		// Related rules and the staleness check work on every URL at once.
+		if err := p.gather(ctx, f, opts, in); err != nil || p.nothingLeft {
+			return err
+		}
+	}
+	if p.keyHeaders, err = keyHeaders(env, opts.KeyHeaders); err != nil {
+		return err
+	}
+	p.variants = opts.Variants
+	p.run = purge.NewRunInfo(env.Name, "", opts.Reason)
+	if p.run.User == "" {
+		p.run.User = f.Environ.Get("USER")
+	}
+	p.run.Soft = opts.Soft
+	p.run.Delete = opts.Delete
+	p.run.DryRun = opts.DryRun
+	return nil
+}
+
+// gather takes every target given at once and adds the related ones
+// (--related), then keeps the stale ones (--stale).
+func (p *purgePlan) gather(ctx context.Context, f *Factory, opts *PurgeOptions, in purge.Input) error {
+	targets, err := in.Targets(p.env.BaseURL)
 	if err != nil {
 		return classifyPurgeError(err)
 	}
+	env := p.env
 	if opts.Related {
 		cfg, err := f.Config()
 		if err != nil {
@@ -139,17 +171,13 @@ func (p *purgePlan) fromInput(ctx context.Context, f *Factory, opts *PurgeOption
 			return operationalError(fmt.Errorf("purge: %s could not be checked for staleness (see the warnings); nothing was sent", plural(p.staleErrors, "URL", "URLs")))
 		}
 	}
-	if p.keyHeaders, err = keyHeaders(env, opts.KeyHeaders); err != nil {
-		return err
+	p.source = func(yield func(purge.Target, error) bool) {
+		for _, t := range targets {
+			if !yield(t, nil) {
+				return
+			}
+		}
 	}
-	p.targets = purge.WithKeyHeaders(purge.Expand(targets, opts.Variants), p.keyHeaders)
-	p.run = purge.NewRunInfo(env.Name, "", opts.Reason)
-	if p.run.User == "" {
-		p.run.User = f.Environ.Get("USER")
-	}
-	p.run.Soft = opts.Soft
-	p.run.Delete = opts.Delete
-	p.run.DryRun = opts.DryRun
 	return nil
 }
 
@@ -163,20 +191,21 @@ func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
 	if err != nil {
 		return err
 	}
-	pending, info, warnings, err := purge.Pending(jpath, opts.Resume)
+	pending, warnings, err := purge.PendingStream(jpath, opts.Resume)
 	for _, w := range warnings {
 		f.Logger.Warn("journal line skipped", "error", w.Error())
 	}
 	if err != nil {
 		return classifyPurgeError(err)
 	}
+	info := pending.Info
 	name := f.Globals.Env
 	if name == "" {
 		name = info.Environment
 	} else if !strings.EqualFold(name, info.Environment) {
 		return usageErrorf("purge: run %s was for environment %q, not %q; nothing was sent", opts.Resume, info.Environment, name)
 	}
-	if len(pending) == 0 {
+	if pending.Count == 0 {
 		fmt.Fprintf(f.IO.ErrOut, "run %s has nothing left to purge\n", opts.Resume)
 		p.nothingLeft = true
 		return nil
@@ -184,7 +213,7 @@ func (p *purgePlan) fromJournal(f *Factory, opts *PurgeOptions) error {
 	if p.env, err = purgeEnvironment(f, name); err != nil {
 		return err
 	}
-	p.targets, p.run, p.resumed, p.journal = pending, info, true, jpath
+	p.source, p.run, p.resumed, p.journal = pending.Targets, info, true, jpath
 	p.run.DryRun = opts.DryRun
 	return nil
 }
@@ -267,18 +296,19 @@ func variantHeaders(prober *probe.Prober) map[string]string {
 	return out
 }
 
-// wholeZone reports whether targets empty a whole zone or host: purging
-// everything, a host, or the prefix "/".
-func wholeZone(targets []purge.Target) bool {
-	for _, t := range targets {
-		switch {
-		case t.Kind == purge.KindEverything, t.Kind == purge.KindHost:
-			return true
-		case t.Kind == purge.KindPrefix && isRootPrefix(t.Value):
-			return true
-		}
+// wholeZoneEffect says what target t empties when it empties a whole zone
+// or host of environment env: purging everything, a host, or the prefix
+// "/"; "" when it does not.
+func wholeZoneEffect(env string, t purge.Target) string {
+	switch {
+	case t.Kind == purge.KindEverything:
+		return fmt.Sprintf("--everything purges the whole cache of environment %q", env)
+	case t.Kind == purge.KindHost:
+		return fmt.Sprintf("--host %s purges everything cached for that host", t.Value)
+	case t.Kind == purge.KindPrefix && isRootPrefix(t.Value):
+		return fmt.Sprintf("--prefix %s purges everything cached for that host", t.Value)
 	}
-	return false
+	return ""
 }
 
 // isRootPrefix reports whether a prefix ("www.example.com/blog/") covers a

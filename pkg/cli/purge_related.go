@@ -52,31 +52,28 @@ func addRelated(cfg *config.Config, env *config.Environment, given []purge.Targe
 	return purge.Expand(out, false), prefixRules, nil
 }
 
-// checkRelatedPrefixes refuses, before anything is sent, a related rule's
-// "*" entry when the provider cannot purge by prefix.
-func (p *purgePlan) checkRelatedPrefixes() error {
+// checkRelatedPrefix refuses, before anything is sent, a prefix a related
+// rule's "*" entry pulled in when the provider cannot purge by prefix.
+func (p *purgePlan) checkRelatedPrefix(t purge.Target) error {
+	if t.Kind != purge.KindPrefix || t.RelatedTo == "" {
+		return nil
+	}
 	caps := p.provider.Capabilities()
 	if slices.Contains(caps, purge.CapPrefix) {
 		return nil
 	}
-	for _, t := range p.targets {
-		if t.Kind != purge.KindPrefix || t.RelatedTo == "" {
-			continue
-		}
-		names := make([]string, len(caps))
-		for i, c := range caps {
-			names[i] = string(c)
-		}
-		why := ""
-		if r, ok := p.provider.(purge.Refuser); ok {
-			if err := r.Refuse(purge.KindPrefix, false); err != nil {
-				why = ": " + err.Error()
-			}
-		}
-		return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s)%s; drop the \"*\" entry or list the pages; nothing was sent",
-			p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "), why)
+	names := make([]string, len(caps))
+	for i, c := range caps {
+		names[i] = string(c)
 	}
-	return nil
+	why := ""
+	if r, ok := p.provider.(purge.Refuser); ok {
+		if err := r.Refuse(purge.KindPrefix, false); err != nil {
+			why = ": " + err.Error()
+		}
+	}
+	return usageErrorf("purge --related: %s pulls in the prefix %s for %s, and provider %q cannot purge by prefix (supports: %s)%s; drop the \"*\" entry or list the pages; nothing was sent",
+		p.relatedPrefixes[t.Value], t.Value, t.RelatedTo, p.provider.Name(), strings.Join(names, ", "), why)
 }
 
 // redirectTarget is the URL to purge for a redirect's target seen by

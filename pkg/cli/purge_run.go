@@ -29,11 +29,11 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions, p *purgePlan)
 			writeErr = err
 		}
 	}
-	if bar := purgeProgress(f, len(p.batches), len(p.targets)); bar != nil {
+	if bar := purgeProgress(f, p.plan.Len(), p.plan.Targets()); bar != nil {
 		runner.Progress = func(done, _ int) { _ = bar.Set(done) }
 		defer func() { _ = bar.Finish() }()
 	}
-	sum, runErr := runner.Run(ctx, p.run, p.batches)
+	sum, runErr := runner.RunPlan(ctx, p.run, p.plan)
 	if err := w.Close(sum); err != nil && writeErr == nil {
 		writeErr = err
 	}
@@ -57,7 +57,7 @@ func (p *purgePlan) runner(f *Factory, opts *PurgeOptions) (*purge.Runner, func(
 		if p.format != report.Table {
 			planOut = f.IO.ErrOut
 		}
-		sum := purge.Summarize(p.provider, p.limits, p.batches)
+		sum := purge.Summarize(p.provider, p.limits, p.plan)
 		if note := p.variantsNote(); note != "" {
 			sum.Notes = append(sum.Notes, note)
 		}

@@ -18,11 +18,17 @@ func purgeInput(ctx context.Context, f *Factory, opts *PurgeOptions, env *config
 		return in, err
 	}
 	if opts.FromFile != "" {
-		lines, err := readPurgeFile(f, env, opts.FromFile)
-		if err != nil {
-			return in, err
+		in.Lines = purgeFileLines(f, env, opts.FromFile)
+		if opts.Stale || opts.Related {
+			// Both need every URL at once.
+			for u, err := range in.Lines {
+				if err != nil {
+					return in, err
+				}
+				in.URLs = append(in.URLs, u)
+			}
+			in.Lines = nil
 		}
-		in.URLs = append(in.URLs, lines...)
 	}
 	if opts.Sitemap != "" {
 		pages, err := readSitemap(ctx, f.deps(), opts.Sitemap, env)

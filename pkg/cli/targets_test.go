@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -144,13 +145,16 @@ func TestTargetFilesFollowOneSetOfRules(t *testing.T) {
 			t.Errorf("%s: exit %d, want 0 with /a and /b probed\n%s\n%s", args[4], code, out, stderr)
 		}
 	}
+	// purge plans with its provider: the same site, purged by PURGE.
+	purgeCfg := writeFile(t, "purge.yaml", fmt.Sprintf("environments:\n  nosession:\n    base_url: %s\n    cdn:\n      provider: http-purge\n      endpoints: [%s]\n", site.URL, site.URL))
 	for _, args := range [][]string{
-		{"inspect", "--from-file", bad},
-		{"verify", "--routes", bad},
-		{"purge", "--from-file", bad},
+		{"--config", cfg, "inspect", "--from-file", bad},
+		{"--config", cfg, "verify", "--routes", bad},
+		{"--config", purgeCfg, "purge", "--from-file", bad},
 	} {
 		before := site.requests.Load()
-		code, _, stderr := run(t, env, append([]string{"--config", cfg, "--env", "nosession"}, args...)...)
+		code, _, stderr := run(t, env, append([]string{"--env", "nosession"}, args...)...)
+		args = args[2:]
 		if want := args[1] + " " + bad + " line 3: "; code != ExitUsage || !strings.Contains(stderr, want) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", args[0], code, stderr, ExitUsage, want)
 		}

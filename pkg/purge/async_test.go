@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -67,8 +68,12 @@ func (p *asyncProvider) WaitCompleted(ctx context.Context, id string) error {
 	}
 }
 
-func (p *asyncProvider) PlanNote(batches []purge.Batch) string {
-	return fmt.Sprintf("async: %d operations\n", len(batches))
+func (p *asyncProvider) PlanNote(batches iter.Seq[purge.Batch]) string {
+	n := 0
+	for range batches {
+		n++
+	}
+	return fmt.Sprintf("async: %d operations\n", n)
 }
 
 // statusVerifier answers MISS for every URL and counts probes per URL.

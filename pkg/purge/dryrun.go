@@ -86,7 +86,7 @@ func (d *dryRunProvider) Purge(_ context.Context, b Batch) (BatchResult, error) 
 
 // planNote prints what the provider has to say about the whole plan
 // (PlanNoter) after a dry run's batches.
-func (s *session) planNote(batches []Batch) {
+func (s *session) planNote(plan *BatchPlan) {
 	d, ok := s.r.Provider.(*dryRunProvider)
 	if !ok {
 		return
@@ -95,7 +95,7 @@ func (s *session) planNote(batches []Batch) {
 	if !ok {
 		return
 	}
-	note := n.PlanNote(batches)
+	note := n.PlanNote(plan.All())
 	if note == "" {
 		return
 	}

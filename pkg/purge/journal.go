@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,30 +37,45 @@ type EntryType string
 // Journal entry types.
 const (
 	EntryStart EntryType = "start"
+	EntryPlan  EntryType = "plan"
 	EntryBatch EntryType = "batch"
 	EntryEnd   EntryType = "end"
 )
 
 // journalVersion is written on every line so the format can change later.
-const journalVersion = 1
+// Version 2 lists a run's targets in plan entries, one per batch, after a
+// start entry that counts them; version 1 listed them in the start entry,
+// and is still read.
+const journalVersion = 2
 
-// Entry is one journal line. Exactly one of Start, Batch and End is set,
-// matching Type.
+// Entry is one journal line. Exactly one of Start, Plan, Batch and End is
+// set, matching Type.
 type Entry struct {
 	V     int         `json:"v"`
 	Type  EntryType   `json:"type"`
 	RunID string      `json:"run_id"`
 	Time  time.Time   `json:"time"`
 	Start *StartEntry `json:"start,omitempty"`
+	Plan  *PlanEntry  `json:"plan,omitempty"`
 	Batch *BatchEntry `json:"batch,omitempty"`
 	End   *EndEntry   `json:"end,omitempty"`
 }
 
-// StartEntry opens a run, or a resume of one, with every target it will send.
+// StartEntry opens a run, or a resume of one, with the number of targets
+// it will send. The targets follow in plan entries (journals written by
+// cachectl before version 2 list them here instead).
 type StartEntry struct {
 	RunInfo
 	TargetCount int             `json:"target_count"`
-	Targets     []JournalTarget `json:"targets"`
+	Targets     []JournalTarget `json:"targets,omitempty"`
+}
+
+// PlanEntry lists the targets of one planned batch, before anything of the
+// run is sent.
+type PlanEntry struct {
+	Seq     int             `json:"seq"`
+	Kind    Kind            `json:"kind"`
+	Targets []JournalTarget `json:"targets"`
 }
 
 // BatchEntry is the outcome of one batch.
@@ -151,6 +167,26 @@ func (j *Journal) Close() error {
 
 // Append writes one entry as a single line and syncs it to disk.
 func (j *Journal) Append(e Entry) error {
+	return j.AppendAll(func(yield func(Entry) bool) { yield(e) })
+}
+
+// AppendAll writes entries, each as a single line, and syncs them to disk
+// once, after the last.
+func (j *Journal) AppendAll(entries iter.Seq[Entry]) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for e := range entries {
+		if err := j.write(e); err != nil {
+			return err
+		}
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("purge: sync journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+func (j *Journal) write(e Entry) error {
 	e.V = journalVersion
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
@@ -160,13 +196,8 @@ func (j *Journal) Append(e Entry) error {
 		return fmt.Errorf("purge: encode journal entry: %w", err)
 	}
 	line = append(j.Scrub.Bytes(line), '\n')
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("purge: write journal %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("purge: sync journal %s: %w", j.path, err)
 	}
 	return nil
 }
@@ -199,6 +230,8 @@ func ParseEntry(line []byte) (Entry, error) {
 	switch e.Type {
 	case EntryStart:
 		ok = e.Start != nil
+	case EntryPlan:
+		ok = e.Plan != nil
 	case EntryBatch:
 		ok = e.Batch != nil
 	case EntryEnd:

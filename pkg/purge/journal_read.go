@@ -5,8 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"io"
+	"iter"
 	"os"
 	"sort"
 )
@@ -15,6 +16,11 @@ import (
 // it reads: memory does not grow with the journal. A missing file is an
 // empty journal. Corrupt lines are skipped and returned as warnings.
 func ScanJournal(path string, fn func(Entry)) ([]*LineError, error) {
+	return scanJournal(path, func(e Entry) bool { fn(e); return true })
+}
+
+// scanJournal is ScanJournal stopping early when fn returns false.
+func scanJournal(path string, fn func(Entry) bool) ([]*LineError, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -30,8 +36,8 @@ func ScanJournal(path string, fn func(Entry)) ([]*LineError, error) {
 		if len(bytes.TrimSpace(line)) > 0 {
 			if e, perr := ParseEntry(line); perr != nil {
 				warnings = append(warnings, &LineError{Path: path, Line: n, Err: perr})
-			} else {
-				fn(e)
+			} else if !fn(e) {
+				return warnings, nil
 			}
 		}
 		if err == io.EOF {
@@ -55,10 +61,10 @@ func ReadJournal(path string) (*Log, error) {
 }
 
 // Summaries streams the journal at path and lists its runs, most recent
-// first, at most limit (all when limit <= 0). Per run it keeps a few bytes
+// first, at most limit (all when limit <= 0). Per run it keeps 17 bytes
 // per target, never the targets themselves.
 func Summaries(path string, limit int) ([]RunSummary, []*LineError, error) {
-	fo := newFolder("")
+	fo := newFolder()
 	warnings, err := ScanJournal(path, fo.add)
 	if err != nil {
 		return nil, warnings, err
@@ -66,38 +72,92 @@ func Summaries(path string, limit int) ([]RunSummary, []*LineError, error) {
 	return fo.runs(limit), warnings, nil
 }
 
-// Pending reads the journal at path and returns the targets of run runID
-// that are not confirmed purged, with the lines it had to skip. Only that
-// run's targets are kept while reading.
-func Pending(path, runID string) ([]Target, RunInfo, []*LineError, error) {
-	fo := newFolder(runID)
+// PendingRun is what a resume of a run sends: the targets its journal does
+// not show as confirmed purged — failed, skipped, or planned and never
+// sent — in their planned order. Targets purged by an earlier resume of
+// the same run count as done.
+type PendingRun struct {
+	// Info describes the run, marked as a resume.
+	Info RunInfo
+	// Count is the number of targets pending.
+	Count int
+	// Targets yields them, read from the journal again; an error reading
+	// it ends the sequence.
+	Targets iter.Seq2[Target, error]
+}
+
+// PendingStream reads the journal at path and returns what a resume of
+// run runID sends, with the lines it had to skip. It keeps 17 bytes per
+// target of the journal while reading, never the targets themselves:
+// those are read again as Targets is iterated.
+func PendingStream(path, runID string) (*PendingRun, []*LineError, error) {
+	fo := newFolder()
 	warnings, err := ScanJournal(path, fo.add)
+	if err != nil {
+		return nil, warnings, err
+	}
+	pr, err := fo.pending(runID, path)
+	if err != nil {
+		return nil, warnings, err
+	}
+	pr.Targets = func(yield func(Target, error) bool) {
+		each := fo.pendingTargets(runID, yield)
+		if _, err := scanJournal(path, each); err != nil {
+			yield(Target{}, err)
+		}
+	}
+	return pr, warnings, nil
+}
+
+// Pending is PendingStream with the targets collected.
+func Pending(path, runID string) ([]Target, RunInfo, []*LineError, error) {
+	pr, warnings, err := PendingStream(path, runID)
 	if err != nil {
 		return nil, RunInfo{}, warnings, err
 	}
-	targets, info, err := fo.pending(runID, path)
-	return targets, info, warnings, err
+	targets, err := collectTargets(pr.Targets)
+	return targets, pr.Info, warnings, err
+}
+
+func collectTargets(seq iter.Seq2[Target, error]) ([]Target, error) {
+	var out []Target
+	for t, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // Runs lists the most recent runs first, at most limit (all when limit <= 0).
 func (l *Log) Runs(limit int) []RunSummary {
-	fo := newFolder("")
+	fo := newFolder()
 	for _, e := range l.Entries {
 		fo.add(e)
 	}
 	return fo.runs(limit)
 }
 
-// Pending returns the targets of run runID that were not confirmed purged
-// — failed, skipped, or planned and never sent — in their original order,
-// and the run's description marked as a resume. Targets purged by an
-// earlier resume of the same run count as done.
+// Pending is the package's Pending for a journal read in full.
 func (l *Log) Pending(runID string) ([]Target, RunInfo, error) {
-	fo := newFolder(runID)
+	fo := newFolder()
 	for _, e := range l.Entries {
 		fo.add(e)
 	}
-	return fo.pending(runID, l.Path)
+	pr, err := fo.pending(runID, l.Path)
+	if err != nil {
+		return nil, RunInfo{}, err
+	}
+	var out []Target
+	each := fo.pendingTargets(runID, func(t Target, _ error) bool {
+		out = append(out, t)
+		return true
+	})
+	for _, e := range l.Entries {
+		each(e)
+	}
+	return out, pr.Info, nil
 }
 
 // Per-target flags of a run.
@@ -106,36 +166,33 @@ const (
 	targetFailed                   // the last attempt failed
 )
 
-// folder folds journal entries into runs as they are read.
+// folder folds journal entries into runs as they are read, keeping a
+// 128-bit hash of each target (keySet) and its flags.
 type folder struct {
-	keep  string // the run whose targets are kept in full ("" for none)
-	byID  map[string]*runState
-	order []string
+	s1, s2 maphash.Seed
+	byID   map[string]*runState
+	order  []string
 }
 
-// runState is one run id's entries folded together. Targets are keyed by
-// their exact key in the kept run and by a 64-bit hash of it otherwise.
+// runState is one run id's entries folded together.
 type runState struct {
-	info    RunInfo
-	flags   map[string]uint8
-	targets []Target // the kept run's targets, in first-seen order
+	info  RunInfo
+	flags map[[2]uint64]uint8
+	// want is the number of targets the run's start entry announced;
+	// a plan journaled in full lists as many.
+	want    int
 	resumes int
 	ended   bool
 	interr  bool
 }
 
-func newFolder(keep string) *folder {
-	return &folder{keep: keep, byID: map[string]*runState{}}
+func newFolder() *folder {
+	return &folder{s1: maphash.MakeSeed(), s2: maphash.MakeSeed(), byID: map[string]*runState{}}
 }
 
-func (fo *folder) key(runID string, t Target) string {
+func (fo *folder) key(t Target) [2]uint64 {
 	k := targetKey(t)
-	if runID == fo.keep {
-		return k
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(k))
-	return string(h.Sum(nil))
+	return [2]uint64{maphash.String(fo.s1, k), maphash.String(fo.s2, k)}
 }
 
 func (fo *folder) add(e Entry) {
@@ -144,16 +201,18 @@ func (fo *folder) add(e Entry) {
 		if e.Type != EntryStart {
 			return // a run whose start line was lost cannot be listed
 		}
-		rs = &runState{flags: map[string]uint8{}}
+		rs = &runState{flags: map[[2]uint64]uint8{}}
 		fo.byID[e.RunID] = rs
 		fo.order = append(fo.order, e.RunID)
 	}
 	switch e.Type {
 	case EntryStart:
 		fo.start(rs, e)
+	case EntryPlan:
+		fo.plan(rs, e.Plan.Targets)
 	case EntryBatch:
 		for _, t := range e.Batch.Targets {
-			k := fo.key(e.RunID, t.Target)
+			k := fo.key(t.Target)
 			f := rs.flags[k] &^ targetFailed
 			switch t.State {
 			case Purged, NotCached:
@@ -174,16 +233,18 @@ func (fo *folder) start(rs *runState, e Entry) {
 	} else {
 		rs.info = e.Start.RunInfo
 		rs.info.ID = e.RunID
+		rs.want = e.Start.TargetCount
 	}
 	rs.ended, rs.interr = false, false
-	for _, t := range e.Start.Targets {
-		k := fo.key(e.RunID, t.Target)
-		if _, ok := rs.flags[k]; ok {
-			continue
-		}
-		rs.flags[k] = 0
-		if e.RunID == fo.keep {
-			rs.targets = append(rs.targets, t.Target)
+	fo.plan(rs, e.Start.Targets)
+}
+
+// plan notes targets a run plans to send.
+func (fo *folder) plan(rs *runState, targets []JournalTarget) {
+	for _, t := range targets {
+		k := fo.key(t.Target)
+		if _, ok := rs.flags[k]; !ok {
+			rs.flags[k] = 0
 		}
 	}
 }
@@ -226,23 +287,57 @@ func (rs *runState) summary() RunSummary {
 	return s
 }
 
-func (fo *folder) pending(runID, path string) ([]Target, RunInfo, error) {
+// pending checks that run runID can be resumed and counts its pending
+// targets.
+func (fo *folder) pending(runID, path string) (*PendingRun, error) {
 	rs := fo.byID[runID]
 	if rs == nil {
-		return nil, RunInfo{}, inputErrorf("purge: no run %s in journal %s; `cachectl purge log` lists runs", runID, path)
+		return nil, inputErrorf("purge: no run %s in journal %s; `cachectl purge log` lists runs", runID, path)
 	}
 	if rs.info.DryRun {
-		return nil, RunInfo{}, inputErrorf("purge: run %s was a dry run; nothing was sent, so there is nothing to resume", runID)
+		return nil, inputErrorf("purge: run %s was a dry run; nothing was sent, so there is nothing to resume", runID)
 	}
-	var out []Target
-	for _, t := range rs.targets {
-		if rs.flags[targetKey(t)]&targetDone == 0 {
-			out = append(out, t)
+	if len(rs.flags) < rs.want {
+		return nil, inputErrorf("purge: run %s planned %d targets, but its journal lists only %d: it stopped while journaling its plan, before sending anything; run the purge again instead of resuming it", runID, rs.want, len(rs.flags))
+	}
+	pr := &PendingRun{Info: rs.info}
+	pr.Info.Resume = true
+	for _, f := range rs.flags {
+		if f&targetDone == 0 {
+			pr.Count++
 		}
 	}
-	info := rs.info
-	info.Resume = true
-	return out, info, nil
+	return pr, nil
+}
+
+// pendingTargets returns a function that, given the journal's entries
+// again, yields each planned target of run runID not done, once.
+func (fo *folder) pendingTargets(runID string, yield func(Target, error) bool) func(Entry) bool {
+	rs := fo.byID[runID]
+	yielded := map[[2]uint64]bool{}
+	return func(e Entry) bool {
+		if e.RunID != runID {
+			return true
+		}
+		var targets []JournalTarget
+		switch {
+		case e.Type == EntryStart:
+			targets = e.Start.Targets
+		case e.Type == EntryPlan:
+			targets = e.Plan.Targets
+		}
+		for _, t := range targets {
+			k := fo.key(t.Target)
+			if rs.flags[k]&targetDone != 0 || yielded[k] {
+				continue
+			}
+			yielded[k] = true
+			if !yield(t.Target, nil) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // RunSummary is one run as `purge log` lists it, resumes folded in.

@@ -220,6 +220,7 @@ func TestDefaultJournalPath(t *testing.T) {
 func FuzzJournalLine(f *testing.F) {
 	for _, e := range []Entry{
 		startEntry("20261126T161200Z-ab12cd", time.Date(2026, 11, 26, 16, 12, 0, 0, time.UTC), Target{Kind: KindURL, Value: "https://www.example.com/a"}),
+		{Type: EntryPlan, RunID: "20261126T161200Z-ab12cd", Plan: &PlanEntry{Seq: 1, Kind: KindTag, Targets: []JournalTarget{{Target: Target{Kind: KindTag, Value: "blog"}}}}},
 		batchEntry("20261126T161200Z-ab12cd", 1, Purged, Target{Kind: KindTag, Value: "blog"}),
 		{Type: EntryEnd, RunID: "20261126T161200Z-ab12cd", End: &EndEntry{Interrupted: true, Error: "context canceled"}},
 	} {
@@ -232,6 +233,7 @@ func FuzzJournalLine(f *testing.F) {
 	}
 	f.Add([]byte(`{"v":1,"type":"batch","run_id":"x","batch":{"seq":2,`))
 	f.Add([]byte(`{"v":9,"type":"end","run_id":"x","end":{}}`))
+	f.Add([]byte(`{"v":2,"type":"plan","run_id":"x"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		e, err := ParseEntry(line)
 		if err != nil {

@@ -171,23 +171,7 @@ func keyCombinations(hs []KeyHeader) []map[string]string {
 // and keyCombinations); other targets, and every target when hs is empty,
 // stay as they are.
 func WithKeyHeaders(targets []Target, hs []KeyHeader) []Target {
-	combos := keyCombinations(hs)
-	if len(combos) == 1 && len(combos[0]) == 0 {
-		return targets
-	}
-	out := make([]Target, 0, len(targets)*len(combos))
-	for _, t := range targets {
-		if t.Kind != KindURL {
-			out = append(out, t)
-			continue
-		}
-		for _, c := range combos {
-			v := t
-			v.Headers = c
-			out = append(out, v)
-		}
-	}
-	return out
+	return expandAll(targets, &expander{combos: keyCombinations(hs)})
 }
 
 // FormatHeaders writes cache-key headers for people, sorted by name:

@@ -3,6 +3,7 @@ package purge
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -122,14 +123,14 @@ func waitN(ctx context.Context, lim *rate.Limiter, n int) error {
 // starting full, if every request were answered at once: what the
 // throttling alone costs a run, taken as Wait takes it. The buckets
 // themselves are not touched.
-func (l *Limits) MinDuration(batches []Batch) time.Duration {
+func (l *Limits) MinDuration(batches iter.Seq[Batch]) time.Duration {
 	if l == nil {
 		return 0
 	}
 	requests, bulk, urls := fresh(l.Requests), fresh(l.Bulk), fresh(l.URLs)
 	start := time.Unix(0, 0)
 	now := start
-	for _, b := range batches {
+	for b := range batches {
 		now = reserve(requests, now, 1)
 		if b.Kind == KindURL {
 			now = reserve(urls, now, len(b.Targets))

@@ -2,6 +2,7 @@ package purge
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestMinDuration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.limits.MinDuration(tt.batches)
+			got := tt.limits.MinDuration(slices.Values(tt.batches))
 			if d := got - tt.want; d < -time.Millisecond || d > time.Millisecond {
 				t.Errorf("MinDuration = %v, want %v", got, tt.want)
 			}

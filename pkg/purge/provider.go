@@ -5,6 +5,7 @@ package purge
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"net/http"
 	"time"
@@ -240,8 +241,9 @@ type Completer interface {
 // whole plan besides its requests: how many API operations it takes, what
 // it costs. A dry run prints the note after the batches.
 type PlanNoter interface {
-	// PlanNote describes batches as a whole, in a few lines; "" says nothing.
-	PlanNote(batches []Batch) string
+	// PlanNote describes batches as a whole, in a few lines; "" says
+	// nothing. A plan can be large: batches are read once, in order.
+	PlanNote(batches iter.Seq[Batch]) string
 }
 
 // Describer is implemented by providers that can say exactly which requests

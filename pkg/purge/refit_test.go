@@ -3,6 +3,7 @@ package purge
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"testing"
 )
@@ -20,7 +21,7 @@ func (p *shrinking) BatchLimit(k Kind) int {
 }
 func (p *shrinking) Purge(context.Context, Batch) (BatchResult, error) { return BatchResult{}, nil }
 
-func TestRefitMergesAndCutsOnlyTheLoweredGroup(t *testing.T) {
+func TestRebatchMergesAndCutsOnlyTheLoweredGroup(t *testing.T) {
 	p := &shrinking{urls: 100}
 	var targets []Target
 	for i := range 250 {
@@ -33,8 +34,15 @@ func TestRefitMergesAndCutsOnlyTheLoweredGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.urls = 30
-	got := refit(p, batches, 1)
+	next, stop := iter.Pull(slices.Values(batches))
+	defer stop()
+	rb := &rebatcher{p: p, next: next}
+	first, _ := rb.pull()
+	got := []Batch{first}
+	p.urls = 30 // the API refused the first batch as too large
+	for b, ok := rb.pull(); ok; b, ok = rb.pull() {
+		got = append(got, b)
+	}
 	var sizes, seqs []int
 	for _, b := range got {
 		sizes, seqs = append(sizes, len(b.Targets)), append(seqs, b.Seq)

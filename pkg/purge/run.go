@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math"
 	"slices"
@@ -44,19 +45,25 @@ type Runner struct {
 	Redirects func(location string) string
 }
 
-// Run sends batches in order and returns the run's summary.
+// Run is RunPlan for batches held in memory.
+func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
+	return r.RunPlan(ctx, run, PlanOf(batches))
+}
+
+// RunPlan sends a plan's batches in order and returns the run's summary.
 //
-// Each batch waits for the rate limits, is sent, and its outcome is synced
-// to the journal before its records are reported. A failure of one batch
-// marks its targets failed and the run goes on — except an authentication
+// The whole plan is journaled before the first batch is sent. Each batch
+// waits for the rate limits, is sent, and its outcome is synced to the
+// journal before its records are reported. A failure of one batch marks
+// its targets failed and the run goes on — except an authentication
 // failure, which stops the run: the remaining batches are recorded as
 // skipped and the error is returned. When ctx is cancelled the run stops
 // between batches, records what was not sent, closes the journal entry for
 // the run and returns ctx.Err(). Otherwise the error is nil and
 // Summary.Err tells whether every target was purged (and verified).
-func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary, error) {
+func (r *Runner) RunPlan(ctx context.Context, run RunInfo, plan *BatchPlan) (Summary, error) {
 	start := time.Now()
-	s := &session{r: r, log: r.logger(), runID: run.ID, known: map[string]bool{}, sum: Summary{
+	s := &session{r: r, log: r.logger(), runID: run.ID, known: newKeySet(), sum: Summary{
 		RunID: run.ID, Environment: run.Environment, Provider: r.Provider.Name(),
 	}}
 	_, dry := r.Provider.(*dryRunProvider)
@@ -67,19 +74,26 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	if run.Provider == "" {
 		run.Provider = r.Provider.Name()
 	}
-	batches = s.prepare(run, batches)
-	if err := s.journalStart(run, batches); err != nil {
+	s.prepare(run, plan)
+	if err := s.journalStart(run, plan); err != nil {
 		return s.sum, err
 	}
-	stopErr := s.send(ctx, batches)
+	stopErr := s.send(ctx, plan.All())
+	if stopErr == nil {
+		stopErr = plan.Err()
+	}
 	if dry && stopErr == nil {
-		s.planNote(batches)
+		s.planNote(plan)
 	}
 	s.verifying.Wait()
 	if stopErr == nil && !dry {
 		stopErr = s.followRedirects(ctx, s.lastSeq)
 	}
+	return s.finish(ctx, run, start, stopErr)
+}
 
+// finish journals the end of the run and logs its summary.
+func (s *session) finish(ctx context.Context, run RunInfo, start time.Time, stopErr error) (Summary, error) {
 	s.mu.Lock()
 	s.sum.ElapsedMS = time.Since(start).Milliseconds()
 	sum := s.sum
@@ -101,18 +115,13 @@ func (r *Runner) Run(ctx context.Context, run RunInfo, batches []Batch) (Summary
 	return sum, stopErr
 }
 
-// count notes the targets of batches: how many, soft or not, which URLs.
-func (s *session) count(batches []Batch) {
-	for _, b := range batches {
-		s.total += len(b.Targets)
-		s.soft = s.soft || b.Soft
-		s.limits[b.Kind] = s.r.Provider.BatchLimit(b.Kind)
+// knowURLs notes the URLs of batches, which a redirect seen at
+// verification may name (noteRedirect).
+func (s *session) knowURLs(batches iter.Seq[Batch]) {
+	for b := range batches {
 		for _, t := range b.Targets {
-			if t.Kind == KindEverything {
-				s.log.Warn("purging everything")
-			}
 			if t.Kind == KindURL {
-				s.known[t.Value] = true
+				s.known.add(t.Value)
 			}
 		}
 	}
@@ -134,75 +143,93 @@ func (s *session) followRedirects(ctx context.Context, seq int) error {
 	}
 	for i := range batches {
 		batches[i].Seq = seq + i + 1
-		batches[i].Run = s.runID
 	}
 	s.mu.Lock()
-	s.count(batches)
+	s.total += len(extra)
+	s.knowURLs(slices.Values(batches))
 	s.mu.Unlock()
 	s.log.Info("purging the targets of purged redirects", "urls", len(extra))
-	err = s.send(ctx, batches)
+	err = s.send(ctx, slices.Values(batches))
 	s.verifying.Wait()
 	return err
 }
 
-// send sends batches in order, as Run describes, and returns why it
+// send sends batches in order, as RunPlan describes, and returns why it
 // stopped early: cancellation, a journal that cannot be written or refused
 // credentials; nil when every batch was sent.
-func (s *session) send(ctx context.Context, batches []Batch) error {
-	_, dry := s.r.Provider.(*dryRunProvider)
+func (s *session) send(ctx context.Context, batches iter.Seq[Batch]) error {
+	next, stop := iter.Pull(batches)
+	defer stop()
+	rb := &rebatcher{p: s.r.Provider, next: next}
 	var stopErr error
-	var notSent []Batch
-	var notSentWhy string
-	for i := 0; i < len(batches); i++ {
-		b := batches[i]
-		if err := ctx.Err(); err != nil {
-			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
+	notSentWhy := ""
+	for {
+		b, ok := rb.pull()
+		if !ok {
 			break
 		}
-		if dry {
-			s.planned(ctx, b)
-			continue
+		if _, seen := s.limits[b.Kind]; !seen {
+			s.limits[b.Kind] = s.r.Provider.BatchLimit(b.Kind)
+			if b.Kind == KindEverything {
+				s.log.Warn("purging everything")
+			}
 		}
-		if err := s.r.Limits.Wait(ctx, b); err != nil {
-			stopErr, notSent, notSentWhy = err, batches[i:], "not sent: interrupted"
-			break
-		}
-		s.log.Debug("sending batch", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets))
-		res, err := s.r.Provider.Purge(ctx, b)
-		entry, recs := s.outcome(ctx, b, res, err)
-		if lowered := s.lowered(b.Kind); lowered > 0 {
-			entry.Batch.BatchLimit = lowered
-			batches = refit(s.r.Provider, batches, i+1)
-		}
-		if jerr := s.journal(entry); jerr != nil {
-			// What happened did happen: report it, then stop, because
-			// nothing more may be sent that a resume could not see.
-			s.report(ctx, recs)
-			stopErr, notSent, notSentWhy = jerr, batches[i+1:], "not sent: the journal could not be written"
-			break
-		}
-		s.report(ctx, recs)
-		if err == nil {
-			continue
-		}
-		if ctx.Err() != nil {
-			stopErr, notSent, notSentWhy = ctx.Err(), batches[i+1:], "not sent: interrupted"
-			break
-		}
-		if isAuthError(err) {
-			stopErr, notSent = err, batches[i+1:]
-			notSentWhy = fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq)
+		b.Run = s.runID
+		if notSentWhy, stopErr = s.sendOne(ctx, b); stopErr != nil {
 			break
 		}
 	}
-	for _, b := range notSent {
-		s.skip(ctx, b, notSentWhy)
+	if stopErr != nil {
+		for b, ok := rb.pull(); ok; b, ok = rb.pull() {
+			b.Run = s.runID
+			s.skip(ctx, b, notSentWhy)
+		}
 	}
-	if len(batches) > 0 {
-		// refit may have renumbered the batches after a lowered limit.
-		s.lastSeq = batches[len(batches)-1].Seq
+	if rb.last > 0 {
+		s.lastSeq = rb.last
 	}
 	return stopErr
+}
+
+// sendOne sends batch b (a dry run only describes it) and reports it.
+// When the run must stop it returns why, with the reason the batches left
+// are recorded as not sent; b itself is recorded either way.
+func (s *session) sendOne(ctx context.Context, b Batch) (string, error) {
+	const interrupted = "not sent: interrupted"
+	if err := ctx.Err(); err != nil {
+		s.skip(ctx, b, interrupted)
+		return interrupted, err
+	}
+	if _, dry := s.r.Provider.(*dryRunProvider); dry {
+		s.planned(ctx, b)
+		return "", nil
+	}
+	if err := s.r.Limits.Wait(ctx, b); err != nil {
+		s.skip(ctx, b, interrupted)
+		return interrupted, err
+	}
+	s.log.Debug("sending batch", "batch", b.Seq, "kind", b.Kind, "targets", len(b.Targets))
+	res, err := s.r.Provider.Purge(ctx, b)
+	entry, recs := s.outcome(ctx, b, res, err)
+	if lowered := s.lowered(b.Kind); lowered > 0 {
+		entry.Batch.BatchLimit = lowered
+	}
+	jerr := s.journal(entry)
+	// What happened did happen: report it, even when it could not be
+	// journaled; then stop, because nothing more may be sent that a
+	// resume could not see.
+	s.report(ctx, recs)
+	switch {
+	case jerr != nil:
+		return "not sent: the journal could not be written", jerr
+	case err == nil:
+		return "", nil
+	case ctx.Err() != nil:
+		return interrupted, ctx.Err()
+	case isAuthError(err):
+		return fmt.Sprintf("not sent: stopped after authentication failed in batch %d", b.Seq), err
+	}
+	return "", nil
 }
 
 // lowered reports the provider's new batch limit for kind when it went
@@ -224,40 +251,68 @@ func (s *session) lowered(kind Kind) int {
 	return now
 }
 
-// refit cuts the batches from index from on again after the provider
-// lowered a batch limit: the consecutive batches of one group (kind,
-// cache-key headers, soft, delete) are merged and cut at the group's
-// limit, so the rest of the run sends as few requests as the API allows.
-// Batches are renumbered in order.
-func refit(p Provider, batches []Batch, from int) []Batch {
-	out := batches[:from:from]
-	for i := from; i < len(batches); {
-		j := i + 1
-		for j < len(batches) && sameGroup(batches[i], batches[j]) {
-			j++
+// rebatcher yields a plan's batches in order, cut again once the provider
+// lowered a batch limit during the run (the API refused a request as too
+// large): the consecutive batches of one group (kind, cache-key headers,
+// soft, delete) are merged and cut at the group's new limit, so the rest
+// of the run sends as few requests as the API allows. Batches are
+// numbered one after the other.
+type rebatcher struct {
+	p    Provider
+	next func() (Batch, bool)
+	// held is a batch read ahead that belongs to another group; carry the
+	// targets of group cur still to send.
+	held  *Batch
+	cur   Batch
+	carry []Target
+	// last is the number of the last batch yielded.
+	last int
+}
+
+func (r *rebatcher) pull() (Batch, bool) {
+	for {
+		if len(r.carry) > 0 {
+			limit := r.p.BatchLimit(r.cur.Kind)
+			if len(r.carry) < limit {
+				if nb, ok := r.read(); ok && sameGroup(r.cur, nb) {
+					r.carry = append(r.carry, nb.Targets...)
+					continue
+				} else if ok {
+					r.held = &nb
+				}
+			}
+			n := min(max(limit, 1), len(r.carry))
+			b := r.cur
+			b.Targets, r.carry = r.carry[:n:n], r.carry[n:]
+			return r.number(b), true
 		}
-		group := batches[i:j]
-		limit := p.BatchLimit(group[0].Kind)
-		if limit < 1 || !slices.ContainsFunc(group, func(b Batch) bool { return len(b.Targets) > limit }) {
-			out = append(out, group...)
-			i = j
+		b, ok := r.read()
+		if !ok {
+			return Batch{}, false
+		}
+		if limit := r.p.BatchLimit(b.Kind); limit >= 1 && len(b.Targets) > limit {
+			r.cur, r.carry = b, b.Targets
 			continue
 		}
-		var targets []Target
-		for _, b := range group {
-			targets = append(targets, b.Targets...)
-		}
-		for chunk := range slices.Chunk(targets, limit) {
-			b := group[0]
-			b.Targets = chunk
-			out = append(out, b)
-		}
-		i = j
+		return r.number(b), true
 	}
-	for k := max(from, 1); k < len(out); k++ {
-		out[k].Seq = out[k-1].Seq + 1
+}
+
+func (r *rebatcher) read() (Batch, bool) {
+	if r.held != nil {
+		b := *r.held
+		r.held = nil
+		return b, true
 	}
-	return out
+	return r.next()
+}
+
+func (r *rebatcher) number(b Batch) Batch {
+	if r.last > 0 {
+		b.Seq = r.last + 1
+	}
+	r.last = b.Seq
+	return b
 }
 
 // sameGroup reports whether two batches were planned from one group of
@@ -294,25 +349,23 @@ type session struct {
 	// completions are the waits for purges to complete before their URLs
 	// are verified (Completer), by purge id.
 	completions map[string]*completion
-	// known holds the URLs the run purges; redirects the targets of
-	// redirects to purge after them (Runner.Redirects), until followed.
-	known     map[string]bool
+	// known holds the URLs the run purges, with a Verifier; redirects the
+	// targets of redirects to purge after them (Runner.Redirects), until
+	// followed.
+	known     *keySet
 	redirects []Target
 	followed  bool
 }
 
-// prepare notes whether the run is soft, counts its targets (count) and
-// returns the batches stamped with the run's id.
-func (s *session) prepare(run RunInfo, batches []Batch) []Batch {
+// prepare notes whether the run is soft, how many targets it has and,
+// when they are verified, which URLs it purges.
+func (s *session) prepare(run RunInfo, plan *BatchPlan) {
 	s.soft = run.Soft
 	s.limits = map[Kind]int{}
-	out := make([]Batch, len(batches))
-	for i, b := range batches {
-		b.Run = run.ID
-		out[i] = b
+	s.total = plan.Targets()
+	if s.r.Verifier != nil {
+		s.knowURLs(plan.All())
 	}
-	s.count(out)
-	return out
 }
 
 func (s *session) journal(e Entry) error {
@@ -322,14 +375,31 @@ func (s *session) journal(e Entry) error {
 	return s.r.Journal.Append(e)
 }
 
-func (s *session) journalStart(run RunInfo, batches []Batch) error {
-	st := &StartEntry{RunInfo: run, TargetCount: s.total, Targets: make([]JournalTarget, 0, s.total)}
-	for _, b := range batches {
-		for _, t := range b.Targets {
-			st.Targets = append(st.Targets, JournalTarget{Target: t, Owner: s.owner(t)})
+// journalStart journals the run and every batch it plans before anything
+// is sent, with one sync at the end: a resume finds every target.
+func (s *session) journalStart(run RunInfo, plan *BatchPlan) error {
+	if s.r.Journal == nil {
+		return nil
+	}
+	entries := func(yield func(Entry) bool) {
+		st := &StartEntry{RunInfo: run, TargetCount: plan.Targets()}
+		if !yield(Entry{Type: EntryStart, RunID: run.ID, Start: st}) {
+			return
+		}
+		for b := range plan.All() {
+			pe := &PlanEntry{Seq: b.Seq, Kind: b.Kind, Targets: make([]JournalTarget, len(b.Targets))}
+			for i, t := range b.Targets {
+				pe.Targets[i] = JournalTarget{Target: t, Owner: s.owner(t)}
+			}
+			if !yield(Entry{Type: EntryPlan, RunID: run.ID, Plan: pe}) {
+				return
+			}
 		}
 	}
-	return s.journal(Entry{Type: EntryStart, RunID: run.ID, Start: st})
+	if err := s.r.Journal.AppendAll(entries); err != nil {
+		return err
+	}
+	return plan.Err()
 }
 
 func (s *session) owner(t Target) string {
@@ -510,10 +580,10 @@ func (s *session) noteRedirect(rec Record) {
 		}
 	}
 	switch {
-	case s.known[target]:
+	case s.known.has(target):
 		v.Note = "purged the cached redirect; its target " + target + " is purged in this run too"
 	case follow != "":
-		s.known[follow] = true
+		s.known.add(follow)
 		s.redirects = append(s.redirects, Target{Kind: KindURL, Value: follow, Headers: rec.Headers, RelatedTo: rec.Target})
 		v.Note = "purged the cached redirect; its target " + follow + " is purged after it (--related)"
 	}

@@ -1,8 +1,10 @@
 package purge
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 )
@@ -13,8 +15,8 @@ import (
 type PlanSummary struct {
 	// Provider is the provider's name.
 	Provider string
-	// Batches are the planned batches, in order.
-	Batches []Batch
+	// Plan holds the planned batches, in order.
+	Plan *BatchPlan
 	// Calls is the number of API requests the batches make (the provider's
 	// Describe; one per batch for a provider that cannot describe its
 	// requests).
@@ -29,49 +31,65 @@ type PlanSummary struct {
 }
 
 // Summarize describes the plan batches make for provider p under limits.
-// It sends nothing.
-func Summarize(p Provider, limits *Limits, batches []Batch) PlanSummary {
-	s := PlanSummary{Provider: p.Name(), Batches: batches, Wait: limits.MinDuration(batches), Throttled: limits.throttles()}
+// It sends nothing, and reads the plan once.
+func Summarize(p Provider, limits *Limits, plan *BatchPlan) PlanSummary {
+	s := PlanSummary{Provider: p.Name(), Plan: plan, Throttled: limits.throttles()}
 	desc, ok := p.(Describer)
-	for _, b := range batches {
-		if !ok {
-			s.Calls++
-			continue
+	s.Wait = limits.MinDuration(func(yield func(Batch) bool) {
+		for b := range plan.All() {
+			if !ok {
+				s.Calls++
+			} else {
+				reqs, _ := desc.Describe(b)
+				s.Calls += len(reqs)
+			}
+			if !yield(b) {
+				return
+			}
 		}
-		reqs, _ := desc.Describe(b)
-		s.Calls += len(reqs)
-	}
+	})
 	return s
 }
 
 // Write prints the summary: a line with the counts, then one line per
-// operation (kind, target, why), then the notes.
+// operation (kind, target, why), then the notes. It reads the plan twice:
+// once for the columns' widths, once for the lines.
 func (s PlanSummary) Write(w io.Writer) error {
-	var ops [][3]string
 	widths := [2]int{}
-	targets := 0
-	for _, b := range s.Batches {
-		for _, t := range b.Targets {
-			op := [3]string{operation(t), displayTarget(t), reason(t)}
-			if len(t.Headers) > 0 {
-				op[1] += " [" + FormatHeaders(t.Headers) + "]"
-			}
-			widths[0], widths[1] = max(widths[0], len(op[0])), max(widths[1], len(op[1]))
-			ops = append(ops, op)
-			targets++
-		}
+	for op := range s.operations() {
+		widths[0], widths[1] = max(widths[0], len(op[0])), max(widths[1], len(op[1]))
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "plan: %d operation%s in %d batch%s, %d API call%s to %s; %s\n",
-		targets, plural(targets), len(s.Batches), pluralES(len(s.Batches)), s.Calls, plural(s.Calls), s.Provider, s.pace())
-	for _, op := range ops {
-		fmt.Fprintf(&sb, "  %-*s  %-*s  %s\n", widths[0], op[0], widths[1], op[1], op[2])
+	bw := bufio.NewWriterSize(w, 64<<10)
+	targets, batches := s.Plan.Targets(), s.Plan.Len()
+	fmt.Fprintf(bw, "plan: %d operation%s in %d batch%s, %d API call%s to %s; %s\n",
+		targets, plural(targets), batches, pluralES(batches), s.Calls, plural(s.Calls), s.Provider, s.pace())
+	for op := range s.operations() {
+		fmt.Fprintf(bw, "  %-*s  %-*s  %s\n", widths[0], op[0], widths[1], op[1], op[2])
 	}
 	for _, n := range s.Notes {
-		fmt.Fprintf(&sb, "note: %s\n", n)
+		fmt.Fprintf(bw, "note: %s\n", n)
 	}
-	_, err := io.WriteString(w, sb.String())
-	return err
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return s.Plan.Err()
+}
+
+// operations yields each target of the plan as kind, target and why.
+func (s PlanSummary) operations() iter.Seq[[3]string] {
+	return func(yield func([3]string) bool) {
+		for b := range s.Plan.All() {
+			for _, t := range b.Targets {
+				op := [3]string{operation(t), displayTarget(t), reason(t)}
+				if len(t.Headers) > 0 {
+					op[1] += " [" + FormatHeaders(t.Headers) + "]"
+				}
+				if !yield(op) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (s PlanSummary) pace() string {

@@ -34,7 +34,7 @@ func TestPlanSummaryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := purge.Summarize(p, limits, batches)
+	s := purge.Summarize(p, limits, purge.PlanOf(batches))
 	// 6 URLs (the root has no trailing-slash twin) × 2 device types in
 	// batches of 2, the tag in one, the prefix in one.
 	if got, want := s.Calls, 8; got != want {
@@ -59,7 +59,7 @@ func TestPlanSummaryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = purge.Summarize(p, limits, batches)
+	s = purge.Summarize(p, limits, purge.PlanOf(batches))
 	want := time.Duration(float64(len(batches)-24) * 12 / 0.97 * float64(time.Second))
 	if d := s.Wait - want; d < -10*time.Millisecond || d > 10*time.Millisecond {
 		t.Errorf("%d tag batches: Wait = %v, want %v", len(batches), s.Wait, want)

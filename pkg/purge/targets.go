@@ -2,6 +2,8 @@ package purge
 
 import (
 	"fmt"
+	"iter"
+	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -25,8 +27,10 @@ func inputErrorf(format string, args ...any) error {
 
 // Input is what a user asked to purge, as given on the command line.
 type Input struct {
-	// URLs are full URLs or paths, from arguments and --from-file.
-	URLs []string
+	// URLs are full URLs or paths, from arguments; Lines, when set, yields
+	// more of them as they are read (--from-file), after URLs.
+	URLs  []string
+	Lines iter.Seq2[string, error]
 	// Tags, Prefixes and Hosts come from --tag, --prefix and --host.
 	Tags     []string
 	Prefixes []string
@@ -38,46 +42,109 @@ type Input struct {
 // Targets validates and normalizes the input. Paths resolve against
 // baseURL. Naming nothing is an error: purging everything is never a default.
 func (in Input) Targets(baseURL string) ([]Target, error) {
-	if len(in.URLs)+len(in.Tags)+len(in.Prefixes)+len(in.Hosts) == 0 && !in.Everything {
-		return nil, inputErrorf("purge: no target given; name URLs or paths, --from-file, --tag, --prefix, --host or --everything; nothing was sent")
-	}
-	if in.Everything {
-		if len(in.URLs)+len(in.Tags)+len(in.Prefixes)+len(in.Hosts) > 0 {
-			return nil, inputErrorf("purge: --everything cannot be combined with other targets; nothing was sent")
-		}
-		return []Target{{Kind: KindEverything}}, nil
-	}
-	env := &target.Env{BaseURL: baseURL}
 	var out []Target
-	for _, raw := range in.URLs {
-		u, err := target.Canonical(env, raw)
-		if err != nil {
-			return nil, inputErrorf("purge: %v", err)
-		}
-		out = append(out, Target{Kind: KindURL, Value: u})
-	}
-	for _, tag := range in.Tags {
-		tag = strings.TrimSpace(tag)
-		if tag == "" || strings.ContainsAny(tag, " \t\r\n") {
-			return nil, inputErrorf("purge: tag %q must be one word without spaces", tag)
-		}
-		out = append(out, Target{Kind: KindTag, Value: tag})
-	}
-	for _, raw := range in.Prefixes {
-		p, err := NormalizePrefix(raw, baseURL)
+	for t, err := range in.All(baseURL) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Target{Kind: KindPrefix, Value: p})
-	}
-	for _, raw := range in.Hosts {
-		h, err := target.NormalizeHost(strings.TrimSpace(raw), "")
-		if err != nil || strings.ContainsAny(raw, "/:") {
-			return nil, inputErrorf("purge: --host %q must be a host name such as www.example.com", raw)
-		}
-		out = append(out, Target{Kind: KindHost, Value: h})
+		out = append(out, t)
 	}
 	return out, nil
+}
+
+// All is Targets as a sequence: URLs are validated and normalized as Lines
+// yields them, and the first error ends it.
+func (in Input) All(baseURL string) iter.Seq2[Target, error] {
+	return func(yield func(Target, error) bool) {
+		if err := in.check(); err != nil {
+			yield(Target{}, err)
+			return
+		}
+		if in.Everything {
+			yield(Target{Kind: KindEverything}, nil)
+			return
+		}
+		env := &target.Env{BaseURL: baseURL}
+		for raw, err := range in.urls() {
+			var t Target
+			if err == nil {
+				t.Kind = KindURL
+				if t.Value, err = target.Canonical(env, raw); err != nil {
+					err = inputErrorf("purge: %v", err)
+				}
+			}
+			if !yield(t, err) || err != nil {
+				return
+			}
+		}
+		for t, err := range in.others(baseURL) {
+			if !yield(t, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// check refuses an input that names nothing, or everything with more.
+func (in Input) check() error {
+	named := len(in.URLs)+len(in.Tags)+len(in.Prefixes)+len(in.Hosts) > 0 || in.Lines != nil
+	switch {
+	case !named && !in.Everything:
+		return inputErrorf("purge: no target given; name URLs or paths, --from-file, --tag, --prefix, --host or --everything; nothing was sent")
+	case named && in.Everything:
+		return inputErrorf("purge: --everything cannot be combined with other targets; nothing was sent")
+	}
+	return nil
+}
+
+// urls yields URLs, then what Lines yields.
+func (in Input) urls() iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, u := range in.URLs {
+			if !yield(u, nil) {
+				return
+			}
+		}
+		if in.Lines != nil {
+			for u, err := range in.Lines {
+				if !yield(u, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// others yields the tags, prefixes and hosts.
+func (in Input) others(baseURL string) iter.Seq2[Target, error] {
+	return func(yield func(Target, error) bool) {
+		for _, tag := range in.Tags {
+			tag = strings.TrimSpace(tag)
+			if tag == "" || strings.ContainsAny(tag, " \t\r\n") {
+				yield(Target{}, inputErrorf("purge: tag %q must be one word without spaces", tag))
+				return
+			}
+			if !yield(Target{Kind: KindTag, Value: tag}, nil) {
+				return
+			}
+		}
+		for _, raw := range in.Prefixes {
+			p, err := NormalizePrefix(raw, baseURL)
+			if !yield(Target{Kind: KindPrefix, Value: p}, err) || err != nil {
+				return
+			}
+		}
+		for _, raw := range in.Hosts {
+			h, err := target.NormalizeHost(strings.TrimSpace(raw), "")
+			if err != nil || strings.ContainsAny(raw, "/:") {
+				yield(Target{}, inputErrorf("purge: --host %q must be a host name such as www.example.com", raw))
+				return
+			}
+			if !yield(Target{Kind: KindHost, Value: h}, nil) {
+				return
+			}
+		}
+	}
 }
 
 // NormalizePrefix turns a URL, a path or a "host/path" into the form prefix
@@ -110,35 +177,22 @@ func NormalizePrefix(raw, baseURL string) (string, error) {
 // twin and the other scheme. Each added target names its origin in
 // VariantOf; a variant that was also given explicitly stays explicit.
 func Expand(targets []Target, variants bool) []Target {
-	seen := make(map[string]bool, len(targets))
-	var explicit []Target
-	for _, t := range targets {
-		k := targetKey(t)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		explicit = append(explicit, t)
-	}
-	if !variants {
-		return explicit
-	}
-	out := make([]Target, 0, len(explicit)*4)
-	for _, t := range explicit {
-		out = append(out, t)
-		if t.Kind != KindURL {
-			continue
-		}
-		for _, v := range urlVariants(t.Value) {
-			vt := Target{Kind: KindURL, Value: v, Headers: t.Headers, VariantOf: t.Value, RelatedTo: t.RelatedTo, Stale: t.Stale}
-			k := targetKey(vt)
-			if seen[k] {
-				continue
+	return expandAll(targets, &expander{variants: variants, explicit: spool[Target]{memory: math.MaxInt}})
+}
+
+// expandAll runs targets through e and collects what it emits.
+func expandAll(targets []Target, e *expander) []Target {
+	var out []Target
+	_ = e.each(func(yield func(Target, error) bool) {
+		for _, t := range targets {
+			if !yield(t, nil) {
+				return
 			}
-			seen[k] = true
-			out = append(out, vt)
 		}
-	}
+	}, func(t Target) error {
+		out = append(out, t)
+		return nil
+	}) // in memory, collecting: cannot fail
 	return out
 }
 
@@ -211,25 +265,33 @@ func targetKey(t Target) string {
 // subdomain when it starts with "*.". Tags and everything have no host.
 func CheckHosts(env string, targets []Target, allowed []string) error {
 	for _, t := range targets {
-		var host string
-		switch t.Kind {
-		case KindURL:
-			u, err := url.Parse(t.Value)
-			if err != nil {
-				return inputErrorf("purge: %s is not a valid URL; nothing was sent", t.Value)
-			}
-			host = u.Host
-		case KindPrefix:
-			host, _, _ = strings.Cut(t.Value, "/")
-		case KindHost:
-			host = t.Value
-		default:
-			continue
+		if err := checkHost(env, t, allowed); err != nil {
+			return err
 		}
-		if !target.HostAllowed(host, allowed) {
-			return inputErrorf("purge: %s is outside environment %q (allowed hosts: %s); nothing was sent",
-				t.Value, env, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// checkHost is CheckHosts for one target.
+func checkHost(env string, t Target, allowed []string) error {
+	var host string
+	switch t.Kind {
+	case KindURL:
+		u, err := url.Parse(t.Value)
+		if err != nil {
+			return inputErrorf("purge: %s is not a valid URL; nothing was sent", t.Value)
 		}
+		host = u.Host
+	case KindPrefix:
+		host, _, _ = strings.Cut(t.Value, "/")
+	case KindHost:
+		host = t.Value
+	default:
+		return nil
+	}
+	if !target.HostAllowed(host, allowed) {
+		return inputErrorf("purge: %s is outside environment %q (allowed hosts: %s); nothing was sent",
+			t.Value, env, strings.Join(allowed, ", "))
 	}
 	return nil
 }

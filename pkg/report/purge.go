@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ func NewPurgeWriter(f Format, w io.Writer, st Style) (PurgeWriter, error) {
 	case Table:
 		return &purgeTable{w: w, st: st}, nil
 	case JSON:
-		return &purgeJSON{w: w, records: []purge.Record{}}, nil
+		return &purgeJSON{w: w}, nil
 	case JSONL:
 		return &purgeJSONL{enc: newEncoder(w)}, nil
 	}
@@ -38,23 +39,46 @@ type purgeJSONL struct{ enc *json.Encoder }
 func (p *purgeJSONL) Record(r purge.Record) error { return p.enc.Encode(r) }
 func (p *purgeJSONL) Close(purge.Summary) error   { return nil }
 
+// purgeJSON writes one document, {"targets": [...], "summary": {...}},
+// as the records come: a purge of a million targets holds none of them.
 type purgeJSON struct {
-	w       io.Writer
-	records []purge.Record
+	w io.Writer
+	n int
 }
 
 func (p *purgeJSON) Record(r purge.Record) error {
-	p.records = append(p.records, r)
-	return nil
+	sep := ",\n    "
+	if p.n == 0 {
+		sep = "{\n  \"targets\": [\n    "
+	}
+	p.n++
+	return writeIndented(p.w, sep, r, "    ")
 }
 
 func (p *purgeJSON) Close(s purge.Summary) error {
-	enc := newEncoder(p.w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		Targets []purge.Record `json:"targets"`
-		Summary purge.Summary  `json:"summary"`
-	}{p.records, s})
+	head := "\n  ],\n  \"summary\": "
+	if p.n == 0 {
+		head = "{\n  \"targets\": [],\n  \"summary\": "
+	}
+	if err := writeIndented(p.w, head, s, "  "); err != nil {
+		return err
+	}
+	_, err := io.WriteString(p.w, "\n}\n")
+	return err
+}
+
+// writeIndented writes head, then v as indented JSON whose lines after
+// the first start with prefix, without a final newline.
+func writeIndented(w io.Writer, head string, v any, prefix string) error {
+	var buf bytes.Buffer
+	buf.WriteString(head)
+	enc := newEncoder(&buf)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return err
 }
 
 type purgeTable struct {

@@ -100,3 +100,39 @@ func TestPurgeLogGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestPurgeJSONStreamsOneDocument: the JSON writer prints each record as
+// it comes and still writes the document an encoder writes for the whole
+// run at once, with no records as with some.
+func TestPurgeJSONStreamsOneDocument(t *testing.T) {
+	recs, sum := purgeFixture()
+	for _, n := range []int{0, 1, len(recs)} {
+		var got, want bytes.Buffer
+		w, err := NewPurgeWriter(JSON, &got, Style{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs[:n] {
+			if err := w.Record(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n > 0 && !bytes.Contains(got.Bytes(), []byte(recs[0].Target)) {
+			t.Errorf("%d records: the first was not written when it came", n)
+		}
+		if err := w.Close(sum); err != nil {
+			t.Fatal(err)
+		}
+		enc := newEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Targets []purge.Record `json:"targets"`
+			Summary purge.Summary  `json:"summary"`
+		}{append([]purge.Record{}, recs[:n]...), sum}); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%d records:\n got %s\nwant %s", n, got.String(), want.String())
+		}
+	}
+}

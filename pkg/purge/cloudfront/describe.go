@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -58,10 +59,10 @@ func invalidationBody(ref string, paths []string) string {
 
 // PlanNote says how many invalidations and paths the plan makes and what
 // CloudFront charges for them.
-func (p *Provider) PlanNote(batches []purge.Batch) string {
+func (p *Provider) PlanNote(batches iter.Seq[purge.Batch]) string {
 	invalidations := 0
 	var l load
-	for _, b := range batches {
+	for b := range batches {
 		if b.Kind == purge.KindEverything && len(b.Targets) == 0 {
 			b.Targets = []purge.Target{{Kind: purge.KindEverything}}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -312,7 +313,7 @@ func TestWaitCompleted(t *testing.T) {
 
 func TestPlanNote(t *testing.T) {
 	p := newProvider(t, "http://127.0.0.1:9", quick, purge.Deps{})
-	note := p.PlanNote([]purge.Batch{batch(purge.KindURL, 3000), batch(purge.KindURL, 500), batch(purge.KindPrefix, 2)})
+	note := p.PlanNote(slices.Values([]purge.Batch{batch(purge.KindURL, 3000), batch(purge.KindURL, 500), batch(purge.KindPrefix, 2)}))
 	for _, want := range []string{
 		"cloudfront: 3 invalidations of 3502 paths (2 wildcard) on distribution " + distribution,
 		"the first 1,000 are free",
@@ -323,7 +324,7 @@ func TestPlanNote(t *testing.T) {
 			t.Errorf("note lacks %q:\n%s", want, note)
 		}
 	}
-	if note := p.PlanNote([]purge.Batch{{Kind: purge.KindEverything}}); !strings.Contains(note, "1 invalidation of 1 path (1 wildcard)") || !strings.Contains(note, "$0.00 while") {
+	if note := p.PlanNote(slices.Values([]purge.Batch{{Kind: purge.KindEverything}})); !strings.Contains(note, "1 invalidation of 1 path (1 wildcard)") || !strings.Contains(note, "$0.00 while") {
 		t.Errorf("note for everything:\n%s", note)
 	}
 }
