@@ -314,7 +314,7 @@ func (fo *folder) pending(runID, path string) (*PendingRun, error) {
 // again, yields each planned target of run runID not done, once.
 func (fo *folder) pendingTargets(runID string, yield func(Target, error) bool) func(Entry) bool {
 	rs := fo.byID[runID]
-	yielded := map[[2]uint64]bool{}
+	yielded := newKeySet()
 	return func(e Entry) bool {
 		if e.RunID != runID {
 			return true
@@ -328,10 +328,9 @@ func (fo *folder) pendingTargets(runID string, yield func(Target, error) bool) f
 		}
 		for _, t := range targets {
 			k := fo.key(t.Target)
-			if rs.flags[k]&targetDone != 0 || yielded[k] {
+			if rs.flags[k]&targetDone != 0 || !yielded.addHash(k) {
 				continue
 			}
-			yielded[k] = true
 			if !yield(t.Target, nil) {
 				return false
 			}

@@ -2,6 +2,7 @@ package purge
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 )
 
 // spoolMemory is how many targets a spool holds in memory before it moves
@@ -147,30 +149,91 @@ func (s *spool[T]) close() error {
 }
 
 // keySet remembers which keys it has seen by a 128-bit hash of each (two
-// 64-bit hashes with seeds chosen at random when the set is made): 16
-// bytes a key whatever the key's length, and no two keys of a plan share
-// a hash in practice (for a million keys, odds about 1 in 10^26).
+// 64-bit hashes with seeds chosen at random when the set is made): no two
+// keys of a plan share a hash in practice (for a million keys, odds about
+// 1 in 10^26). Hashes go to a small map first, then, 32,768 at a time, to
+// sorted runs merged as they double, so the set takes 16 bytes a key
+// rather than a large map's 40 or more.
 type keySet struct {
 	s1, s2 maphash.Seed
-	m      map[[2]uint64]struct{}
+	recent map[[2]uint64]struct{}
+	runs   [][][2]uint64 // sorted; each at most half the size of the one before
 }
 
+// keySetRecent is how many hashes the map holds before they become a run.
+const keySetRecent = 1 << 15
+
 func newKeySet() *keySet {
-	return &keySet{s1: maphash.MakeSeed(), s2: maphash.MakeSeed(), m: map[[2]uint64]struct{}{}}
+	return &keySet{s1: maphash.MakeSeed(), s2: maphash.MakeSeed(), recent: map[[2]uint64]struct{}{}}
 }
 
 // add records key and reports whether it was new.
 func (k *keySet) add(key string) bool {
-	h := [2]uint64{maphash.String(k.s1, key), maphash.String(k.s2, key)}
-	if _, ok := k.m[h]; ok {
-		return false
-	}
-	k.m[h] = struct{}{}
-	return true
+	return k.addHash([2]uint64{maphash.String(k.s1, key), maphash.String(k.s2, key)})
 }
 
 // has reports whether key was added.
 func (k *keySet) has(key string) bool {
-	_, ok := k.m[[2]uint64{maphash.String(k.s1, key), maphash.String(k.s2, key)}]
-	return ok
+	return k.contains([2]uint64{maphash.String(k.s1, key), maphash.String(k.s2, key)})
+}
+
+// addHash records a hash made elsewhere and reports whether it was new.
+func (k *keySet) addHash(h [2]uint64) bool {
+	if k.contains(h) {
+		return false
+	}
+	k.recent[h] = struct{}{}
+	if len(k.recent) >= keySetRecent {
+		k.compact()
+	}
+	return true
+}
+
+func (k *keySet) contains(h [2]uint64) bool {
+	if _, ok := k.recent[h]; ok {
+		return true
+	}
+	for _, r := range k.runs {
+		if _, ok := slices.BinarySearchFunc(r, h, compareHash); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// compact moves the map's hashes to a sorted run, merged with the runs
+// before it that are no larger.
+func (k *keySet) compact() {
+	run := make([][2]uint64, 0, len(k.recent))
+	for h := range k.recent {
+		run = append(run, h)
+	}
+	clear(k.recent)
+	slices.SortFunc(run, compareHash)
+	for len(k.runs) > 0 && len(k.runs[len(k.runs)-1]) <= len(run) {
+		last := k.runs[len(k.runs)-1]
+		k.runs = k.runs[:len(k.runs)-1]
+		run = mergeHashes(last, run)
+	}
+	k.runs = append(k.runs, run)
+}
+
+// mergeHashes merges two sorted runs that share no hash.
+func mergeHashes(a, b [][2]uint64) [][2]uint64 {
+	out := make([][2]uint64, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if compareHash(a[0], b[0]) < 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+func compareHash(a, b [2]uint64) int {
+	if c := cmp.Compare(a[0], b[0]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a[1], b[1])
 }

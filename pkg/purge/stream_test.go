@@ -145,3 +145,53 @@ func TestPendingRefusesAPlanJournaledInPart(t *testing.T) {
 		t.Fatalf("Pending = %d targets, %v; want all 10 in order", len(pending), err)
 	}
 }
+
+// TestKeySetAcrossRuns: keys are remembered exactly through the moves from
+// the map to sorted runs and the merges of runs.
+func TestKeySetAcrossRuns(t *testing.T) {
+	k := newKeySet()
+	const n = 5*keySetRecent + 123
+	for i := range n {
+		if !k.add(fmt.Sprintf("url https://www.example.com/%d", i)) {
+			t.Fatalf("key %d reported seen before it was added", i)
+		}
+	}
+	if len(k.runs) == 0 || len(k.runs) > 3 {
+		t.Errorf("%d runs for %d keys, want the map compacted into at most 3", len(k.runs), n)
+	}
+	for i := range n {
+		key := fmt.Sprintf("url https://www.example.com/%d", i)
+		if k.add(key) || !k.has(key) {
+			t.Fatalf("key %d not remembered", i)
+		}
+	}
+	if k.has("url https://www.example.com/x") {
+		t.Error("a key never added is reported seen")
+	}
+	for i, r := range k.runs {
+		if !slices.IsSortedFunc(r, compareHash) {
+			t.Errorf("run %d is not sorted", i)
+		}
+	}
+}
+
+// BenchmarkPlanStream plans 100,000 URLs given twice: the allocations and
+// bytes per URL the streamed plan costs.
+func BenchmarkPlanStream(b *testing.B) {
+	targets := streamTargets(100_000)
+	p := &shrinking{urls: 500}
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := PlanStream(p, seqOf(targets), PlanOptions{SpoolDir: b.TempDir(), Environment: "production", AllowedHosts: []string{"www.example.com"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for range plan.All() {
+			n++
+		}
+		if err := plan.Close(); err != nil || n != plan.Len() {
+			b.Fatal(err, n)
+		}
+	}
+}
