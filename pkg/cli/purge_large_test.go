@@ -74,6 +74,13 @@ func TestLargePurgeSpoolsJournalsAndResumes(t *testing.T) {
 		t.Errorf("the plan's spool left %d file(s) in TMPDIR", len(entries))
 	}
 
+	// An empty file names nothing to purge: exit 2, never "purged 0".
+	empty := writeFile(t, "empty.txt", "# nothing changed\n\n")
+	code, _, stderr = run(t, env, "purge", "--config", cfg, "--env", "production", "--journal", journal, "--from-file", empty)
+	if code != ExitUsage || !strings.Contains(stderr, "no target given: --from-file "+empty+" names no URL or path") {
+		t.Errorf("empty --from-file: exit %d, stderr %q; want 2", code, stderr)
+	}
+
 	// The plan is spooled in TMPDIR: where none can be made, nothing is sent.
 	env["TMPDIR"] = filepath.Join(t.TempDir(), "missing")
 	before = fake.Counts().Requests

@@ -94,6 +94,11 @@ func planPurge(ctx context.Context, f *Factory, opts *PurgeOptions) (*purgePlan,
 	}); err != nil {
 		return nil, classifyPurgeError(err)
 	}
+	if p.plan.Targets() == 0 {
+		// Only a --from-file can be empty: every other way names a target.
+		_ = p.plan.Close()
+		return nil, usageErrorf("purge: no target given: --from-file %s names no URL or path; nothing was sent", opts.FromFile)
+	}
 	if !opts.DryRun && p.journal == "" {
 		if p.journal, err = journalPath(f, opts.Journal); err != nil {
 			_ = p.plan.Close()
