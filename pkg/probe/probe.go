@@ -97,6 +97,10 @@ type Prober struct {
 	// shown are the request headers every probe sends, for display; the
 	// anonymous variant's results share this map.
 	shown map[string]string
+	// header is the request header every probe sends, built once; each
+	// request gets its own map sharing these value slices, which nothing
+	// changes in place.
+	header http.Header
 }
 
 // New returns a Prober.
@@ -126,7 +130,7 @@ func New(opts Options) *Prober {
 	if t == nil {
 		t = NewTransport(opts.Timeout, opts.KeepAlive, opts.Insecure)
 	}
-	p := &Prober{opts: opts, transport: t}
+	p := &Prober{opts: opts, transport: t, header: sentHeader(opts)}
 	p.shown = p.requestHeaders()
 	return p
 }
@@ -175,7 +179,7 @@ func (p *Prober) WithHeader(h map[string]string) *Prober {
 			o.Header.Set(name, v)
 		}
 	}
-	return &Prober{opts: o, transport: p.transport}
+	return &Prober{opts: o, transport: p.transport, header: sentHeader(o)}
 }
 
 // RequestHeaders returns the request headers every probe sends that shape the
@@ -291,55 +295,99 @@ func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, star
 }
 
 func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Session) (*http.Response, Timing, error) {
-	var (
-		t                                        Timing
-		start                                    = time.Now()
-		dnsStart, connStart, tlsStart            time.Time
-		dnsDone, connDone, tlsDone, gotFirstByte time.Duration
-		// With keep-alive the transport may finish a dial it started for
-		// this request in the background after another idle connection
-		// served it, so the callbacks race with the read below.
-		mu sync.Mutex
-	)
-	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
-	trace := &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { locked(func() { dnsStart = time.Now() }) },
-		DNSDone:              func(httptrace.DNSDoneInfo) { locked(func() { dnsDone = time.Since(dnsStart) }) },
-		ConnectStart:         func(string, string) { locked(func() { connStart = time.Now() }) },
-		ConnectDone:          func(string, string, error) { locked(func() { connDone = time.Since(connStart) }) },
-		TLSHandshakeStart:    func() { locked(func() { tlsStart = time.Now() }) },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { locked(func() { tlsDone = time.Since(tlsStart) }) },
-		GotFirstResponseByte: func() { locked(func() { gotFirstByte = time.Since(start) }) },
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.opts.Method, u.String(), nil)
+	ph := newPhases()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, &ph.trace), p.opts.Method, "", nil)
 	if err != nil {
-		return nil, t, err
+		return nil, Timing{}, err
 	}
-	for k, vs := range p.opts.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
+	req.URL, req.Host = requestURL(u)
+	req.Header = make(http.Header, len(p.header)+1)
+	maps.Copy(req.Header, p.header)
 	if host := p.opts.Header.Get("Host"); host != "" {
 		req.Host = host
-	}
-	req.Header.Set("Accept", p.opts.Accept)
-	req.Header.Set("Accept-Encoding", p.opts.AcceptEncoding)
-	req.Header.Set("User-Agent", p.opts.UserAgent)
-	if p.opts.DebugHeaders {
-		for k, v := range DebugHeaders {
-			req.Header.Set(k, v)
-		}
 	}
 	if withCookie && sess != nil {
 		req.AddCookie(&http.Cookie{Name: sess.Cookie, Value: sess.Value.Reveal()})
 	}
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		return nil, t, err
+		return nil, Timing{}, err
 	}
-	locked(func() { t.DNS, t.Connect, t.TLS, t.TTFB = ms(dnsDone), ms(connDone), ms(tlsDone), ms(gotFirstByte) })
-	return resp, t, nil
+	return resp, ph.timing(), nil
+}
+
+// requestURL is the URL and Host a request for u is sent with: u itself,
+// or a copy without the empty port of a host such as "example.com:".
+func requestURL(u *url.URL) (*url.URL, string) {
+	if host, ok := strings.CutSuffix(u.Host, ":"); ok {
+		c := *u
+		c.Host = host
+		return &c, host
+	}
+	return u, u.Host
+}
+
+// sentHeader is the request header every probe with opts sends: the extra
+// headers, then the browser-like defaults and the debug headers over them.
+func sentHeader(opts Options) http.Header {
+	h := http.Header{}
+	for k, vs := range opts.Header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.Set("Accept", opts.Accept)
+	h.Set("Accept-Encoding", opts.AcceptEncoding)
+	h.Set("User-Agent", opts.UserAgent)
+	if opts.DebugHeaders {
+		for k, v := range DebugHeaders {
+			h.Set(k, v)
+		}
+	}
+	return h
+}
+
+// phases records the phases of one request through its ClientTrace. With
+// keep-alive the transport may finish a dial it started for this request
+// in the background after another idle connection served it, so the
+// callbacks race with the read after RoundTrip: mu guards every field.
+type phases struct {
+	mu                                   sync.Mutex
+	start, dnsStart, connStart, tlsStart time.Time
+	dns, connect, tls, ttfb              time.Duration
+	trace                                httptrace.ClientTrace
+}
+
+func newPhases() *phases {
+	ph := &phases{start: time.Now()}
+	ph.trace = httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { ph.mark(&ph.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { ph.since(&ph.dns, &ph.dnsStart) },
+		ConnectStart:         func(string, string) { ph.mark(&ph.connStart) },
+		ConnectDone:          func(string, string, error) { ph.since(&ph.connect, &ph.connStart) },
+		TLSHandshakeStart:    func() { ph.mark(&ph.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { ph.since(&ph.tls, &ph.tlsStart) },
+		GotFirstResponseByte: func() { ph.since(&ph.ttfb, &ph.start) },
+	}
+	return ph
+}
+
+func (ph *phases) mark(t *time.Time) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	*t = time.Now()
+}
+
+func (ph *phases) since(d *time.Duration, t *time.Time) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	*d = time.Since(*t)
+}
+
+func (ph *phases) timing() Timing {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return Timing{DNS: ms(ph.dns), Connect: ms(ph.connect), TLS: ms(ph.tls), TTFB: ms(ph.ttfb)}
 }
 
 // cdnControlHeaders are CDN-only cache directives, shown because they override Cache-Control at the CDN.
