@@ -111,17 +111,18 @@ func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) Rou
 
 // evaluate judges the last probe of each variant.
 func evaluate(t Target, g inspect.Group, opts Options, attempt int) []Record {
-	last := map[probe.Variant]*probe.Result{}
-	for i := range g.Probes {
-		last[g.Probes[i].Variant] = &g.Probes[i]
-	}
 	now := opts.Now()
-	var recs []Record
+	n := 0
 	for _, v := range opts.Variants {
-		r, ok := last[v]
+		n += t.Checklist(v).Len()
+	}
+	recs := make([]Record, 0, n)
+	for _, v := range opts.Variants {
+		i, ok := g.Last(v)
 		if !ok {
 			continue
 		}
+		r := &g.Probes[i]
 		facts := ProbeFacts{StatusCode: r.StatusCode, Cache: r.Cache.Status, TTFBMs: r.Timing.TTFB, TotalMs: r.Timing.Total, Error: r.Error}
 		for _, o := range t.Checklist(v).Evaluate(r, now) {
 			recs = append(recs, Record{
