@@ -170,8 +170,11 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.total == 0 && p.shard.Whole() {
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
-	// Bodies are hashed only for the findings that compare them.
-	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh, NoBodyHash: !p.planner.NeedsFindings(p.variants)}, nil, opts.CacheHeaders); err != nil {
+	// Bodies are hashed only for the findings that compare them, and
+	// Server-Timing is read only for the checks and findings that judge it.
+	findings := p.planner.NeedsFindings(p.variants)
+	base := probe.Options{KeepAlive: !opts.Fresh, NoBodyHash: !findings, NoServerTiming: !findings && !p.planner.NeedsServerTiming(p.variants)}
+	if p.probe, err = opts.proberOptions(env, base, nil, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
 	return p, checkHostHeader(p.probe, env, p.session)

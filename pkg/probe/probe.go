@@ -84,6 +84,9 @@ type Options struct {
 	// NoBodyHash reads bodies without hashing them (BodySHA256 stays
 	// empty), for callers that compare no bodies.
 	NoBodyHash bool
+	// NoServerTiming leaves ServerTiming and ServerTimingProblems empty,
+	// for callers that judge neither the metrics nor the findings.
+	NoServerTiming bool
 	// Insecure skips TLS verification.
 	Insecure bool
 	// Transport replaces the default transport (tests).
@@ -279,8 +282,9 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 }
 
 // final records the final response of a probe started at start: its
-// headers, its body (read, counted and hashed), the total time and its
-// Server-Timing, which may come as a trailer after the body.
+// headers, its body (read, counted and hashed unless NoBodyHash), the total
+// time and, unless NoServerTiming, its Server-Timing, which may come as a
+// trailer after the body.
 func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, start time.Time) {
 	p.fill(r, resp)
 	n, sum, err := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
@@ -288,7 +292,9 @@ func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, star
 	r.BodyBytes = n
 	r.BodySHA256 = sum
 	r.Timing.Total = ms(time.Since(start))
-	r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	if !p.opts.NoServerTiming {
+		r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	}
 	if err != nil {
 		r.Error = "reading body: " + DescribeError(ctx, err, p.opts.Timeout)
 	}

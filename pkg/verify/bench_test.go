@@ -97,7 +97,9 @@ func BenchmarkRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	prober := probe.New(probe.Options{KeepAlive: true, NoBodyHash: !planner.NeedsFindings([]probe.Variant{probe.Anonymous})})
+	variants := []probe.Variant{probe.Anonymous}
+	findings := planner.NeedsFindings(variants)
+	prober := probe.New(probe.Options{KeepAlive: true, NoBodyHash: !findings, NoServerTiming: !findings && !planner.NeedsServerTiming(variants)})
 	w, err := report.NewVerifyWriter(report.JSONL, io.Discard, report.VerifyOptions{})
 	if err != nil {
 		b.Fatal(err)

@@ -271,6 +271,12 @@ func (c *Checklist) NeedsFindings() bool {
 	return slices.ContainsFunc(c.checks, func(ch check) bool { return ch.name == CheckFindings })
 }
 
+// NeedsServerTiming reports whether the checklist judges Server-Timing
+// metrics (its server_timing checks).
+func (c *Checklist) NeedsServerTiming() bool {
+	return slices.ContainsFunc(c.checks, func(ch check) bool { return strings.HasPrefix(ch.name, "server_timing.") })
+}
+
 // Len is the number of checks.
 func (c *Checklist) Len() int { return len(c.checks) }
 

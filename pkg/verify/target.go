@@ -102,10 +102,23 @@ func compileRoute(e config.Expectations, fallback compiledRoute, key string) (co
 // (the findings of an anonymous/logged-in pair are the only thing that
 // compares them).
 func (p *Planner) NeedsFindings(variants []probe.Variant) bool {
+	return p.anyChecklist(variants, (*Checklist).NeedsFindings)
+}
+
+// NeedsServerTiming reports whether any target the planner makes checks
+// Server-Timing metrics for one of variants; when none does and no
+// findings are judged, probes need not read Server-Timing.
+func (p *Planner) NeedsServerTiming(variants []probe.Variant) bool {
+	return p.anyChecklist(variants, (*Checklist).NeedsServerTiming)
+}
+
+// anyChecklist reports whether need holds for the checklist of one of
+// variants of any target the planner makes.
+func (p *Planner) anyChecklist(variants []probe.Variant, need func(*Checklist) bool) bool {
 	all := append([]compiledRoute{p.defaults}, p.compiled...)
 	return slices.ContainsFunc(all, func(c compiledRoute) bool {
 		t := Target{Anonymous: c.anonymous, LoggedIn: c.loggedIn}
-		return t.needsFindings(variants)
+		return slices.ContainsFunc(variants, func(v probe.Variant) bool { return need(t.Checklist(v)) })
 	})
 }
 
