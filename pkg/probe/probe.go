@@ -399,6 +399,24 @@ func (ph *phases) timing() Timing {
 // cdnControlHeaders are CDN-only cache directives, shown because they override Cache-Control at the CDN.
 var cdnControlHeaders = []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Netlify-CDN-Cache-Control", "Surrogate-Control", "Vercel-CDN-Cache-Control"}
 
+// cdnControlKeys are cdnControlHeaders as http.Header keys, made once
+// rather than for every response.
+var cdnControlKeys = func() []string {
+	keys := make([]string, len(cdnControlHeaders))
+	for i, name := range cdnControlHeaders {
+		keys[i] = http.CanonicalHeaderKey(name)
+	}
+	return keys
+}()
+
+// first is a header's first value, as http.Header.Get returns it.
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
 func (p *Prober) fill(r *Result, resp *http.Response) {
 	h := resp.Header // the response is ours alone: no copy needed
 	r.StatusCode = resp.StatusCode
@@ -415,8 +433,8 @@ func (p *Prober) fill(r *Result, resp *http.Response) {
 	r.ETag = h.Get("ETag")
 	r.LastModified = h.Get("Last-Modified")
 	r.Expires = h.Get("Expires")
-	for _, name := range cdnControlHeaders {
-		if v := h.Get(name); v != "" {
+	for i, name := range cdnControlHeaders {
+		if v := first(h[cdnControlKeys[i]]); v != "" {
 			if r.CDNCacheControl == nil {
 				r.CDNCacheControl = map[string]string{}
 			}
