@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -282,13 +283,17 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	defer collectLessOften(opts.Lookup)()
 	start := time.Now()
-	w, err := report.NewVerifyWriter(p.format, opts.IO.Out, report.VerifyOptions{
+	annotate, bar := githubAnnotator(opts.cmdDeps, p.cfgFile), verifyProgress(opts, p)
+	// The report is buffered unless a progress bar or annotations share
+	// the terminal or log with it and must keep their place beside it.
+	stdout, flush := reportBuffer(opts.IO.Out, annotate == nil && bar == nil)
+	w, err := report.NewVerifyWriter(p.format, stdout, report.VerifyOptions{
 		Style: opts.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
 	})
 	if err != nil {
 		return usageError(err)
 	}
-	out := &verifyOutput{w: w, annotate: githubAnnotator(opts.cmdDeps, p.cfgFile), bar: verifyProgress(opts, p)}
+	out := &verifyOutput{w: w, annotate: annotate, bar: bar}
 	shardLabel := ""
 	if !p.shard.Whole() {
 		shardLabel = p.shard.String()
@@ -303,6 +308,7 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	runErr := verify.Run(ctx, probe.New(p.probe), targets, verify.Options{
 		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,
 		Concurrency: opts.Concurrency, Warm: opts.Warm, Retries: opts.Retries, Interval: opts.Interval, Limiter: rateLimiter(opts.Rate),
+		Flush: flush,
 	}, out.route)
 	if out.bar != nil {
 		_ = out.bar.Finish()
@@ -310,7 +316,8 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	sum := &out.sum
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	sum.Finish()
-	if err := finishOutput("verify", func() error { return w.Close(sum) }, out.annotate, runErr); err != nil {
+	closeReport := func() error { return errors.Join(w.Close(sum), flush()) }
+	if err := finishOutput("verify", closeReport, out.annotate, runErr); err != nil {
 		return err
 	}
 	if targetErr != nil {

@@ -14,8 +14,20 @@ import (
 // all before it are ready. It stops early when ctx is cancelled or emit
 // returns an error.
 func Ordered[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, emit func(R) error) error {
+	return OrderedFlush(ctx, jobs, concurrency, work, emit, nil)
+}
+
+// OrderedFlush is Ordered that also calls flush (when not nil) whenever
+// it is about to wait for the next result: an emit that buffers its output
+// never holds any of it while the run waits, and writes what piled up at
+// once. A flush error stops the run like an emit error. What the last
+// emits buffered is the caller's to flush after it returns.
+func OrderedFlush[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, emit func(R) error, flush func() error) error {
 	if concurrency <= 0 {
 		concurrency = 8
+	}
+	if flush == nil {
+		flush = func() error { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -24,41 +36,69 @@ func Ordered[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, w
 	// waits on them in that order, so output is ordered while at most
 	// 2×concurrency results are held.
 	order := make(chan chan R, concurrency)
-	sem := make(chan struct{}, concurrency)
-	go func() {
-		defer close(order)
-		i := 0
-		for job := range jobs {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			slot := make(chan R, 1)
-			select {
-			case order <- slot:
-			case <-ctx.Done():
-				return
-			}
-			go func(i int, job J) {
-				defer func() { <-sem }()
-				slot <- work(ctx, i, job)
-			}(i, job)
-			i++
+	go feed(ctx, jobs, concurrency, work, order)
+	for {
+		slot, ok, err := receive(ctx, order, flush)
+		if err != nil {
+			return err
 		}
-	}()
-	for slot := range order {
-		var r R
-		select {
-		case r = <-slot:
-		case <-ctx.Done():
+		if !ok {
 			return ctx.Err()
+		}
+		r, _, err := receive(ctx, slot, flush)
+		if err != nil {
+			return err
 		}
 		if err := emit(r); err != nil {
 			return err
 		}
 	}
-	return ctx.Err()
+}
+
+// feed starts work for each job, at most concurrency at once, and queues
+// each job's result slot on order in input order.
+func feed[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, order chan<- chan R) {
+	defer close(order)
+	sem := make(chan struct{}, concurrency)
+	i := 0
+	for job := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		slot := make(chan R, 1)
+		select {
+		case order <- slot:
+		case <-ctx.Done():
+			return
+		}
+		go func(i int, job J) {
+			defer func() { <-sem }()
+			slot <- work(ctx, i, job)
+		}(i, job)
+		i++
+	}
+}
+
+// receive takes the next value from c, calling flush first when none is
+// ready yet. ok is false when c is closed; err is the flush's error, or
+// ctx's once it is done.
+func receive[T any](ctx context.Context, c <-chan T, flush func() error) (v T, ok bool, err error) {
+	select {
+	case v, ok = <-c:
+		return v, ok, nil
+	default:
+	}
+	if err := flush(); err != nil {
+		return v, false, err
+	}
+	select {
+	case v, ok = <-c:
+		return v, ok, nil
+	case <-ctx.Done():
+		return v, false, ctx.Err()
+	}
 }
 
 // Sleep is the pause work takes between attempts: it waits for d and

@@ -75,6 +75,10 @@ type Options struct {
 	Limiter *rate.Limiter
 	// Now is the clock freshness is judged by (tests pin it).
 	Now func() time.Time
+	// Flush, when set, is called whenever the run is about to wait for
+	// the next route's records, so an emit may buffer its output without
+	// holding any of it while nothing else is ready.
+	Flush func() error
 }
 
 // Run verifies every target and calls emit with each route's records in
@@ -87,9 +91,9 @@ func Run(ctx context.Context, p *probe.Prober, targets iter.Seq[Target], opts Op
 	if len(opts.Variants) == 0 {
 		opts.Variants = []probe.Variant{probe.Anonymous}
 	}
-	return pool.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
+	return pool.OrderedFlush(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
 		return verifyOne(ctx, p, t, opts)
-	}, emit)
+	}, emit, opts.Flush)
 }
 
 func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) RouteResult {
