@@ -49,8 +49,8 @@ func (t Target) needsFindings(variants []probe.Variant) bool {
 // path lends its owner, rollback and expectations; any other route gets the
 // defaults section's expectations, or the findings check alone.
 type Planner struct {
-	// env is the environment routes resolve against, derived once.
-	env      *target.Env
+	// resolver resolves routes against the environment, derived once.
+	resolver *target.Resolver
 	byPath   map[string]int
 	routes   []config.Route
 	compiled []compiledRoute
@@ -64,7 +64,7 @@ type compiledRoute struct {
 // NewPlanner compiles every expectation of cfg once, so per-route work is a
 // map lookup however many routes a sitemap brings.
 func NewPlanner(cfg *config.Config, env *config.Environment) (*Planner, error) {
-	p := &Planner{env: env.TargetEnv(), byPath: map[string]int{}, routes: cfg.Routes}
+	p := &Planner{resolver: target.NewResolver(env.TargetEnv()), byPath: map[string]int{}, routes: cfg.Routes}
 	var err error
 	if p.defaults, err = compileRoute(cfg.Defaults.Expect, compiledRoute{}, "defaults.expect"); err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (p *Planner) Routes() []string {
 // Target resolves one route name.
 func (p *Planner) Target(index int, route string) (Target, error) {
 	route = strings.TrimSpace(route)
-	u, err := target.Resolve(p.env, route)
+	u, err := p.resolver.Resolve(route)
 	if err != nil {
 		return Target{}, err
 	}
