@@ -55,29 +55,53 @@ func OrderedFlush[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency i
 	}
 }
 
-// feed starts work for each job, at most concurrency at once, and queues
-// each job's result slot on order in input order.
+// task is one job for a worker, with the slot its result goes to.
+type task[J, R any] struct {
+	i    int
+	job  J
+	slot chan R
+}
+
+// feed hands each job to a worker, at most concurrency at once, and queues
+// each job's result slot on order in input order. Workers are started as
+// jobs need them, up to concurrency, and serve job after job: a goroutine
+// whose stack has grown to what work needs keeps it for the next job.
 func feed[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency int, work func(context.Context, int, J) R, order chan<- chan R) {
 	defer close(order)
-	sem := make(chan struct{}, concurrency)
-	i := 0
+	tasks := make(chan task[J, R])
+	defer close(tasks)
+	workers, i := 0, 0
 	for job := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		slot := make(chan R, 1)
-		select {
-		case order <- slot:
-		case <-ctx.Done():
-			return
-		}
-		go func(i int, job J) {
-			defer func() { <-sem }()
-			slot <- work(ctx, i, job)
-		}(i, job)
+		t := task[J, R]{i: i, job: job, slot: make(chan R, 1)}
 		i++
+		select {
+		case order <- t.slot:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case tasks <- t:
+			continue
+		default:
+		}
+		if workers < concurrency {
+			workers++
+			go serve(ctx, work, t, tasks)
+			continue
+		}
+		select {
+		case tasks <- t:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// serve runs work for first and then for every task on tasks until it is
+// closed.
+func serve[J, R any](ctx context.Context, work func(context.Context, int, J) R, first task[J, R], tasks <-chan task[J, R]) {
+	for t, ok := first, true; ok; t, ok = <-tasks {
+		t.slot <- work(ctx, t.i, t.job)
 	}
 }
 
