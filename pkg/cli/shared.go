@@ -18,8 +18,8 @@ import (
 
 // checkConcurrency bounds --concurrency, the routes probed at once.
 func checkConcurrency(n int) error {
-	if n < 1 || n > 1024 {
-		return usageErrorf("--concurrency %d: expected 1 to 1024", n)
+	if n < 1 || n > probe.MaxConcurrency {
+		return usageErrorf("--concurrency %d: expected 1 to %d", n, probe.MaxConcurrency)
 	}
 	return nil
 }

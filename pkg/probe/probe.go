@@ -41,6 +41,13 @@ const (
 	DefaultMaxRedirects = 10
 	// MaxHeaderBytes caps the response header size accepted.
 	MaxHeaderBytes = 1 << 20
+	// MaxConcurrency is the most probes a command sends at once
+	// (--concurrency); each may keep its connection to a host open between
+	// probes.
+	MaxConcurrency = 1024
+	// readBufferSize is a connection's read buffer: a small page and its
+	// headers arrive in one read, and a thousand connections hold 16 MiB.
+	readBufferSize = 16 << 10
 )
 
 // DebugHeaders are vendor request headers that make CDNs report more about
@@ -141,7 +148,8 @@ func New(opts Options) *Prober {
 // NewTransport returns the transport probes use: it never adds an
 // Accept-Encoding of its own nor decodes bodies (the encoding asked for picks
 // the cache variant), and caps response headers at MaxHeaderBytes. Without
-// keepAlive every request opens a fresh connection.
+// keepAlive every request opens a fresh connection; with it, as many
+// connections to a host as probes can be in flight stay open.
 func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transport {
 	return &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
@@ -150,9 +158,10 @@ func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transpo
 		TLSHandshakeTimeout:    timeout,
 		DisableKeepAlives:      !keepAlive,
 		DisableCompression:     true,
-		MaxIdleConnsPerHost:    64,
+		MaxIdleConnsPerHost:    MaxConcurrency,
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
+		ReadBufferSize:         readBufferSize,
 		ForceAttemptHTTP2:      true,
 	}
 }
