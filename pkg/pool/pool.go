@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// aheadFactor is how many times concurrency jobs may be started past the
+// oldest one whose result has not been emitted yet.
+const aheadFactor = 4
+
 // Ordered runs work for every job with at most concurrency jobs in flight
 // and calls emit with the results in input order, as soon as each result and
 // all before it are ready. It stops early when ctx is cancelled or emit
@@ -34,8 +38,10 @@ func OrderedFlush[J, R any](ctx context.Context, jobs iter.Seq[J], concurrency i
 
 	// Each job gets a one-slot channel, queued in input order; the consumer
 	// waits on them in that order, so output is ordered while at most
-	// 2×concurrency results are held.
-	order := make(chan chan R, concurrency)
+	// aheadFactor×concurrency results are held. A slow job holds back
+	// the output of the jobs after it, not their start, until that many
+	// are queued behind it.
+	order := make(chan chan R, aheadFactor*concurrency)
 	go feed(ctx, jobs, concurrency, work, order)
 	for {
 		slot, ok, err := receive(ctx, order, flush)

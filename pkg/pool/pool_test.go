@@ -91,6 +91,43 @@ func TestOrderedStopsOnCancel(t *testing.T) {
 	}
 }
 
+// TestOrderedSlowJobDoesNotHoldBackStarts: while the first job waits, the
+// jobs after it keep starting and finishing, up to aheadFactor×concurrency
+// past it; their results then come out in order behind it.
+func TestOrderedSlowJobDoesNotHoldBackStarts(t *testing.T) {
+	const concurrency = 2
+	ahead := aheadFactor * concurrency
+	jobs := ahead + 4
+	release := make(chan struct{})
+	finished := make(chan int, jobs)
+	done := make(chan error)
+	var got []int
+	go func() {
+		done <- Ordered(context.Background(), count(jobs), concurrency, func(_ context.Context, _, job int) int {
+			if job == 0 {
+				<-release
+			}
+			finished <- job
+			return job
+		}, func(r int) error {
+			got = append(got, r)
+			return nil
+		})
+	}()
+	for range ahead - 1 {
+		if job := <-finished; job == 0 || job > ahead {
+			t.Errorf("job %d finished while job 0 waits, want only jobs 1 to %d", job, ahead)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, slices.Collect(count(jobs))) {
+		t.Errorf("results = %v, want every job in order", got)
+	}
+}
+
 // TestOrderedFlushBeforeWaiting: each job runs only once a flush lets it,
 // so the run finishes only if flush is called whenever the consumer is
 // about to wait; what was emitted is flushed in order, and what the last
