@@ -22,6 +22,16 @@ var TargetedFields = []string{
 	"Surrogate-Control",
 }
 
+// targetedKeys are TargetedFields as http.Header keys, made once rather
+// than for every response.
+var targetedKeys = func() []string {
+	keys := make([]string, len(TargetedFields))
+	for i, name := range TargetedFields {
+		keys[i] = http.CanonicalHeaderKey(name)
+	}
+	return keys
+}()
+
 // heuristicStatus lists the status codes a cache may store without explicit
 // freshness (RFC 9110 §15.1).
 var heuristicStatus = []int{200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501}
@@ -56,11 +66,12 @@ func (p policy) targeted() bool { return p.field != "Cache-Control" }
 func sharedPolicy(h http.Header) policy {
 	cc := joined(h, "Cache-Control")
 	p := policy{field: "Cache-Control", raw: cc, cc: ParseCacheControl(cc)}
-	for _, name := range TargetedFields {
-		v := joined(h, name)
-		if _, present := h[http.CanonicalHeaderKey(name)]; !present {
+	for i, name := range TargetedFields {
+		vs, present := h[targetedKeys[i]]
+		if !present {
 			continue
 		}
+		v := strings.Join(vs, ", ")
 		d := ParseCacheControl(v)
 		if d.Empty() || len(d.Invalid) > 0 {
 			// RFC 9213 §2.1: an empty or unparsable targeted field is
@@ -113,11 +124,11 @@ func (p policy) freshness(h http.Header, now time.Time) Freshness {
 	case d.NoCacheAll():
 		return Freshness{Source: f + ": no-cache (revalidated on every use)", Explicit: true}
 	case d.SMaxAge != nil:
-		return Freshness{TTLSeconds: int64(*d.SMaxAge), Source: fmt.Sprintf("%s: s-maxage=%d", f, *d.SMaxAge), Explicit: true}
+		return Freshness{TTLSeconds: int64(*d.SMaxAge), Source: f + ": s-maxage=" + strconv.Itoa(*d.SMaxAge), Explicit: true}
 	case d.invalidFor("s-maxage"):
 		return Freshness{Source: f + ": invalid s-maxage (treated as stale)", Explicit: true}
 	case d.MaxAge != nil:
-		return Freshness{TTLSeconds: int64(*d.MaxAge), Source: fmt.Sprintf("%s: max-age=%d", f, *d.MaxAge), Explicit: true}
+		return Freshness{TTLSeconds: int64(*d.MaxAge), Source: f + ": max-age=" + strconv.Itoa(*d.MaxAge), Explicit: true}
 	case d.invalidFor("max-age"):
 		return Freshness{Source: f + ": invalid max-age (treated as stale)", Explicit: true}
 	}

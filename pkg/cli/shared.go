@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,8 +18,8 @@ import (
 
 // checkConcurrency bounds --concurrency, the routes probed at once.
 func checkConcurrency(n int) error {
-	if n < 1 || n > 1024 {
-		return usageErrorf("--concurrency %d: expected 1 to 1024", n)
+	if n < 1 || n > probe.MaxConcurrency {
+		return usageErrorf("--concurrency %d: expected 1 to %d", n, probe.MaxConcurrency)
 	}
 	return nil
 }
@@ -36,6 +38,18 @@ func rateLimiter(perSecond float64) *rate.Limiter {
 		return nil
 	}
 	return rate.NewLimiter(rate.Limit(perSecond), 1)
+}
+
+// reportBuffer returns where a run writes its report: through a buffer
+// when buffered, with the flush that writes out what it holds, which the
+// run calls whenever it waits for more results and once at the end;
+// otherwise out itself, with a flush that does nothing.
+func reportBuffer(out io.Writer, buffered bool) (io.Writer, func() error) {
+	if !buffered {
+		return out, func() error { return nil }
+	}
+	b := bufio.NewWriterSize(out, 64<<10)
+	return b, b.Flush
 }
 
 // githubAnnotator writes GitHub Actions annotations (failed checks, drift)

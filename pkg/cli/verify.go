@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -170,8 +172,11 @@ func planVerify(ctx context.Context, opts *VerifyOptions) (*verifyPlan, error) {
 	if p.total == 0 && p.shard.Whole() {
 		return nil, usageErrorf("verify: no routes (expected routes in %s, --routes FILE or --sitemap URL)", orDash(cfg.File))
 	}
-	// Bodies are hashed only for the findings that compare them.
-	if p.probe, err = opts.proberOptions(env, probe.Options{KeepAlive: !opts.Fresh, NoBodyHash: !p.planner.NeedsFindings(p.variants)}, nil, opts.CacheHeaders); err != nil {
+	// Bodies are hashed only for the findings that compare them, and
+	// Server-Timing is read only for the checks and findings that judge it.
+	findings := p.planner.NeedsFindings(p.variants)
+	base := probe.Options{KeepAlive: !opts.Fresh, NoBodyHash: !findings, NoServerTiming: !findings && !p.planner.NeedsServerTiming(p.variants)}
+	if p.probe, err = opts.proberOptions(env, base, nil, opts.CacheHeaders); err != nil {
 		return nil, err
 	}
 	return p, checkHostHeader(p.probe, env, p.session)
@@ -276,14 +281,19 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 }
 
 func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
+	defer collectLessOften(opts.Lookup)()
 	start := time.Now()
-	w, err := report.NewVerifyWriter(p.format, opts.IO.Out, report.VerifyOptions{
+	annotate, bar := githubAnnotator(opts.cmdDeps, p.cfgFile), verifyProgress(opts, p)
+	// The report is buffered unless a progress bar or annotations share
+	// the terminal or log with it and must keep their place beside it.
+	stdout, flush := reportBuffer(opts.IO.Out, annotate == nil && bar == nil)
+	w, err := report.NewVerifyWriter(p.format, stdout, report.VerifyOptions{
 		Style: opts.Style(), Env: p.env.Name, RouteWidth: p.width, Timestamp: start,
 	})
 	if err != nil {
 		return usageError(err)
 	}
-	out := &verifyOutput{w: w, annotate: githubAnnotator(opts.cmdDeps, p.cfgFile), bar: verifyProgress(opts, p)}
+	out := &verifyOutput{w: w, annotate: annotate, bar: bar}
 	shardLabel := ""
 	if !p.shard.Whole() {
 		shardLabel = p.shard.String()
@@ -298,6 +308,7 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	runErr := verify.Run(ctx, probe.New(p.probe), targets, verify.Options{
 		Env: p.env.Name, Shard: shardLabel, Variants: p.variants, Session: p.session,
 		Concurrency: opts.Concurrency, Warm: opts.Warm, Retries: opts.Retries, Interval: opts.Interval, Limiter: rateLimiter(opts.Rate),
+		Flush: flush,
 	}, out.route)
 	if out.bar != nil {
 		_ = out.bar.Finish()
@@ -305,7 +316,8 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 	sum := &out.sum
 	sum.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	sum.Finish()
-	if err := finishOutput("verify", func() error { return w.Close(sum) }, out.annotate, runErr); err != nil {
+	closeReport := func() error { return errors.Join(w.Close(sum), flush()) }
+	if err := finishOutput("verify", closeReport, out.annotate, runErr); err != nil {
 		return err
 	}
 	if targetErr != nil {
@@ -313,6 +325,24 @@ func runVerify(ctx context.Context, opts *VerifyOptions, p *verifyPlan) error {
 		return fmt.Errorf("%w (--routes %s changed after it was checked; the run stopped there)", targetErr, opts.Routes)
 	}
 	return verdict("verify", sum)
+}
+
+// probeRunGCPercent is the garbage collector's target while many routes
+// are probed: the live heap stays at a few MB however many routes there are
+// (results stream out as they are ready), while every probe leaves
+// short-lived garbage behind (response headers, records, encoded lines), so
+// a collection when the heap has grown by 4× its live size rather than 1×
+// costs a few MB and saves most collections.
+const probeRunGCPercent = 400
+
+// collectLessOften sets probeRunGCPercent unless GOGC says otherwise, and
+// returns what restores the previous target.
+func collectLessOften(lookup config.Lookup) func() {
+	if _, set := lookup("GOGC"); set {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(probeRunGCPercent)
+	return func() { debug.SetGCPercent(prev) }
 }
 
 // verifyProgress is the progress bar on stderr, nil unless both stdout and

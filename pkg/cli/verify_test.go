@@ -7,10 +7,12 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/stacktest"
+	"github.com/cachectl/cachectl/pkg/config"
 )
 
 // junitDoc is the JUnit XML schema's shape, decoded independently of the writer.
@@ -276,5 +278,25 @@ func TestVerifySampleAbsurdIsRefused(t *testing.T) {
 	code, out, stderr := run(t, nil, "verify", "--config", cfg, "--env", "nosession", "--sample", "10000000", "-o", "jsonl")
 	if code == ExitUsage || code == ExitOperational || out == "" {
 		t.Fatalf("--sample 10000000: exit %d: %s%s", code, out, stderr)
+	}
+}
+
+// TestCollectLessOften: verify collects garbage less often while it runs,
+// puts the previous target back afterwards, and leaves a GOGC the user set
+// alone.
+func TestCollectLessOften(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	restore := collectLessOften(config.EnvironFromMap(nil).Lookup)
+	if got := debug.SetGCPercent(probeRunGCPercent); got != probeRunGCPercent {
+		t.Errorf("GC percent during the run = %d, want %d", got, probeRunGCPercent)
+	}
+	restore()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent after the run = %d, want 100 again", got)
+	}
+	collectLessOften(config.EnvironFromMap(map[string]string{"GOGC": "50"}).Lookup)()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent with GOGC set = %d, want it left at 100", got)
 	}
 }

@@ -87,7 +87,9 @@ func (o Options) withDefaults() Options {
 
 func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Options) Group {
 	g := Group{Index: i, URL: job.URL}
-	last := map[probe.Variant]int{}
+	if opts.Until == "" {
+		g.Probes = make([]probe.Result, 0, len(job.Variants)*opts.Repeat)
+	}
 	for _, v := range job.Variants {
 		reached := false
 		deadline := time.Now().Add(opts.Wait)
@@ -106,7 +108,6 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 				r.Findings = analyze.Findings(&r)
 			}
 			g.Probes = append(g.Probes, r)
-			last[v] = len(g.Probes) - 1
 			if ctx.Err() != nil {
 				break
 			}
@@ -133,7 +134,7 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 		}
 	}
 	if !opts.NoFindings {
-		pairFindings(&g, last)
+		pairFindings(&g)
 	}
 	for i := range g.Probes {
 		if g.Probes[i].Findings == nil {
@@ -144,13 +145,22 @@ func inspectOne(ctx context.Context, p *probe.Prober, i int, job Job, opts Optio
 }
 
 // pairFindings replaces the findings of the last anonymous and the last
-// logged-in probe (last holds their indexes) with the pair's, which
-// compare the two.
-func pairFindings(g *Group, last map[probe.Variant]int) {
-	ai, aok := last[probe.Anonymous]
-	li, lok := last[probe.LoggedIn]
+// logged-in probe with the pair's, which compare the two.
+func pairFindings(g *Group) {
+	ai, aok := g.Last(probe.Anonymous)
+	li, lok := g.Last(probe.LoggedIn)
 	if aok && lok {
 		af, lf := analyze.Pair(&g.Probes[ai], &g.Probes[li])
 		g.Probes[ai].Findings, g.Probes[li].Findings = af, lf
 	}
+}
+
+// Last returns the index in Probes of the last probe of variant v.
+func (g *Group) Last(v probe.Variant) (int, bool) {
+	for i := len(g.Probes) - 1; i >= 0; i-- {
+		if g.Probes[i].Variant == v {
+			return i, true
+		}
+	}
+	return 0, false
 }

@@ -91,6 +91,90 @@ func TestOrderedStopsOnCancel(t *testing.T) {
 	}
 }
 
+// TestOrderedSlowJobDoesNotHoldBackStarts: while the first job waits, the
+// jobs after it keep starting and finishing, up to aheadFactor×concurrency
+// past it; their results then come out in order behind it.
+func TestOrderedSlowJobDoesNotHoldBackStarts(t *testing.T) {
+	const concurrency = 2
+	ahead := aheadFactor * concurrency
+	jobs := ahead + 4
+	release := make(chan struct{})
+	finished := make(chan int, jobs)
+	done := make(chan error)
+	var got []int
+	go func() {
+		done <- Ordered(context.Background(), count(jobs), concurrency, func(_ context.Context, _, job int) int {
+			if job == 0 {
+				<-release
+			}
+			finished <- job
+			return job
+		}, func(r int) error {
+			got = append(got, r)
+			return nil
+		})
+	}()
+	for range ahead - 1 {
+		if job := <-finished; job == 0 || job > ahead {
+			t.Errorf("job %d finished while job 0 waits, want only jobs 1 to %d", job, ahead)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, slices.Collect(count(jobs))) {
+		t.Errorf("results = %v, want every job in order", got)
+	}
+}
+
+// TestOrderedFlushBeforeWaiting: each job runs only once a flush lets it,
+// so the run finishes only if flush is called whenever the consumer is
+// about to wait; what was emitted is flushed in order, and what the last
+// emits buffered is left to the caller.
+func TestOrderedFlushBeforeWaiting(t *testing.T) {
+	const jobs = 20
+	gates := make([]chan struct{}, jobs)
+	for i := range gates {
+		gates[i] = make(chan struct{})
+	}
+	opened := 0
+	var pending, flushed []int
+	err := OrderedFlush(context.Background(), count(jobs), 4, func(_ context.Context, _, job int) int {
+		<-gates[job]
+		return job
+	}, func(r int) error {
+		pending = append(pending, r)
+		return nil
+	}, func() error {
+		flushed, pending = append(flushed, pending...), nil
+		if opened < jobs {
+			close(gates[opened])
+			opened++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(flushed, pending...); !slices.Equal(got, slices.Collect(count(jobs))) {
+		t.Errorf("flushed %v then left %v, want every job in order", flushed, pending)
+	}
+}
+
+// TestOrderedFlushErrorStops: the jobs never finish on their own, so the
+// consumer waits, flushes first, and the flush's error ends the run.
+func TestOrderedFlushErrorStops(t *testing.T) {
+	stop := errors.New("stop")
+	err := OrderedFlush(context.Background(), count(10), 2, func(ctx context.Context, _, job int) int {
+		<-ctx.Done()
+		return job
+	}, func(int) error { return nil }, func() error { return stop })
+	if !errors.Is(err, stop) {
+		t.Errorf("err = %v, want %v", err, stop)
+	}
+}
+
 func TestSleep(t *testing.T) {
 	if !Sleep(context.Background(), time.Millisecond) {
 		t.Error("Sleep on a live context = false, want true")

@@ -41,6 +41,13 @@ const (
 	DefaultMaxRedirects = 10
 	// MaxHeaderBytes caps the response header size accepted.
 	MaxHeaderBytes = 1 << 20
+	// MaxConcurrency is the most probes a command sends at once
+	// (--concurrency); each may keep its connection to a host open between
+	// probes.
+	MaxConcurrency = 1024
+	// readBufferSize is a connection's read buffer: a small page and its
+	// headers arrive in one read, and a thousand connections hold 16 MiB.
+	readBufferSize = 16 << 10
 )
 
 // DebugHeaders are vendor request headers that make CDNs report more about
@@ -84,6 +91,9 @@ type Options struct {
 	// NoBodyHash reads bodies without hashing them (BodySHA256 stays
 	// empty), for callers that compare no bodies.
 	NoBodyHash bool
+	// NoServerTiming leaves ServerTiming and ServerTimingProblems empty,
+	// for callers that judge neither the metrics nor the findings.
+	NoServerTiming bool
 	// Insecure skips TLS verification.
 	Insecure bool
 	// Transport replaces the default transport (tests).
@@ -97,6 +107,10 @@ type Prober struct {
 	// shown are the request headers every probe sends, for display; the
 	// anonymous variant's results share this map.
 	shown map[string]string
+	// header is the request header every probe sends, built once; each
+	// request gets its own map sharing these value slices, which nothing
+	// changes in place.
+	header http.Header
 }
 
 // New returns a Prober.
@@ -126,7 +140,7 @@ func New(opts Options) *Prober {
 	if t == nil {
 		t = NewTransport(opts.Timeout, opts.KeepAlive, opts.Insecure)
 	}
-	p := &Prober{opts: opts, transport: t}
+	p := &Prober{opts: opts, transport: t, header: sentHeader(opts)}
 	p.shown = p.requestHeaders()
 	return p
 }
@@ -134,7 +148,8 @@ func New(opts Options) *Prober {
 // NewTransport returns the transport probes use: it never adds an
 // Accept-Encoding of its own nor decodes bodies (the encoding asked for picks
 // the cache variant), and caps response headers at MaxHeaderBytes. Without
-// keepAlive every request opens a fresh connection.
+// keepAlive every request opens a fresh connection; with it, as many
+// connections to a host as probes can be in flight stay open.
 func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transport {
 	return &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
@@ -143,9 +158,10 @@ func NewTransport(timeout time.Duration, keepAlive, insecure bool) *http.Transpo
 		TLSHandshakeTimeout:    timeout,
 		DisableKeepAlives:      !keepAlive,
 		DisableCompression:     true,
-		MaxIdleConnsPerHost:    64,
+		MaxIdleConnsPerHost:    MaxConcurrency,
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
+		ReadBufferSize:         readBufferSize,
 		ForceAttemptHTTP2:      true,
 	}
 }
@@ -175,7 +191,7 @@ func (p *Prober) WithHeader(h map[string]string) *Prober {
 			o.Header.Set(name, v)
 		}
 	}
-	return &Prober{opts: o, transport: p.transport}
+	return &Prober{opts: o, transport: p.transport, header: sentHeader(o)}
 }
 
 // RequestHeaders returns the request headers every probe sends that shape the
@@ -275,8 +291,9 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, variant Variant, sess
 }
 
 // final records the final response of a probe started at start: its
-// headers, its body (read, counted and hashed), the total time and its
-// Server-Timing, which may come as a trailer after the body.
+// headers, its body (read, counted and hashed unless NoBodyHash), the total
+// time and, unless NoServerTiming, its Server-Timing, which may come as a
+// trailer after the body.
 func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, start time.Time) {
 	p.fill(r, resp)
 	n, sum, err := readBody(resp.Body, p.opts.BodyLimit, p.opts.NoBodyHash)
@@ -284,66 +301,130 @@ func (p *Prober) final(ctx context.Context, r *Result, resp *http.Response, star
 	r.BodyBytes = n
 	r.BodySHA256 = sum
 	r.Timing.Total = ms(time.Since(start))
-	r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	if !p.opts.NoServerTiming {
+		r.ServerTiming, r.ServerTimingProblems = servertiming.FromHeader(resp.Header, resp.Trailer)
+	}
 	if err != nil {
 		r.Error = "reading body: " + DescribeError(ctx, err, p.opts.Timeout)
 	}
 }
 
 func (p *Prober) do(ctx context.Context, u *url.URL, withCookie bool, sess *Session) (*http.Response, Timing, error) {
-	var (
-		t                                        Timing
-		start                                    = time.Now()
-		dnsStart, connStart, tlsStart            time.Time
-		dnsDone, connDone, tlsDone, gotFirstByte time.Duration
-		// With keep-alive the transport may finish a dial it started for
-		// this request in the background after another idle connection
-		// served it, so the callbacks race with the read below.
-		mu sync.Mutex
-	)
-	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
-	trace := &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { locked(func() { dnsStart = time.Now() }) },
-		DNSDone:              func(httptrace.DNSDoneInfo) { locked(func() { dnsDone = time.Since(dnsStart) }) },
-		ConnectStart:         func(string, string) { locked(func() { connStart = time.Now() }) },
-		ConnectDone:          func(string, string, error) { locked(func() { connDone = time.Since(connStart) }) },
-		TLSHandshakeStart:    func() { locked(func() { tlsStart = time.Now() }) },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { locked(func() { tlsDone = time.Since(tlsStart) }) },
-		GotFirstResponseByte: func() { locked(func() { gotFirstByte = time.Since(start) }) },
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), p.opts.Method, u.String(), nil)
+	ph := newPhases()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, &ph.trace), p.opts.Method, "", nil)
 	if err != nil {
-		return nil, t, err
+		return nil, Timing{}, err
 	}
-	for k, vs := range p.opts.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
+	req.URL, req.Host = requestURL(u)
+	req.Header = make(http.Header, len(p.header)+1)
+	maps.Copy(req.Header, p.header)
 	if host := p.opts.Header.Get("Host"); host != "" {
 		req.Host = host
-	}
-	req.Header.Set("Accept", p.opts.Accept)
-	req.Header.Set("Accept-Encoding", p.opts.AcceptEncoding)
-	req.Header.Set("User-Agent", p.opts.UserAgent)
-	if p.opts.DebugHeaders {
-		for k, v := range DebugHeaders {
-			req.Header.Set(k, v)
-		}
 	}
 	if withCookie && sess != nil {
 		req.AddCookie(&http.Cookie{Name: sess.Cookie, Value: sess.Value.Reveal()})
 	}
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		return nil, t, err
+		return nil, Timing{}, err
 	}
-	locked(func() { t.DNS, t.Connect, t.TLS, t.TTFB = ms(dnsDone), ms(connDone), ms(tlsDone), ms(gotFirstByte) })
-	return resp, t, nil
+	return resp, ph.timing(), nil
+}
+
+// requestURL is the URL and Host a request for u is sent with: u itself,
+// or a copy without the empty port of a host such as "example.com:".
+func requestURL(u *url.URL) (*url.URL, string) {
+	if host, ok := strings.CutSuffix(u.Host, ":"); ok {
+		c := *u
+		c.Host = host
+		return &c, host
+	}
+	return u, u.Host
+}
+
+// sentHeader is the request header every probe with opts sends: the extra
+// headers, then the browser-like defaults and the debug headers over them.
+func sentHeader(opts Options) http.Header {
+	h := http.Header{}
+	for k, vs := range opts.Header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.Set("Accept", opts.Accept)
+	h.Set("Accept-Encoding", opts.AcceptEncoding)
+	h.Set("User-Agent", opts.UserAgent)
+	if opts.DebugHeaders {
+		for k, v := range DebugHeaders {
+			h.Set(k, v)
+		}
+	}
+	return h
+}
+
+// phases records the phases of one request through its ClientTrace. With
+// keep-alive the transport may finish a dial it started for this request
+// in the background after another idle connection served it, so the
+// callbacks race with the read after RoundTrip: mu guards every field.
+type phases struct {
+	mu                                   sync.Mutex
+	start, dnsStart, connStart, tlsStart time.Time
+	dns, connect, tls, ttfb              time.Duration
+	trace                                httptrace.ClientTrace
+}
+
+func newPhases() *phases {
+	ph := &phases{start: time.Now()}
+	ph.trace = httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { ph.mark(&ph.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { ph.since(&ph.dns, &ph.dnsStart) },
+		ConnectStart:         func(string, string) { ph.mark(&ph.connStart) },
+		ConnectDone:          func(string, string, error) { ph.since(&ph.connect, &ph.connStart) },
+		TLSHandshakeStart:    func() { ph.mark(&ph.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { ph.since(&ph.tls, &ph.tlsStart) },
+		GotFirstResponseByte: func() { ph.since(&ph.ttfb, &ph.start) },
+	}
+	return ph
+}
+
+func (ph *phases) mark(t *time.Time) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	*t = time.Now()
+}
+
+func (ph *phases) since(d *time.Duration, t *time.Time) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	*d = time.Since(*t)
+}
+
+func (ph *phases) timing() Timing {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return Timing{DNS: ms(ph.dns), Connect: ms(ph.connect), TLS: ms(ph.tls), TTFB: ms(ph.ttfb)}
 }
 
 // cdnControlHeaders are CDN-only cache directives, shown because they override Cache-Control at the CDN.
 var cdnControlHeaders = []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Netlify-CDN-Cache-Control", "Surrogate-Control", "Vercel-CDN-Cache-Control"}
+
+// cdnControlKeys are cdnControlHeaders as http.Header keys, made once
+// rather than for every response.
+var cdnControlKeys = func() []string {
+	keys := make([]string, len(cdnControlHeaders))
+	for i, name := range cdnControlHeaders {
+		keys[i] = http.CanonicalHeaderKey(name)
+	}
+	return keys
+}()
+
+// first is a header's first value, as http.Header.Get returns it.
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
 
 func (p *Prober) fill(r *Result, resp *http.Response) {
 	h := resp.Header // the response is ours alone: no copy needed
@@ -361,8 +442,8 @@ func (p *Prober) fill(r *Result, resp *http.Response) {
 	r.ETag = h.Get("ETag")
 	r.LastModified = h.Get("Last-Modified")
 	r.Expires = h.Get("Expires")
-	for _, name := range cdnControlHeaders {
-		if v := h.Get(name); v != "" {
+	for i, name := range cdnControlHeaders {
+		if v := first(h[cdnControlKeys[i]]); v != "" {
 			if r.CDNCacheControl == nil {
 				r.CDNCacheControl = map[string]string{}
 			}

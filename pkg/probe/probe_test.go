@@ -425,6 +425,17 @@ func TestNoBodyHashStillReadsTheBody(t *testing.T) {
 	}
 }
 
+func TestNoServerTimingLeavesItUnread(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server-Timing", "db;dur=12, broken;dur")
+	}))
+	defer srv.Close()
+	r := New(Options{NoServerTiming: true}).Probe(context.Background(), srv.URL, Anonymous, nil)
+	if r.Error != "" || r.ServerTiming != nil || r.ServerTimingProblems != nil {
+		t.Errorf("server timing %v, problems %v, error %q; want none read", r.ServerTiming, r.ServerTimingProblems, r.Error)
+	}
+}
+
 // TestRequestHeadersAreNotShared: the anonymous results of a prober may
 // share its map of request headers, but a logged-in result's Cookie never
 // shows up in another result, nor in RequestHeaders.

@@ -2,10 +2,10 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,28 +61,64 @@ func junitName(cmd, env string) string {
 }
 
 // verifyJSONL writes a route's lines with one write: thousands of routes
-// should not cost a system call per check.
+// should not cost a system call per check. A line is what encoding/json
+// writes for the record (without HTML escaping), appended field by field.
 type verifyJSONL struct {
 	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
+	buf []byte
 }
 
 func newVerifyJSONL(w io.Writer) *verifyJSONL {
-	j := &verifyJSONL{w: w}
-	j.enc = newEncoder(&j.buf)
-	return j
+	return &verifyJSONL{w: w}
 }
 
 func (j *verifyJSONL) Route(recs []verify.Record) error {
-	j.buf.Reset()
+	j.buf = j.buf[:0]
 	for i := range recs {
-		if err := j.enc.Encode(&recs[i]); err != nil {
+		var err error
+		if j.buf, err = appendRecordLine(j.buf, &recs[i]); err != nil {
 			return err
 		}
 	}
-	_, err := j.w.Write(j.buf.Bytes())
+	_, err := j.w.Write(j.buf)
 	return err
+}
+
+// appendRecordLine appends r's jsonl line to b. A duration that is not a
+// finite number, which JSON cannot carry, is refused as encoding/json
+// refuses it.
+func appendRecordLine(b []byte, r *verify.Record) ([]byte, error) {
+	if !finite(r.Probe.TTFBMs) || !finite(r.Probe.TotalMs) {
+		var line bytes.Buffer
+		err := newEncoder(&line).Encode(r)
+		return append(b, line.Bytes()...), err
+	}
+	b = appendField(b, `{"route":`, r.Route)
+	b = appendField(b, `,"variant":`, string(r.Variant))
+	b = appendField(b, `,"check":`, r.Check)
+	b = strconv.AppendBool(append(b, `,"passed":`...), r.Passed)
+	b = appendField(b, `,"expected":`, r.Expected)
+	b = appendField(b, `,"actual":`, r.Actual)
+	b = appendField(b, `,"owner":`, r.Owner)
+	b = appendField(b, `,"rollback":`, r.Rollback)
+	b = appendField(b, `,"url":`, r.URL)
+	if r.Env != "" {
+		b = appendField(b, `,"env":`, r.Env)
+	}
+	if r.Shard != "" {
+		b = appendField(b, `,"shard":`, r.Shard)
+	}
+	b = strconv.AppendInt(append(b, `,"index":`...), int64(r.Index), 10)
+	b = strconv.AppendInt(append(b, `,"attempts":`...), int64(r.Attempts), 10)
+	p := &r.Probe
+	b = strconv.AppendInt(append(b, `,"probe":{"status_code":`...), int64(p.StatusCode), 10)
+	b = appendField(b, `,"cache":`, string(p.Cache))
+	b = appendJSONFloat(append(b, `,"ttfb_ms":`...), p.TTFBMs)
+	b = appendJSONFloat(append(b, `,"total_ms":`...), p.TotalMs)
+	if p.Error != "" {
+		b = appendField(b, `,"error":`, p.Error)
+	}
+	return append(b, "}}\n"...), nil
 }
 
 func (j *verifyJSONL) Close(*verify.Summary) error { return nil }

@@ -30,12 +30,35 @@ type Env struct {
 // https with a host and without credentials. The fragment is dropped. A path
 // needs an environment (env may be nil for full URLs).
 func Resolve(env *Env, raw string) (string, error) {
+	return NewResolver(env).Resolve(raw)
+}
+
+// Resolver resolves names against one environment as Resolve does, with
+// the base URL parsed once for all of them.
+type Resolver struct {
+	env  *Env
+	base *url.URL
+	// baseErr says why the base URL cannot be parsed.
+	baseErr error
+}
+
+// NewResolver returns a Resolver for env (nil for full URLs only).
+func NewResolver(env *Env) *Resolver {
+	r := &Resolver{env: env}
+	if env != nil && env.BaseURL != "" {
+		r.base, r.baseErr = url.Parse(env.BaseURL)
+	}
+	return r
+}
+
+// Resolve is the package's Resolve against the resolver's environment.
+func (r *Resolver) Resolve(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", fmt.Errorf("empty target (expected a URL such as https://www.example.com/a or a path such as /a)")
 	}
 	if strings.HasPrefix(raw, "/") {
-		return resolvePath(env, raw)
+		return r.resolvePath(raw)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -63,7 +86,7 @@ func Resolve(env *Env, raw string) (string, error) {
 // full URL goes to Normalize alone, whose checks include Resolve's.
 func Canonical(env *Env, raw string) (string, error) {
 	if s := strings.TrimSpace(raw); strings.HasPrefix(s, "/") {
-		u, err := resolvePath(env, s)
+		u, err := NewResolver(env).resolvePath(s)
 		if err != nil {
 			return "", err
 		}
@@ -73,7 +96,8 @@ func Canonical(env *Env, raw string) (string, error) {
 }
 
 // resolvePath joins a path starting with "/" to env's base URL.
-func resolvePath(env *Env, path string) (string, error) {
+func (r *Resolver) resolvePath(path string) (string, error) {
+	env := r.env
 	if env == nil {
 		return "", fmt.Errorf("%s is a path but no environment was chosen (expected --env NAME with a base_url, or a full URL): %w", path, ErrNoEnvironment)
 	}
@@ -83,10 +107,10 @@ func resolvePath(env *Env, path string) (string, error) {
 	if env.BaseURL == "" {
 		return "", fmt.Errorf("%s is a path but environment %q has no base_url (expected a base_url in the config, or a full URL)", path, env.Name)
 	}
-	base, err := url.Parse(env.BaseURL)
-	if err != nil {
-		return "", fmt.Errorf("environment %q has an invalid base_url %q: %w", env.Name, env.BaseURL, err)
+	if r.baseErr != nil {
+		return "", fmt.Errorf("environment %q has an invalid base_url %q: %w", env.Name, env.BaseURL, r.baseErr)
 	}
+	base := r.base
 	ref, err := url.Parse(path)
 	if err != nil {
 		return "", fmt.Errorf("invalid path %q: %w", path, err)

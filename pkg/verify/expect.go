@@ -78,8 +78,9 @@ func Compile(e *config.Expectation) (*Checklist, error) {
 	var cl Checklist
 	if e.Status != nil {
 		want := *e.Status
+		expected := strconv.Itoa(want)
 		cl.add(CheckStatus, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			return r.StatusCode == want, strconv.Itoa(want), strconv.Itoa(r.StatusCode)
+			return r.StatusCode == want, expected, strconv.Itoa(r.StatusCode)
 		})
 	}
 	if err := cl.addCache(e.Cache); err != nil {
@@ -159,22 +160,25 @@ func (c *Checklist) addDirectives(e *config.Expectation) {
 func (c *Checklist) addLimits(e *config.Expectation) {
 	if e.MinMaxAge != nil {
 		lo := *e.MinMaxAge
+		expected := fmt.Sprintf("shared-cache lifetime ≥ %d s", lo)
 		c.add(CheckMinMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
 			f := analyze.SharedFreshness(r.Header, now)
-			return f.TTLSeconds >= lo, fmt.Sprintf("shared-cache lifetime ≥ %d s", lo), describeFreshness(f)
+			return f.TTLSeconds >= lo, expected, describeFreshness(f)
 		})
 	}
 	if e.MaxMaxAge != nil {
 		hi := *e.MaxMaxAge
+		expected := fmt.Sprintf("shared-cache lifetime ≤ %d s", hi)
 		c.add(CheckMaxMaxAge, func(r *probe.Result, now time.Time) (bool, string, string) {
 			f := analyze.SharedFreshness(r.Header, now)
-			return f.TTLSeconds <= hi, fmt.Sprintf("shared-cache lifetime ≤ %d s", hi), describeFreshness(f)
+			return f.TTLSeconds <= hi, expected, describeFreshness(f)
 		})
 	}
 	if e.MaxTTFBMs != nil {
 		limit := *e.MaxTTFBMs
+		expected := "TTFB ≤ " + formatMS(limit)
 		c.add(CheckMaxTTFB, func(r *probe.Result, _ time.Time) (bool, string, string) {
-			return r.Timing.TTFB <= limit, "TTFB ≤ " + formatMS(limit), formatMS(r.Timing.TTFB)
+			return r.Timing.TTFB <= limit, expected, formatMS(r.Timing.TTFB)
 		})
 	}
 }
@@ -267,6 +271,15 @@ func (c *Checklist) NeedsFindings() bool {
 	return slices.ContainsFunc(c.checks, func(ch check) bool { return ch.name == CheckFindings })
 }
 
+// NeedsServerTiming reports whether the checklist judges Server-Timing
+// metrics (its server_timing checks).
+func (c *Checklist) NeedsServerTiming() bool {
+	return slices.ContainsFunc(c.checks, func(ch check) bool { return strings.HasPrefix(ch.name, "server_timing.") })
+}
+
+// Len is the number of checks.
+func (c *Checklist) Len() int { return len(c.checks) }
+
 // Names lists the checks in evaluation order.
 func (c *Checklist) Names() []string {
 	names := make([]string, len(c.checks))
@@ -318,11 +331,10 @@ func describeCache(c cachestatus.Result) string {
 	if c.Source == "" {
 		return string(c.Status) + " (no cache status header)"
 	}
-	raw := c.Raw
-	if raw == "" {
-		return fmt.Sprintf("%s (%s)", c.Status, c.Source)
+	if c.Raw == "" {
+		return string(c.Status) + " (" + c.Source + ")"
 	}
-	return fmt.Sprintf("%s (%s: %s)", c.Status, c.Source, raw)
+	return string(c.Status) + " (" + c.Source + ": " + c.Raw + ")"
 }
 
 func directiveExpectation(name string, want bool) string {
@@ -340,7 +352,7 @@ func describeCacheControl(v string) string {
 }
 
 func describeFreshness(f analyze.Freshness) string {
-	return fmt.Sprintf("%d s (%s)", f.TTLSeconds, f.Source)
+	return strconv.FormatInt(f.TTLSeconds, 10) + " s (" + f.Source + ")"
 }
 
 func describeHeader(name, v string, ok bool) string {

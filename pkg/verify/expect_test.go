@@ -204,31 +204,40 @@ func TestCompileErrors(t *testing.T) {
 
 // TestNeedsFindings: only a findings check (fail_on_findings, or the check
 // a route without expectations gets) makes probes worth analyzing, and
-// only for the variants probed.
+// only a server_timing expectation makes Server-Timing worth reading for
+// the checks; either only for the variants probed.
 func TestNeedsFindings(t *testing.T) {
 	withFindings := &config.Expectation{FailOnFindings: "warn"}
 	without := &config.Expectation{Status: ptr(200)}
+	timed := &config.Expectation{ServerTiming: map[string]config.ServerTimingExpect{"db": {MaxMs: ptr(50.0)}}}
+	both := []probe.Variant{probe.Anonymous, probe.LoggedIn}
 	for _, tt := range []struct {
-		name     string
-		cfg      config.Config
-		variants []probe.Variant
-		want     bool
+		name                    string
+		cfg                     config.Config
+		variants                []probe.Variant
+		wantFindings, wantTimed bool
 	}{
-		{"no expectations anywhere", config.Config{}, []probe.Variant{probe.Anonymous}, true},
-		{"defaults without findings", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous}, false},
-		{"the logged-in default counts only when probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous, probe.LoggedIn}, true},
+		{"no expectations anywhere", config.Config{}, []probe.Variant{probe.Anonymous}, true, false},
+		{"defaults without findings", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, []probe.Variant{probe.Anonymous}, false, false},
+		{"the logged-in default counts only when probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}}}, both, true, false},
 		{"one route with fail_on_findings", config.Config{
 			Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without}},
 			Routes:   []config.Route{{Path: "/a", Expect: config.Expectations{Anonymous: withFindings}}},
-		}, []probe.Variant{probe.Anonymous}, true},
+		}, []probe.Variant{probe.Anonymous}, true, false},
+		{"anonymous server_timing", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: timed}}}, []probe.Variant{probe.Anonymous}, false, true},
+		{"logged-in server_timing, not probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without, LoggedIn: timed}}}, []probe.Variant{probe.Anonymous}, false, false},
+		{"logged-in server_timing, probed", config.Config{Defaults: config.Defaults{Expect: config.Expectations{Anonymous: without, LoggedIn: timed}}}, both, false, true},
 	} {
 		env := &config.Environment{Name: "local", BaseURL: "https://www.example.com"}
 		p, err := NewPlanner(&tt.cfg, env)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.NeedsFindings(tt.variants); got != tt.want {
-			t.Errorf("%s: NeedsFindings = %v, want %v", tt.name, got, tt.want)
+		if got := p.NeedsFindings(tt.variants); got != tt.wantFindings {
+			t.Errorf("%s: NeedsFindings = %v, want %v", tt.name, got, tt.wantFindings)
+		}
+		if got := p.NeedsServerTiming(tt.variants); got != tt.wantTimed {
+			t.Errorf("%s: NeedsServerTiming = %v, want %v", tt.name, got, tt.wantTimed)
 		}
 	}
 }

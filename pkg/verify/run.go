@@ -75,6 +75,10 @@ type Options struct {
 	Limiter *rate.Limiter
 	// Now is the clock freshness is judged by (tests pin it).
 	Now func() time.Time
+	// Flush, when set, is called whenever the run is about to wait for
+	// the next route's records, so an emit may buffer its output without
+	// holding any of it while nothing else is ready.
+	Flush func() error
 }
 
 // Run verifies every target and calls emit with each route's records in
@@ -87,9 +91,9 @@ func Run(ctx context.Context, p *probe.Prober, targets iter.Seq[Target], opts Op
 	if len(opts.Variants) == 0 {
 		opts.Variants = []probe.Variant{probe.Anonymous}
 	}
-	return pool.Ordered(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
+	return pool.OrderedFlush(ctx, targets, opts.Concurrency, func(ctx context.Context, _ int, t Target) RouteResult {
 		return verifyOne(ctx, p, t, opts)
-	}, emit)
+	}, emit, opts.Flush)
 }
 
 func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) RouteResult {
@@ -111,17 +115,18 @@ func verifyOne(ctx context.Context, p *probe.Prober, t Target, opts Options) Rou
 
 // evaluate judges the last probe of each variant.
 func evaluate(t Target, g inspect.Group, opts Options, attempt int) []Record {
-	last := map[probe.Variant]*probe.Result{}
-	for i := range g.Probes {
-		last[g.Probes[i].Variant] = &g.Probes[i]
-	}
 	now := opts.Now()
-	var recs []Record
+	n := 0
 	for _, v := range opts.Variants {
-		r, ok := last[v]
+		n += t.Checklist(v).Len()
+	}
+	recs := make([]Record, 0, n)
+	for _, v := range opts.Variants {
+		i, ok := g.Last(v)
 		if !ok {
 			continue
 		}
+		r := &g.Probes[i]
 		facts := ProbeFacts{StatusCode: r.StatusCode, Cache: r.Cache.Status, TTFBMs: r.Timing.TTFB, TotalMs: r.Timing.Total, Error: r.Error}
 		for _, o := range t.Checklist(v).Evaluate(r, now) {
 			recs = append(recs, Record{

@@ -49,7 +49,8 @@ func (t Target) needsFindings(variants []probe.Variant) bool {
 // path lends its owner, rollback and expectations; any other route gets the
 // defaults section's expectations, or the findings check alone.
 type Planner struct {
-	env      *config.Environment
+	// resolver resolves routes against the environment, derived once.
+	resolver *target.Resolver
 	byPath   map[string]int
 	routes   []config.Route
 	compiled []compiledRoute
@@ -63,7 +64,7 @@ type compiledRoute struct {
 // NewPlanner compiles every expectation of cfg once, so per-route work is a
 // map lookup however many routes a sitemap brings.
 func NewPlanner(cfg *config.Config, env *config.Environment) (*Planner, error) {
-	p := &Planner{env: env, byPath: map[string]int{}, routes: cfg.Routes}
+	p := &Planner{resolver: target.NewResolver(env.TargetEnv()), byPath: map[string]int{}, routes: cfg.Routes}
 	var err error
 	if p.defaults, err = compileRoute(cfg.Defaults.Expect, compiledRoute{}, "defaults.expect"); err != nil {
 		return nil, err
@@ -101,10 +102,23 @@ func compileRoute(e config.Expectations, fallback compiledRoute, key string) (co
 // (the findings of an anonymous/logged-in pair are the only thing that
 // compares them).
 func (p *Planner) NeedsFindings(variants []probe.Variant) bool {
+	return p.anyChecklist(variants, (*Checklist).NeedsFindings)
+}
+
+// NeedsServerTiming reports whether any target the planner makes checks
+// Server-Timing metrics for one of variants; when none does and no
+// findings are judged, probes need not read Server-Timing.
+func (p *Planner) NeedsServerTiming(variants []probe.Variant) bool {
+	return p.anyChecklist(variants, (*Checklist).NeedsServerTiming)
+}
+
+// anyChecklist reports whether need holds for the checklist of one of
+// variants of any target the planner makes.
+func (p *Planner) anyChecklist(variants []probe.Variant, need func(*Checklist) bool) bool {
 	all := append([]compiledRoute{p.defaults}, p.compiled...)
 	return slices.ContainsFunc(all, func(c compiledRoute) bool {
 		t := Target{Anonymous: c.anonymous, LoggedIn: c.loggedIn}
-		return t.needsFindings(variants)
+		return slices.ContainsFunc(variants, func(v probe.Variant) bool { return need(t.Checklist(v)) })
 	})
 }
 
@@ -120,7 +134,7 @@ func (p *Planner) Routes() []string {
 // Target resolves one route name.
 func (p *Planner) Target(index int, route string) (Target, error) {
 	route = strings.TrimSpace(route)
-	u, err := target.Resolve(p.env.TargetEnv(), route)
+	u, err := p.resolver.Resolve(route)
 	if err != nil {
 		return Target{}, err
 	}
