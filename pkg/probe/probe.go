@@ -191,7 +191,9 @@ func (p *Prober) WithHeader(h map[string]string) *Prober {
 			o.Header.Set(name, v)
 		}
 	}
-	return &Prober{opts: o, transport: p.transport, header: sentHeader(o)}
+	w := &Prober{opts: o, transport: p.transport, header: sentHeader(o)}
+	w.shown = w.requestHeaders()
+	return w
 }
 
 // RequestHeaders returns the request headers every probe sends that shape the

@@ -456,4 +456,12 @@ func TestRequestHeadersAreNotShared(t *testing.T) {
 	if _, ok := p.RequestHeaders()["X-Changed"]; ok {
 		t.Error("RequestHeaders hands out the prober's own map")
 	}
+	// A prober for one cache variant (purge --verify) shows what it sends.
+	v := p.WithHeader(map[string]string{"CF-Device-Type": "mobile", "Accept": "text/html"})
+	if h := v.RequestHeaders(); h["Cf-Device-Type"] != "mobile" || h["Accept"] != "text/html" || h["User-Agent"] == "" {
+		t.Errorf("WithHeader prober shows %v", h)
+	}
+	if r := v.Probe(context.Background(), srv.URL, Anonymous, nil); r.RequestHeaders["Cf-Device-Type"] != "mobile" {
+		t.Errorf("its probe shows %v", r.RequestHeaders)
+	}
 }
