@@ -283,3 +283,25 @@ func RedactHeader(h http.Header, names ...string) http.Header {
 func HangUntilGone(r *http.Request) {
 	<-r.Context().Done()
 }
+
+// API is what every fake has: its routes and the record of the requests it
+// received. A fake embeds it and adds its routes to Mux.
+type API struct {
+	Mux *http.ServeMux
+	Rec *Recorder
+}
+
+// NewAPI returns an API with no routes that keeps at most keep requests
+// (0 keeps all).
+func NewAPI(keep int) *API {
+	return &API{Mux: http.NewServeMux(), Rec: &Recorder{Keep: keep}}
+}
+
+// ServeHTTP serves the API's routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.Mux.ServeHTTP(w, r) }
+
+// Requests returns every request received, in order.
+func (a *API) Requests() []Request { return a.Rec.Requests() }
+
+// Counts sums up the requests received.
+func (a *API) Counts() Counts { return a.Rec.Counts() }

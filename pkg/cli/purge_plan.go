@@ -176,13 +176,7 @@ func (p *purgePlan) gather(ctx context.Context, f *Factory, opts *PurgeOptions, 
 			return operationalError(fmt.Errorf("purge: %s could not be checked for staleness (see the warnings); nothing was sent", plural(p.staleErrors, "URL", "URLs")))
 		}
 	}
-	p.source = func(yield func(purge.Target, error) bool) {
-		for _, t := range targets {
-			if !yield(t, nil) {
-				return
-			}
-		}
-	}
+	p.source = purge.TargetSeq(targets)
 	return nil
 }
 

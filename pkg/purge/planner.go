@@ -100,13 +100,7 @@ func PlanStream(p Provider, targets iter.Seq2[Target, error], o PlanOptions) (*B
 // what it supports. It is PlanStream over targets already expanded, held
 // in memory.
 func Plan(p Provider, targets []Target, soft bool) ([]Batch, error) {
-	plan, err := PlanStream(p, func(yield func(Target, error) bool) {
-		for _, t := range targets {
-			if !yield(t, nil) {
-				return
-			}
-		}
-	}, PlanOptions{Soft: soft, spoolMemory: math.MaxInt})
+	plan, err := PlanStream(p, TargetSeq(targets), PlanOptions{Soft: soft, spoolMemory: math.MaxInt})
 	if err != nil {
 		return nil, err
 	}

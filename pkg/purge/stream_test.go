@@ -11,16 +11,6 @@ import (
 	"testing"
 )
 
-func seqOf(targets []Target) func(func(Target, error) bool) {
-	return func(yield func(Target, error) bool) {
-		for _, t := range targets {
-			if !yield(t, nil) {
-				return
-			}
-		}
-	}
-}
-
 // streamTargets are n URLs given twice each, a tag and a prefix.
 func streamTargets(n int) []Target {
 	var out []Target
@@ -45,7 +35,7 @@ func TestPlanStreamSpoolsLargePlans(t *testing.T) {
 	}
 	inMemory := opts
 	inMemory.spoolMemory = math.MaxInt
-	want, err := PlanStream(p, seqOf(streamTargets(300)), inMemory)
+	want, err := PlanStream(p, TargetSeq(streamTargets(300)), inMemory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +43,7 @@ func TestPlanStreamSpoolsLargePlans(t *testing.T) {
 
 	dir := t.TempDir()
 	opts.SpoolDir, opts.spoolMemory = dir, 20
-	got, err := PlanStream(p, seqOf(streamTargets(300)), opts)
+	got, err := PlanStream(p, TargetSeq(streamTargets(300)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +172,7 @@ func BenchmarkPlanStream(b *testing.B) {
 	p := &shrinking{urls: 500}
 	b.ReportAllocs()
 	for b.Loop() {
-		plan, err := PlanStream(p, seqOf(targets), PlanOptions{SpoolDir: b.TempDir(), Environment: "production", AllowedHosts: []string{"www.example.com"}})
+		plan, err := PlanStream(p, TargetSeq(targets), PlanOptions{SpoolDir: b.TempDir(), Environment: "production", AllowedHosts: []string{"www.example.com"}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -117,18 +117,26 @@ func operation(t Target) string {
 
 // reason says why a target is in the plan.
 func reason(t Target) string {
-	var parts []string
-	if t.VariantOf != "" {
-		parts = append(parts, "variant of "+t.VariantOf)
-	}
-	if t.RelatedTo != "" {
-		parts = append(parts, "related to "+t.RelatedTo)
-	}
-	if t.Stale != "" {
-		parts = append(parts, "stale: "+t.Stale)
-	}
+	parts := Reasons(t.VariantOf, t.RelatedTo, t.Stale)
 	if len(parts) == 0 {
 		return "given"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Reasons says why a target that was not given is in a plan, from its
+// VariantOf, RelatedTo and Stale: "variant of URL", "related to URL",
+// "stale: why"; none for a target given.
+func Reasons(variantOf, relatedTo, stale string) []string {
+	var parts []string
+	if variantOf != "" {
+		parts = append(parts, "variant of "+variantOf)
+	}
+	if relatedTo != "" {
+		parts = append(parts, "related to "+relatedTo)
+	}
+	if stale != "" {
+		parts = append(parts, "stale: "+stale)
+	}
+	return parts
 }

@@ -28,7 +28,9 @@ func inputErrorf(format string, args ...any) error {
 // Input is what a user asked to purge, as given on the command line.
 type Input struct {
 	// URLs are full URLs or paths, from arguments; Lines, when set, yields
-	// more of them as they are read (--from-file), after URLs.
+	// more URLs as they are read (--from-file), after URLs, already
+	// resolved and normalized (target.Canonical) by the targets file's
+	// pipeline.
 	URLs  []string
 	Lines iter.Seq2[string, error]
 	// Tags, Prefixes and Hosts come from --tag, --prefix and --host.
@@ -42,18 +44,11 @@ type Input struct {
 // Targets validates and normalizes the input. Paths resolve against
 // baseURL. Naming nothing is an error: purging everything is never a default.
 func (in Input) Targets(baseURL string) ([]Target, error) {
-	var out []Target
-	for t, err := range in.All(baseURL) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return collectTargets(in.All(baseURL))
 }
 
-// All is Targets as a sequence: URLs are validated and normalized as Lines
-// yields them, and the first error ends it.
+// All is Targets as a sequence, URLs from Lines taken as Lines yields
+// them; the first error ends it.
 func (in Input) All(baseURL string) iter.Seq2[Target, error] {
 	return func(yield func(Target, error) bool) {
 		if err := in.check(); err != nil {
@@ -65,16 +60,21 @@ func (in Input) All(baseURL string) iter.Seq2[Target, error] {
 			return
 		}
 		env := &target.Env{BaseURL: baseURL}
-		for raw, err := range in.urls() {
-			var t Target
-			if err == nil {
-				t.Kind = KindURL
-				if t.Value, err = target.Canonical(env, raw); err != nil {
-					err = inputErrorf("purge: %v", err)
-				}
-			}
-			if !yield(t, err) || err != nil {
+		for _, raw := range in.URLs {
+			u, err := target.Canonical(env, raw)
+			if err != nil {
+				yield(Target{}, inputErrorf("purge: %v", err))
 				return
+			}
+			if !yield(Target{Kind: KindURL, Value: u}, nil) {
+				return
+			}
+		}
+		if in.Lines != nil {
+			for u, err := range in.Lines {
+				if !yield(Target{Kind: KindURL, Value: u}, err) || err != nil {
+					return
+				}
 			}
 		}
 		for t, err := range in.others(baseURL) {
@@ -95,24 +95,6 @@ func (in Input) check() error {
 		return inputErrorf("purge: --everything cannot be combined with other targets; nothing was sent")
 	}
 	return nil
-}
-
-// urls yields URLs, then what Lines yields.
-func (in Input) urls() iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
-		for _, u := range in.URLs {
-			if !yield(u, nil) {
-				return
-			}
-		}
-		if in.Lines != nil {
-			for u, err := range in.Lines {
-				if !yield(u, err) || err != nil {
-					return
-				}
-			}
-		}
-	}
 }
 
 // others yields the tags, prefixes and hosts.
@@ -180,16 +162,21 @@ func Expand(targets []Target, variants bool) []Target {
 	return expandAll(targets, &expander{variants: variants, explicit: spool[Target]{memory: math.MaxInt}})
 }
 
-// expandAll runs targets through e and collects what it emits.
-func expandAll(targets []Target, e *expander) []Target {
-	var out []Target
-	_ = e.each(func(yield func(Target, error) bool) {
+// TargetSeq yields targets held in memory as a source for PlanStream.
+func TargetSeq(targets []Target) iter.Seq2[Target, error] {
+	return func(yield func(Target, error) bool) {
 		for _, t := range targets {
 			if !yield(t, nil) {
 				return
 			}
 		}
-	}, func(t Target) error {
+	}
+}
+
+// expandAll runs targets through e and collects what it emits.
+func expandAll(targets []Target, e *expander) []Target {
+	var out []Target
+	_ = e.each(TargetSeq(targets), func(t Target) error {
 		out = append(out, t)
 		return nil
 	}) // in memory, collecting: cannot fail

@@ -152,15 +152,7 @@ func recordNotes(r purge.Record) []string {
 	if len(r.Headers) > 0 {
 		extra = append(extra, "headers "+purge.FormatHeaders(r.Headers))
 	}
-	if r.VariantOf != "" {
-		extra = append(extra, "variant of "+r.VariantOf)
-	}
-	if r.RelatedTo != "" {
-		extra = append(extra, "related to "+r.RelatedTo)
-	}
-	if r.Stale != "" {
-		extra = append(extra, "stale: "+r.Stale)
-	}
+	extra = append(extra, purge.Reasons(r.VariantOf, r.RelatedTo, r.Stale)...)
 	if r.PurgeID != "" {
 		extra = append(extra, "purge id "+r.PurgeID)
 	}

@@ -62,12 +62,11 @@ type Options struct {
 
 // Fake is the API as an http.Handler.
 type Fake struct {
+	*cdnfake.API
 	opts     Options
-	rec      *cdnfake.Recorder
 	inject   *cdnfake.Injector
 	requests *bucket
 	objects  map[string]*bucket
-	mux      *http.ServeMux
 
 	mu     sync.Mutex
 	nonces map[string]bool
@@ -80,9 +79,8 @@ func New(opts Options) *Fake {
 	}
 	f := &Fake{
 		opts:   opts,
-		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		API:    cdnfake.NewAPI(opts.Keep),
 		inject: cdnfake.NewInjector(opts.Faults),
-		mux:    http.NewServeMux(),
 		nonces: map[string]bool{},
 	}
 	newBucket := func(size int, perSec float64) *bucket {
@@ -94,8 +92,8 @@ func New(opts Options) *Fake {
 	}
 	f.requests = newBucket(100, 50)
 	f.objects = map[string]*bucket{"url": newBucket(10_000, 200), "tag": newBucket(5_000, 500.0/60), "cpcode": newBucket(300, 0.5)}
-	f.mux.HandleFunc("POST /ccu/v3/{action}/{type}/{network}", f.purge)
-	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("POST /ccu/v3/{action}/{type}/{network}", f.purge)
+	f.Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		x := f.begin(w, r)
 		f.problem(x, http.StatusNotFound, "Not found", "no resource at "+r.Method+" "+r.URL.Path)
 	})
@@ -113,15 +111,6 @@ func NewServer(opts Options) *Server {
 	f := New(opts)
 	return &Server{Fake: f, Server: httptest.NewServer(f)}
 }
-
-// ServeHTTP serves the API.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
-
-// Requests returns every request received, in order.
-func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
-
-// Counts sums up the requests received.
-func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
 
 // exchange is one request being answered.
 type exchange struct {
@@ -141,7 +130,7 @@ func (f *Fake) begin(w http.ResponseWriter, r *http.Request) *exchange {
 		h = cdnfake.RedactHeader(h, "Authorization")
 	}
 	return &exchange{w: w, r: r, rec: cdnfake.Request{
-		Seq: f.rec.Next(), Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: h, Body: body,
+		Seq: f.Rec.Next(), Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: h, Body: body,
 	}}
 }
 
@@ -166,7 +155,7 @@ func (f *Fake) reply(x *exchange, status int, contentType string, v any) {
 	}
 	b = append(b, '\n')
 	x.rec.Status, x.rec.Response = status, b
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	x.w.Header().Set("Content-Type", contentType)
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(b)

@@ -45,21 +45,20 @@ type Options struct {
 
 // Fake is the API as an http.Handler.
 type Fake struct {
+	*cdnfake.API
 	opts            Options
-	rec             *cdnfake.Recorder
 	inject          *cdnfake.Injector
 	exact, wildcard *cdnfake.Limiter
-	mux             *http.ServeMux
 }
 
 // New returns a fake serving opts.
 func New(opts Options) *Fake {
-	f := &Fake{opts: opts, rec: &cdnfake.Recorder{Keep: opts.Keep}, inject: cdnfake.NewInjector(opts.Faults), mux: http.NewServeMux()}
+	f := &Fake{opts: opts, API: cdnfake.NewAPI(opts.Keep), inject: cdnfake.NewInjector(opts.Faults)}
 	if opts.RateLimits {
 		f.exact, f.wildcard = cdnfake.NewLimiter(ExactRate, ExactBurst), cdnfake.NewLimiter(WildcardRate, WildcardBurst)
 	}
-	f.mux.HandleFunc("POST /purge", f.purge)
-	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("POST /purge", f.purge)
+	f.Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		x := f.begin(w, r)
 		f.fail(x, http.StatusNotFound, "route.not_found", "", "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -78,15 +77,6 @@ func NewServer(opts Options) *Server {
 	return &Server{Fake: f, Server: httptest.NewServer(f)}
 }
 
-// ServeHTTP serves the API.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
-
-// Requests returns every request received, in order.
-func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
-
-// Counts sums up the requests received.
-func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
-
 type exchange struct {
 	w   http.ResponseWriter
 	rec cdnfake.Request
@@ -95,7 +85,7 @@ type exchange struct {
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	return &exchange{w: w, rec: cdnfake.Request{
-		Seq: f.rec.Next(), Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(),
+		Seq: f.Rec.Next(), Time: time.Now(), Method: r.Method, Path: r.URL.RequestURI(),
 		Header: cdnfake.RedactHeader(r.Header, "AccessKey"), Body: body,
 	}}
 }
@@ -105,7 +95,7 @@ func (f *Fake) begin(w http.ResponseWriter, r *http.Request) *exchange {
 func (f *Fake) fail(x *exchange, status int, key, field, msg string) {
 	b, _ := json.Marshal(map[string]string{"ErrorKey": key, "Field": field, "Message": msg})
 	x.rec.Status, x.rec.Code, x.rec.Response = status, status, b
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	x.w.Header().Set("Content-Type", "application/json")
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(b)
@@ -156,7 +146,7 @@ func (f *Fake) purge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.rec.Status = http.StatusOK
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	w.WriteHeader(http.StatusOK)
 }
 

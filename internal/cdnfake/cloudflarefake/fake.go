@@ -67,11 +67,10 @@ type Options struct {
 
 // Fake is the API as an http.Handler.
 type Fake struct {
+	*cdnfake.API
 	opts   Options
-	rec    *cdnfake.Recorder
 	inject *cdnfake.Injector
 	lim    *cdnfake.Limiter
-	mux    *http.ServeMux
 }
 
 // New returns a fake serving opts; serve it with httptest or net/http.
@@ -87,16 +86,15 @@ func New(opts Options) *Fake {
 	def(&opts.PrefixesLimit, 100)
 	f := &Fake{
 		opts:   opts,
-		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		API:    cdnfake.NewAPI(opts.Keep),
 		inject: cdnfake.NewInjector(opts.Faults),
 		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
-		mux:    http.NewServeMux(),
 	}
 	// The SDK appends "zones/..." to its base URL; accept the API's real
 	// prefix and a bare base URL alike.
-	f.mux.HandleFunc("POST /client/v4/zones/{zone_id}/purge_cache", f.purge)
-	f.mux.HandleFunc("POST /zones/{zone_id}/purge_cache", f.purge)
-	f.mux.HandleFunc("/", f.noRoute)
+	f.Mux.HandleFunc("POST /client/v4/zones/{zone_id}/purge_cache", f.purge)
+	f.Mux.HandleFunc("POST /zones/{zone_id}/purge_cache", f.purge)
+	f.Mux.HandleFunc("/", f.noRoute)
 	return f
 }
 
@@ -115,15 +113,6 @@ func NewServer(opts Options) *Server {
 // APIURL is the base URL to configure: the server's URL plus /client/v4,
 // as Cloudflare's own.
 func (s *Server) APIURL() string { return s.URL + "/client/v4" }
-
-// Requests returns every request received, in order.
-func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
-
-// Counts sums up the requests received.
-func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
-
-// ServeHTTP serves the API.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 
 type apiMessage struct {
 	Code    int    `json:"code"`
@@ -146,7 +135,7 @@ type exchange struct {
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request) (*exchange, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<22))
 	x := &exchange{w: w, rec: cdnfake.Request{
-		Seq:    f.rec.Next(),
+		Seq:    f.Rec.Next(),
 		Time:   time.Now(),
 		Method: r.Method,
 		Path:   r.URL.RequestURI(),
@@ -167,7 +156,7 @@ func (f *Fake) reply(x *exchange, status int, env envelope, code int) {
 	}
 	b = append(b, '\n')
 	x.rec.Status, x.rec.Code, x.rec.Response = status, code, b
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	x.w.Header().Set("Content-Type", "application/json")
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(b)
@@ -243,7 +232,7 @@ func (f *Fake) answerFault(x *exchange, fault cdnfake.Fault) {
 		// A gateway in front of the API answers in HTML, not the envelope.
 		page := "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
 		x.rec.Status, x.rec.Response = fault.Status, []byte(page)
-		f.rec.Add(x.rec)
+		f.Rec.Add(x.rec)
 		x.w.Header().Set("Content-Type", "text/html")
 		x.w.WriteHeader(fault.Status)
 		_, _ = io.WriteString(x.w, page)

@@ -110,11 +110,10 @@ func (inv Invalidation) Status(now time.Time) string {
 
 // Fake is the API as an http.Handler.
 type Fake struct {
+	*cdnfake.API
 	opts   Options
-	rec    *cdnfake.Recorder
 	inject *cdnfake.Injector
 	lim    *cdnfake.Limiter
-	mux    *http.ServeMux
 
 	mu      sync.Mutex
 	invs    []*Invalidation // oldest first
@@ -133,17 +132,16 @@ func New(opts Options) *Fake {
 	}
 	f := &Fake{
 		opts:   opts,
-		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		API:    cdnfake.NewAPI(opts.Keep),
 		inject: cdnfake.NewInjector(opts.Faults),
 		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
-		mux:    http.NewServeMux(),
 		byRef:  map[string]*Invalidation{},
 	}
 	base := "/" + APIVersion + "/distribution/{id}/invalidation"
-	f.mux.HandleFunc("POST "+base, f.handle(f.create))
-	f.mux.HandleFunc("GET "+base, f.handle(f.list))
-	f.mux.HandleFunc("GET "+base+"/{inv}", f.handle(f.get))
-	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("POST "+base, f.handle(f.create))
+	f.Mux.HandleFunc("GET "+base, f.handle(f.list))
+	f.Mux.HandleFunc("GET "+base+"/{inv}", f.handle(f.get))
+	f.Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		x := f.begin(w, r)
 		f.fail(x, apiError{http.StatusNotFound, "NotFound", "no operation at " + r.Method + " " + r.URL.Path})
 	})
@@ -161,15 +159,6 @@ func NewServer(opts Options) *Server {
 	f := New(opts)
 	return &Server{Fake: f, Server: httptest.NewServer(f)}
 }
-
-// ServeHTTP serves the API.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
-
-// Requests returns every request received, in order.
-func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
-
-// Counts sums up the requests received.
-func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
 
 // Invalidations returns the invalidations created, oldest first.
 func (f *Fake) Invalidations() []Invalidation {
@@ -205,7 +194,7 @@ type exchange struct {
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	return &exchange{w: w, r: r, rec: cdnfake.Request{
-		Seq:    f.rec.Next(),
+		Seq:    f.Rec.Next(),
 		Time:   time.Now(),
 		Method: r.Method,
 		Path:   r.URL.RequestURI(),
@@ -301,7 +290,7 @@ func (f *Fake) reply(x *exchange, status int, v any) {
 	}
 	b = append([]byte(xml.Header), b...)
 	x.rec.Status, x.rec.Response = status, b
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	h := x.w.Header()
 	h.Set("Content-Type", "text/xml")
 	h.Set("X-Amzn-RequestId", requestID(x.rec.Seq))

@@ -52,11 +52,10 @@ type Options struct {
 
 // Fake is the API as an http.Handler.
 type Fake struct {
+	*cdnfake.API
 	opts   Options
-	rec    *cdnfake.Recorder
 	inject *cdnfake.Injector
 	lim    *cdnfake.Limiter
-	mux    *http.ServeMux
 	start  int64
 
 	mu sync.Mutex
@@ -68,19 +67,18 @@ type Fake struct {
 func New(opts Options) *Fake {
 	f := &Fake{
 		opts:   opts,
-		rec:    &cdnfake.Recorder{Keep: opts.Keep},
+		API:    cdnfake.NewAPI(opts.Keep),
 		inject: cdnfake.NewInjector(opts.Faults),
 		lim:    cdnfake.NewLimiter(opts.Rate, opts.Burst),
-		mux:    http.NewServeMux(),
 		start:  time.Now().Unix(),
 		writes: opts.HourlyWrites,
 	}
 	if f.writes <= 0 {
 		f.writes = DefaultHourlyWrites
 	}
-	f.mux.HandleFunc("POST /service/{service_id}/purge", f.handle("tag"))
-	f.mux.HandleFunc("POST /service/{service_id}/purge_all", f.handle("everything"))
-	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("POST /service/{service_id}/purge", f.handle("tag"))
+	f.Mux.HandleFunc("POST /service/{service_id}/purge_all", f.handle("everything"))
+	f.Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		x := f.begin(w, r, "")
 		f.fail(x, http.StatusNotFound, "Not found", "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -107,14 +105,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.handle("url")(w, r)
 		return
 	}
-	f.mux.ServeHTTP(w, r)
+	f.Mux.ServeHTTP(w, r)
 }
-
-// Requests returns every request received, in order.
-func (f *Fake) Requests() []cdnfake.Request { return f.rec.Requests() }
-
-// Counts sums up the requests received.
-func (f *Fake) Counts() cdnfake.Counts { return f.rec.Counts() }
 
 type exchange struct {
 	w   http.ResponseWriter
@@ -124,7 +116,7 @@ type exchange struct {
 func (f *Fake) begin(w http.ResponseWriter, r *http.Request, kind string) *exchange {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<22))
 	return &exchange{w: w, rec: cdnfake.Request{
-		Seq:    f.rec.Next(),
+		Seq:    f.Rec.Next(),
 		Time:   time.Now(),
 		Method: r.Method,
 		Path:   r.URL.RequestURI(),
@@ -145,7 +137,7 @@ func (f *Fake) reply(x *exchange, status int, v any) {
 	if status != http.StatusOK {
 		x.rec.Code = status
 	}
-	f.rec.Add(x.rec)
+	f.Rec.Add(x.rec)
 	x.w.Header().Set("Content-Type", "application/json")
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(b)
